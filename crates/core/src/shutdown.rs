@@ -10,6 +10,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// A cancellation token, re-exported so servers need no direct tokio-util dependency.
+pub type Token = CancellationToken;
+
 /// Process-wide shutdown state, cheap to clone.
 #[derive(Clone, Default)]
 pub struct Shutdown {

@@ -65,7 +65,7 @@ pub struct ApiConfig {
 }
 
 /// A single listening address.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ListenConfig {
     /// `host:port`; empty disables the listener.
@@ -290,11 +290,3 @@ default_from_config!(
     BusConfig => bus, CacheConfig => cache, LogConfig => log, ShutdownConfig => shutdown,
     AuthConfig => auth,
 );
-
-impl Default for ListenConfig {
-    fn default() -> Self {
-        ListenConfig {
-            listen: String::new(),
-        }
-    }
-}

@@ -1,0 +1,33 @@
+//! The REST API v1.0 gateway.
+//!
+//! Handlers are thin: they parse the request, authorise it, make one bus call and shape the
+//! answer. Cross-cutting concerns live in [`middleware`]: request ids, metrics per route
+//! template, refusing new work while draining, and the JSON error envelope of [`error`].
+
+pub mod error;
+pub mod middleware;
+mod state;
+
+pub use error::ApiError;
+pub use state::ApiState;
+
+use axum::routing::get;
+use axum::Router;
+
+/// Builds the API application with every route and middleware.
+pub fn app(state: ApiState) -> Router {
+    let v1 = Router::new().route("/ping", get(ping));
+    Router::new()
+        .route("/ping", get(ping))
+        .nest("/v1.0", v1)
+        .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::refuse_when_draining))
+        .layer(axum::middleware::from_fn(middleware::observe))
+        .layer(axum::middleware::from_fn(middleware::request_id))
+        .with_state(state)
+}
+
+/// Liveness of the gateway itself, as VoIPBIN's `GET /ping`.
+async fn ping() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "message": "pong" }))
+}

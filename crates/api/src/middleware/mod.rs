@@ -1,0 +1,9 @@
+//! Middleware applied to every API request.
+
+mod draining;
+mod observe;
+mod request_id;
+
+pub use draining::refuse_when_draining;
+pub use observe::observe;
+pub use request_id::{request_id, RequestId};

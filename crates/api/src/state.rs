@@ -1,0 +1,17 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+use voxbin_bus::BusClient;
+use voxbin_core::config::Config;
+use voxbin_core::shutdown::Shutdown;
+
+/// Shared state of the API role.
+#[derive(Clone)]
+pub struct ApiState {
+    /// Bus client used for the one domain call per request.
+    pub bus: BusClient,
+    /// Effective configuration.
+    pub config: Arc<Config>,
+    /// Process shutdown state, to refuse new work while draining.
+    pub shutdown: Shutdown,
+}

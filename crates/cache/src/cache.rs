@@ -1,0 +1,152 @@
+//! The [`Cache`] trait: what a service may ask of the cache, in the shape of Redis.
+//!
+//! Values are opaque bytes with a TTL per key; counters are decimal integers stored as bytes
+//! (as Redis `INCRBY` does), so `get` on a counter returns e.g. `b"3"`. A TTL must be non-zero,
+//! as Redis refuses `EX 0`. [`CacheExt`] adds typed JSON helpers to every cache.
+
+use crate::CacheKind;
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::future::Future;
+use std::time::Duration;
+use voxbin_core::{Error, ErrorKind, Result};
+
+/// A key-value cache with per-key expiry; implemented in memory and by the Redis adapter.
+#[async_trait]
+pub trait Cache: Send + Sync + 'static {
+    /// The value at `key`, or `None` when it is absent or expired.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+
+    /// Stores `value` at `key` for the TTL of `kind`, replacing any previous value.
+    async fn set(&self, kind: CacheKind, key: &str, value: Vec<u8>) -> Result<()>;
+
+    /// Removes `key`; removing an absent key is not an error.
+    async fn delete(&self, key: &str) -> Result<()>;
+
+    /// Stores `value` at `key` for `ttl` only if `key` is absent (a lock); `true` when stored.
+    async fn set_if_absent(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<bool>;
+
+    /// Adds `by` to the counter at `key` and returns the new value; an absent key starts at 0
+    /// and gets `ttl`, an existing one keeps its expiry.
+    async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64>;
+
+    /// Succeeds when the cache is reachable (used by `/ready`).
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Typed JSON helpers available on every [`Cache`], including `Arc<dyn Cache>`.
+pub trait CacheExt: Cache {
+    /// The value at `key` decoded from JSON; a value that no longer decodes (say, after a
+    /// model change) is deleted and reported as a miss, so the caller reloads from the database.
+    fn get_json<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<T>>> + Send {
+        async move {
+            let Some(bytes) = self.get(key).await? else {
+                return Ok(None);
+            };
+            // Settle the decode before awaiting, so the future stays `Send` without `T: Send`.
+            let error = match serde_json::from_slice::<T>(&bytes) {
+                Ok(value) => return Ok(Some(value)),
+                Err(error) => error,
+            };
+            tracing::warn!(key, %error, "cached value no longer decodes; dropping it");
+            self.delete(key).await?;
+            Ok(None)
+        }
+    }
+
+    /// Stores `value` as JSON at `key` for the TTL of `kind`.
+    fn set_json<T: Serialize + ?Sized>(
+        &self,
+        kind: CacheKind,
+        key: &str,
+        value: &T,
+    ) -> impl Future<Output = Result<()>> + Send {
+        // Encode before the first await so the future does not borrow `value` (no `T: Sync`).
+        let encoded = serde_json::to_vec(value);
+        async move {
+            let bytes = encoded.map_err(|e| {
+                Error::new(
+                    ErrorKind::Internal,
+                    "CACHE_ENCODE",
+                    format!("cannot encode {key}: {e}"),
+                )
+            })?;
+            self.set(kind, key, bytes).await
+        }
+    }
+}
+
+impl<C: Cache + ?Sized> CacheExt for C {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryCache;
+    use serde::Deserialize;
+    use std::sync::Arc;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Flow {
+        id: String,
+        actions: Vec<String>,
+    }
+
+    fn flow() -> Flow {
+        Flow {
+            id: "f1".into(),
+            actions: vec!["answer".into(), "talk".into()],
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn json_round_trips_through_dyn_cache() {
+        let cache: Arc<dyn Cache> = Arc::new(MemoryCache::new(16));
+        cache
+            .set_json(CacheKind::Flow, "flow:f1", &flow())
+            .await
+            .unwrap();
+        assert_eq!(
+            cache.get_json::<Flow>("flow:f1").await.unwrap(),
+            Some(flow())
+        );
+        assert_eq!(cache.get_json::<Flow>("flow:missing").await.unwrap(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn undecodable_json_is_a_miss_and_is_deleted() {
+        let cache: Arc<dyn Cache> = Arc::new(MemoryCache::new(16));
+        cache
+            .set(CacheKind::Flow, "flow:f1", b"{\"id\":1}".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(cache.get_json::<Flow>("flow:f1").await.unwrap(), None);
+        assert_eq!(
+            cache.get("flow:f1").await.unwrap(),
+            None,
+            "stale value is deleted"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn json_values_expire_with_their_kind() {
+        let cache = MemoryCache::new(16);
+        cache
+            .set_json(CacheKind::QueueStats, "q:1", &7u32)
+            .await
+            .unwrap();
+        tokio::time::advance(CacheKind::QueueStats.ttl()).await;
+        assert_eq!(cache.get_json::<u32>("q:1").await.unwrap(), None);
+    }
+
+    #[test]
+    fn json_futures_are_send() {
+        fn assert_send<F: Future + Send>(_: F) {}
+        let cache: Arc<dyn Cache> = Arc::new(MemoryCache::new(1));
+        assert_send(cache.get_json::<Flow>("k"));
+        assert_send(cache.set_json(CacheKind::Flow, "k", &flow()));
+    }
+}

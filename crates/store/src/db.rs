@@ -1,0 +1,563 @@
+//! [`Db`]: one writer pool plus reader pools, opened from [`DbOptions`].
+//!
+//! SQLite (embedded mode) gets a writer pool of exactly one connection, because a single writer
+//! never meets `SQLITE_BUSY`, and a reader pool of several connections on the same file; WAL
+//! lets those readers see every committed write. MySQL gets a writer pool and one pool per
+//! replica; without replicas, reads go to the writer.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
+use voxbin_core::{Error, Result};
+
+use crate::error::{map_db_error, DATABASE_UNAVAILABLE};
+use crate::options::{DbOptions, Dialect};
+
+/// How long `ping` waits for `SELECT 1` on each pool.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// SQLite busy timeout, set on every connection.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5000;
+
+/// MySQL error number for "unknown database".
+const ER_BAD_DB_ERROR: u16 = 1049;
+
+/// Database handle shared by all services of a process; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dialect: Dialect,
+    writer: Target,
+    /// Empty when reads go to the writer.
+    readers: Vec<Target>,
+    next_reader: AtomicUsize,
+}
+
+/// A pool and a printable, password-free name of where it points.
+struct Target {
+    pool: AnyPool,
+    label: String,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("dialect", &self.inner.dialect)
+            .field("writer", &self.inner.writer.label)
+            .field(
+                "readers",
+                &self
+                    .inner
+                    .readers
+                    .iter()
+                    .map(|r| r.label.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl Db {
+    /// Opens the writer and reader pools (creating the SQLite file or the MySQL database if
+    /// missing); fails with 503 `DATABASE_UNAVAILABLE` when the database cannot be reached.
+    pub async fn connect(opts: &DbOptions) -> Result<Db> {
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::of_dsn(&opts.dsn)?;
+        for reader in &opts.readers {
+            if Dialect::of_dsn(reader)? != dialect {
+                return Err(Error::invalid_argument(
+                    "INVALID_DSN",
+                    "Reader DSNs must use the same engine as the writer DSN.",
+                ));
+            }
+        }
+        let inner = match dialect {
+            Dialect::Sqlite => connect_sqlite(opts).await?,
+            Dialect::MySql => connect_mysql(opts).await?,
+        };
+        tracing::info!(
+            dialect = %inner.dialect,
+            writer = %inner.writer.label,
+            readers = inner.readers.len(),
+            "database connected"
+        );
+        Ok(Db {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The pool for writes and read-your-writes reads.
+    pub fn writer(&self) -> &AnyPool {
+        &self.inner.writer.pool
+    }
+
+    /// A pool for reads that may lag behind writes (round robin across replicas).
+    pub fn reader(&self) -> &AnyPool {
+        let readers = &self.inner.readers;
+        if readers.is_empty() {
+            return &self.inner.writer.pool;
+        }
+        let i = self.inner.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
+        &readers[i].pool
+    }
+
+    /// The engine behind this handle.
+    pub fn dialect(&self) -> Dialect {
+        self.inner.dialect
+    }
+
+    /// Runs `SELECT 1` on the writer and every reader with a short timeout (for `/ready`).
+    pub async fn ping(&self) -> Result<()> {
+        for target in std::iter::once(&self.inner.writer).chain(&self.inner.readers) {
+            match tokio::time::timeout(PING_TIMEOUT, target.pool.execute("SELECT 1")).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    let mapped = map_db_error(e);
+                    return Err(Error::unavailable(
+                        DATABASE_UNAVAILABLE,
+                        format!(
+                            "database at {} failed a ping: {}",
+                            target.label, mapped.message
+                        ),
+                    ));
+                }
+                Err(_) => {
+                    return Err(Error::unavailable(
+                        DATABASE_UNAVAILABLE,
+                        format!(
+                            "database at {} did not answer a ping within {:?}",
+                            target.label, PING_TIMEOUT
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes every pool, waiting for borrowed connections to come back.
+    pub async fn close(&self) {
+        for target in &self.inner.readers {
+            target.pool.close().await;
+        }
+        self.inner.writer.pool.close().await;
+    }
+}
+
+/// SQLite: create the file (and its directory), then a 1-connection writer and a reader pool.
+async fn connect_sqlite(opts: &DbOptions) -> Result<Inner> {
+    let file = sqlite_file(&opts.dsn);
+    let label = match &file {
+        Some(path) => path.display().to_string(),
+        None => "memory".to_string(),
+    };
+    let Some(path) = file else {
+        // An in-memory database lives only as long as its one connection: a single pool that
+        // never lets that connection go serves both writes and reads.
+        let pool = sqlite_pool(1, opts.connect_timeout, false)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect(&opts.dsn)
+            .await
+            .map_err(|e| unreachable_db(&label, &opts.dsn, &e.to_string()))?;
+        return Ok(Inner {
+            dialect: Dialect::Sqlite,
+            writer: Target { pool, label },
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
+        });
+    };
+    create_sqlite_file(&path).await.map_err(|e| {
+        Error::unavailable(
+            DATABASE_UNAVAILABLE,
+            format!("cannot create the SQLite database file {label}: {e}"),
+        )
+    })?;
+
+    let writer = open_pool(
+        sqlite_pool(1, opts.connect_timeout, false),
+        &opts.dsn,
+        label.clone(),
+        opts.connect_timeout,
+    )
+    .await?;
+
+    let reader_size = opts.max_connections.max(1);
+    let mut readers = Vec::new();
+    if opts.readers.is_empty() {
+        let pool = sqlite_pool(reader_size, opts.connect_timeout, true);
+        readers.push(open_pool(pool, &opts.dsn, label, opts.connect_timeout).await?);
+    } else {
+        for dsn in &opts.readers {
+            let pool = sqlite_pool(reader_size, opts.connect_timeout, true);
+            let label = sqlite_file(dsn).map_or("memory".into(), |p| p.display().to_string());
+            readers.push(open_pool(pool, dsn, label, opts.connect_timeout).await?);
+        }
+    }
+    Ok(Inner {
+        dialect: Dialect::Sqlite,
+        writer,
+        readers,
+        next_reader: AtomicUsize::new(0),
+    })
+}
+
+/// Pool options for SQLite: the per-connection PRAGMAs, and `query_only` on reader pools so a
+/// write sent to a reader fails loudly instead of competing with the writer for the lock.
+fn sqlite_pool(max: u32, timeout: Duration, read_only: bool) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(timeout)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = NORMAL").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                let busy = format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}");
+                conn.execute(sqlx::AssertSqlSafe(busy)).await?;
+                if read_only {
+                    conn.execute("PRAGMA query_only = ON").await?;
+                }
+                Ok(())
+            })
+        })
+}
+
+/// The file behind a SQLite DSN, or `None` for an in-memory database.
+fn sqlite_file(dsn: &str) -> Option<PathBuf> {
+    let rest = dsn
+        .strip_prefix("sqlite://")
+        .or_else(|| dsn.strip_prefix("sqlite:"))?;
+    let (path, params) = match rest.split_once('?') {
+        Some((p, q)) => (p, q),
+        None => (rest, ""),
+    };
+    let in_memory =
+        path.is_empty() || path == ":memory:" || params.split('&').any(|kv| kv == "mode=memory");
+    if in_memory {
+        return None;
+    }
+    Some(PathBuf::from(percent_decode(path)))
+}
+
+/// Decodes `%XX` escapes the way sqlx does for SQLite paths; invalid escapes stay as they are.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn create_sqlite_file(path: &std::path::Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+    }
+    tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .await?;
+    Ok(())
+}
+
+/// MySQL: probe the writer (creating its database when it is unknown), then open the pools.
+async fn connect_mysql(opts: &DbOptions) -> Result<Inner> {
+    let size = opts.max_connections.max(1);
+    let writer_label = mysql_label(&opts.dsn);
+    probe_mysql(&opts.dsn, &writer_label, opts.connect_timeout, true).await?;
+    let writer = open_pool(
+        mysql_pool(size, opts.connect_timeout),
+        &opts.dsn,
+        writer_label,
+        opts.connect_timeout,
+    )
+    .await?;
+    let mut readers = Vec::new();
+    for dsn in &opts.readers {
+        let label = mysql_label(dsn);
+        // Replicas are read-only: never try to create their database.
+        probe_mysql(dsn, &label, opts.connect_timeout, false).await?;
+        readers.push(
+            open_pool(
+                mysql_pool(size, opts.connect_timeout),
+                dsn,
+                label,
+                opts.connect_timeout,
+            )
+            .await?,
+        );
+    }
+    Ok(Inner {
+        dialect: Dialect::MySql,
+        writer,
+        readers,
+        next_reader: AtomicUsize::new(0),
+    })
+}
+
+fn mysql_pool(max: u32, timeout: Duration) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(timeout)
+}
+
+/// `host:port/db` of a MySQL DSN, without user or password.
+fn mysql_label(dsn: &str) -> String {
+    match AnyConnectOptions::from_str(dsn) {
+        Ok(o) => {
+            let url = &o.database_url;
+            format!(
+                "{}:{}{}",
+                url.host_str().unwrap_or("localhost"),
+                url.port().unwrap_or(3306),
+                url.path()
+            )
+        }
+        Err(_) => "an unparsable DSN".to_string(),
+    }
+}
+
+/// Opens one connection to learn the real failure (a pool would only say "timed out"); when
+/// the database does not exist and `create` is set, creates it through a connection without a
+/// database name.
+async fn probe_mysql(dsn: &str, label: &str, timeout: Duration, create: bool) -> Result<()> {
+    let opts = AnyConnectOptions::from_str(dsn)
+        .map_err(|_| Error::invalid_argument("INVALID_DSN", "The MySQL DSN is not a valid URL."))?;
+    match connect_once(&opts, timeout).await {
+        Ok(conn) => {
+            let _ = conn.close().await;
+            return Ok(());
+        }
+        Err(ProbeError::Sqlx(sqlx::Error::Database(db)))
+            if create
+                && db
+                    .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                    .is_some_and(|m| m.number() == ER_BAD_DB_ERROR) => {}
+        Err(e) => return Err(unreachable_db(label, dsn, &e.to_string())),
+    }
+
+    let name = opts.database_url.path().trim_start_matches('/').to_string();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+    {
+        return Err(Error::invalid_argument(
+            "INVALID_DSN",
+            "The MySQL database name may only hold letters, digits, '_' and '$'.",
+        ));
+    }
+    let mut server = opts.clone();
+    server.database_url.set_path("");
+    let mut conn = connect_once(&server, timeout)
+        .await
+        .map_err(|e| unreachable_db(label, dsn, &e.to_string()))?;
+    // utf8mb4_bin compares like SQLite does (byte-wise), so both engines agree on equality and order.
+    let ddl =
+        format!("CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
+    let created = conn.execute(sqlx::AssertSqlSafe(ddl)).await;
+    let _ = conn.close().await;
+    created.map_err(|e| unreachable_db(label, dsn, &e.to_string()))?;
+    tracing::info!(database = %name, "created MySQL database");
+    Ok(())
+}
+
+enum ProbeError {
+    Sqlx(sqlx::Error),
+    Timeout(Duration),
+}
+
+impl std::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProbeError::Sqlx(e) => write!(f, "{e}"),
+            ProbeError::Timeout(t) => write!(f, "no connection within {t:?}"),
+        }
+    }
+}
+
+async fn connect_once(
+    opts: &AnyConnectOptions,
+    timeout: Duration,
+) -> std::result::Result<AnyConnection, ProbeError> {
+    match tokio::time::timeout(timeout, opts.connect()).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e)) => Err(ProbeError::Sqlx(e)),
+        Err(_) => Err(ProbeError::Timeout(timeout)),
+    }
+}
+
+/// Connects a pool (it opens one connection to prove the settings) within `timeout`.
+async fn open_pool(
+    pool: AnyPoolOptions,
+    dsn: &str,
+    label: String,
+    timeout: Duration,
+) -> Result<Target> {
+    // The pool already honours its acquire timeout; the outer one guards slow DNS or TLS.
+    match tokio::time::timeout(timeout + Duration::from_secs(1), pool.connect(dsn)).await {
+        Ok(Ok(pool)) => Ok(Target { pool, label }),
+        Ok(Err(e)) => Err(unreachable_db(&label, dsn, &e.to_string())),
+        Err(_) => Err(unreachable_db(
+            &label,
+            dsn,
+            &format!("no connection within {timeout:?}"),
+        )),
+    }
+}
+
+/// 503 naming where the database is, with any password scrubbed from the driver's text.
+fn unreachable_db(label: &str, dsn: &str, detail: &str) -> Error {
+    let mut detail = detail.to_string();
+    if let Ok(o) = AnyConnectOptions::from_str(dsn) {
+        if let Some(password) = o.database_url.password().filter(|p| !p.is_empty()) {
+            detail = detail.replace(password, "***");
+            let decoded = percent_decode(password);
+            if !decoded.is_empty() {
+                detail = detail.replace(&decoded, "***");
+            }
+        }
+    }
+    Error::unavailable(
+        DATABASE_UNAVAILABLE,
+        format!("cannot connect to the database at {label}: {detail}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_dsn_paths() {
+        assert_eq!(
+            sqlite_file("sqlite:///tmp/a/b.db"),
+            Some(PathBuf::from("/tmp/a/b.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite://data/voxbin.db?mode=rwc"),
+            Some(PathBuf::from("data/voxbin.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite:x%20y.db"),
+            Some(PathBuf::from("x y.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://?mode=memory"), None);
+    }
+
+    #[test]
+    fn mysql_label_hides_credentials() {
+        let label = mysql_label("mysql://u:s3cr3t@db.internal:3307/voxbin");
+        assert_eq!(label, "db.internal:3307/voxbin");
+        let e = unreachable_db(
+            &label,
+            "mysql://u:s3cr3t@db.internal:3307/voxbin",
+            "bad s3cr3t",
+        );
+        assert_eq!(e.reason, DATABASE_UNAVAILABLE);
+        assert!(e.message.contains("db.internal"), "{}", e.message);
+        assert!(!e.message.contains("s3cr3t"), "{}", e.message);
+    }
+
+    #[tokio::test]
+    async fn unreachable_mysql_is_unavailable_and_names_the_host() {
+        let mut opts = DbOptions::new("mysql://root:pw@127.0.0.1:1/voxbin");
+        opts.connect_timeout = Duration::from_millis(500);
+        let err = Db::connect(&opts).await.unwrap_err();
+        assert_eq!(err.kind, voxbin_core::ErrorKind::Unavailable);
+        assert_eq!(err.reason, DATABASE_UNAVAILABLE);
+        assert!(err.message.contains("127.0.0.1:1"), "{}", err.message);
+        assert!(!err.message.contains("pw@"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn sqlite_write_on_writer_is_visible_on_reader() {
+        let (_dir, db) = crate::testutil::temp_db().await;
+        assert_eq!(db.dialect(), Dialect::Sqlite);
+        assert_eq!(db.writer().options().get_max_connections(), 1);
+        assert!(
+            !std::ptr::eq(db.writer(), db.reader()),
+            "separate reader pool"
+        );
+        db.ping().await.unwrap();
+
+        db.writer()
+            .execute("CREATE TABLE test_notes (id CHAR(36) PRIMARY KEY, body TEXT)")
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO test_notes (id, body) VALUES (?, ?)")
+            .bind("n1")
+            .bind("hello")
+            .execute(db.writer())
+            .await
+            .unwrap();
+        let body: String = sqlx::query_scalar("SELECT body FROM test_notes WHERE id = ?")
+            .bind("n1")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+        assert_eq!(body, "hello");
+
+        // Every connection carries the PRAGMAs; readers refuse writes.
+        for pool in [db.writer(), db.reader()] {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(mode, "wal");
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(sync, 1, "NORMAL");
+            let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(fk, 1);
+            let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(busy, 5000);
+        }
+        assert!(db.reader().execute("DELETE FROM test_notes").await.is_err());
+        db.close().await;
+        assert_eq!(db.ping().await.unwrap_err().reason, DATABASE_UNAVAILABLE);
+    }
+
+    #[tokio::test]
+    async fn sqlite_in_memory_uses_one_pool() {
+        let db = Db::connect(&DbOptions::new("sqlite::memory:"))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        db.put_setting("k", "v").await.unwrap();
+        assert_eq!(db.get_setting("k").await.unwrap().as_deref(), Some("v"));
+        assert!(std::ptr::eq(db.writer(), db.reader()));
+    }
+}

@@ -1,0 +1,142 @@
+//! `voxbin serve` and `voxbin migrate`: start-up, the role wiring, and graceful shutdown.
+
+mod deps;
+mod health;
+mod listen;
+
+use health::Readiness;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use voxbin_api::ApiState;
+use voxbin_bus::BusClient;
+use voxbin_core::config::Config;
+use voxbin_core::shutdown::{Shutdown, Token};
+use voxbin_core::telemetry::{init_logging, LogFormat};
+use voxbin_services::Deps;
+
+fn init_logs(config: &Config) {
+    init_logging(&config.log.level, LogFormat::parse(&config.log.format).unwrap_or(LogFormat::Auto));
+}
+
+/// Applies migrations and reports what ran.
+pub async fn migrate(config: Config) -> ExitCode {
+    init_logs(&config);
+    let db = match deps::open_db(&config).await {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("voxbin: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match db.migrate().await {
+        Ok(applied) if applied.is_empty() => println!("database is up to date"),
+        Ok(applied) => {
+            for m in applied {
+                println!("applied {m}");
+            }
+        }
+        Err(e) => {
+            eprintln!("voxbin: migration failed: {}", e.message);
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Runs the configured roles until SIGTERM or Ctrl-C, then drains and exits.
+pub async fn run(config: Config) -> ExitCode {
+    let started = Instant::now();
+    init_logs(&config);
+    match serve(Arc::new(config), started).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "voxbin could not start");
+            eprintln!("voxbin: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
+    let roles = crate::roles::resolve(&config.roles)?;
+    let shutdown = Shutdown::new();
+    let readiness = Readiness::new(shutdown.clone());
+
+    // Probes answer first, so an orchestrator sees "alive, not ready" during start-up.
+    let health = listen::bind("health.listen", &config.health.listen).await?;
+    let metrics = listen::bind("metrics.listen", &config.metrics.listen).await?;
+    let api = match roles.iter().any(|r| r == "api") && !config.api.listen.is_empty() {
+        true => Some(listen::bind("api.listen", &config.api.listen).await?),
+        false => None,
+    };
+    let stop_probes = Token::new();
+    let health_task = listen::spawn(health, health::health_app(readiness.clone()), stop_probes.clone());
+    let metrics_task = listen::spawn(metrics, health::metrics_app(), stop_probes.clone());
+
+    let db = Arc::new(deps::open_db(&config).await?);
+    if config.profile == "embedded" {
+        // Embedded installs migrate themselves; production runs `voxbin migrate` as a job.
+        let applied = db.migrate().await.map_err(|e| format!("migration failed: {}", e.message))?;
+        for m in applied {
+            tracing::info!(migration = %m, "applied migration");
+        }
+    }
+    let bus = deps::open_bus(&config).await?;
+    let cache = deps::open_cache(&config).await?;
+    let deps = Deps { bus: bus.clone(), db: db.clone(), cache, config: config.clone() };
+
+    let mut consumers = Vec::new();
+    for role in roles.iter().filter(|r| crate::roles::is_service(r)) {
+        consumers.push(voxbin_services::start_service(role, &deps).await.map_err(|e| format!("role {role}: {}", e.message))?);
+    }
+    readiness.set_deps(deps.clone());
+
+    let api_task = api.map(|listener| {
+        let state = ApiState {
+            bus: BusClient::new(bus.clone(), "api-manager", Duration::from_millis(config.bus.rpc_timeout_ms)),
+            config: config.clone(),
+            shutdown: shutdown.clone(),
+        };
+        listen::spawn(listener, voxbin_api::app(state), shutdown.draining_token())
+    });
+
+    print_banner(&config, &roles, started.elapsed());
+    tracing::info!(roles = %roles.join(","), startup_ms = started.elapsed().as_millis() as u64, "voxbin ready");
+
+    shutdown.wait_for_signal().await;
+    let grace = Duration::from_secs(config.shutdown.grace_period_secs);
+    let deadline = Instant::now() + grace;
+    if let Some(task) = api_task {
+        // The API server stops accepting at once and waits for requests in flight.
+        if tokio::time::timeout_at(deadline.into(), task).await.is_err() {
+            tracing::warn!("API requests still running at the end of the grace period");
+        }
+    }
+    for c in consumers {
+        c.stop();
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    if !shutdown.drain(left).await {
+        tracing::warn!("work still running at the end of the grace period");
+    }
+    bus.close().await;
+    db.close().await;
+    stop_probes.cancel();
+    let _ = tokio::join!(health_task, metrics_task);
+    tracing::info!("voxbin stopped");
+    Ok(())
+}
+
+
+fn print_banner(config: &Config, roles: &[String], took: Duration) {
+    let all = roles.len() == crate::roles::all().len();
+    println!("Voxbin is ready in {} ms ({} shape, roles: {})", took.as_millis(), config.profile, if all { "all".to_string() } else { roles.join(", ") });
+    if roles.iter().any(|r| r == "api") && !config.api.listen.is_empty() {
+        println!("  REST API   http://{}/v1.0/", config.api.listen);
+    }
+    println!("  health     http://{}/health  http://{}/ready", config.health.listen, config.health.listen);
+    println!("  metrics    http://{}/metrics", config.metrics.listen);
+    println!("  database   {}", voxbin_core::config::mask_url(&config.database_dsn()));
+    println!("  stop with Ctrl-C (or SIGTERM); work in flight gets {} s to finish", config.shutdown.grace_period_secs);
+}

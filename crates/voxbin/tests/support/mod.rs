@@ -1,0 +1,153 @@
+//! Starting a real `voxbin` process on free ports and talking plain HTTP/1.1 to it.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running voxbin process with its addresses; killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub api: String,
+    pub health: String,
+    pub metrics: String,
+    pub data_dir: tempfile::TempDir,
+    pub stderr_path: PathBuf,
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The voxbin command with an isolated data dir, free ports and JSON logs to a file.
+pub fn command(data_dir: &tempfile::TempDir, api: &str, health: &str, metrics: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_voxbin"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("VOXBIN_DATA_DIR", data_dir.path())
+        .env("VOXBIN_API_LISTEN", api)
+        .env("VOXBIN_HEALTH_LISTEN", health)
+        .env("VOXBIN_METRICS_LISTEN", metrics)
+        .env("VOXBIN_SIP_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env("VOXBIN_API_AUDIOSOCKET_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env("VOXBIN_LOG_FORMAT", "json");
+    cmd
+}
+
+impl Server {
+    /// Starts `voxbin serve` with extra arguments and waits until `/ready` is 200.
+    pub fn start(args: &[&str]) -> Server {
+        let data_dir = tempfile::tempdir().unwrap();
+        let api = format!("127.0.0.1:{}", free_port());
+        let health = format!("127.0.0.1:{}", free_port());
+        let metrics = format!("127.0.0.1:{}", free_port());
+        let stderr_path = data_dir.path().join("stderr.log");
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let child = command(&data_dir, &api, &health, &metrics)
+            .arg("serve")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("voxbin starts");
+        let s = Server { child, api, health, metrics, data_dir, stderr_path };
+        s.wait_ready(Duration::from_secs(20));
+        s
+    }
+
+    /// Polls `/ready` until 200.
+    pub fn wait_ready(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok((200, _)) = get(&self.health, "/ready") {
+                return;
+            }
+            assert!(Instant::now() < deadline, "not ready in {within:?}; stderr:\n{}", self.stderr());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGTERM.
+    pub fn sigterm(&self) {
+        let status = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for exit, up to `within`.
+    pub fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "did not exit in {within:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything the process logged so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One GET with `Connection: close`; returns status and body.
+pub fn get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    let mut text = String::new();
+    s.read_to_string(&mut text)?;
+    parse_response(&text).ok_or_else(|| std::io::Error::other(format!("bad response: {text:?}")))
+}
+
+/// Splits a whole HTTP/1.1 response into status and body (no chunked decoding needed for
+/// `Connection: close` answers with Content-Length).
+pub fn parse_response(text: &str) -> Option<(u16, String)> {
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Some((status, body))
+}
+
+/// Reads one response from a keep-alive connection: the status, or `None` when the server
+/// closed the connection before sending any byte of a response.
+pub fn read_one(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<u16>> {
+    let mut status_line = String::new();
+    if reader.read_line(&mut status_line)? == 0 {
+        return Ok(None);
+    }
+    let status: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line {status_line:?}")))?;
+    let mut len = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Err(std::io::Error::other("truncated headers"));
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).map_err(|e| std::io::Error::other(format!("truncated body: {e}")))?;
+    Ok(Some(status))
+}
