@@ -1,0 +1,93 @@
+//! What every service is built from.
+//!
+//! [`Deps`] holds the adapters (the same service code runs embedded and distributed; only
+//! the adapters differ). [`Scope`] is the caller identity the API gateway forwards on every
+//! RPC, so a service checks ownership again itself (defence in depth).
+//!
+//! RPC conventions for customer-owned resources (`<r>` is the plural, e.g. `flows`):
+//! `GET /v1/<r>?page_size=&page_token=` lists, `POST /v1/<r>` creates, `GET|PUT|DELETE
+//! /v1/<r>/{id}` reads, updates, deletes. The scope travels as query parameters
+//! `customer_id=<uuid>` (absent only for the project super-admin and internal callers).
+//! A row of another customer is reported as not found, never as forbidden, so ids do not leak.
+//! Services answer with the contract's public shape of the resource (internal fields removed).
+
+use std::sync::Arc;
+use uuid::Uuid;
+use voxbin_bus::{Bus, Ctx};
+use voxbin_cache::Cache;
+use voxbin_core::config::Config;
+use voxbin_core::{Error, Result};
+use voxbin_store::Db;
+
+/// Shared handles every service is built from.
+#[derive(Clone)]
+pub struct Deps {
+    /// The message bus.
+    pub bus: Arc<dyn Bus>,
+    /// The database (writer and readers).
+    pub db: Arc<Db>,
+    /// The cache.
+    pub cache: Arc<dyn Cache>,
+    /// Effective configuration.
+    pub config: Arc<Config>,
+}
+
+/// Whose data a request may touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// One customer's rows only.
+    Customer(Uuid),
+    /// Every customer's rows (project super-admin or an internal service).
+    All,
+}
+
+impl Scope {
+    /// Reads the scope from the `customer_id` query parameter of an RPC.
+    pub fn from_ctx<S>(ctx: &Ctx<S>) -> Result<Scope> {
+        match ctx.query("customer_id") {
+            None | Some("") => Ok(Scope::All),
+            Some(text) => Uuid::parse_str(text)
+                .map(Scope::Customer)
+                .map_err(|_| Error::invalid_argument("INVALID_ID", "customer_id is not a valid UUID")),
+        }
+    }
+
+    /// True when a row owned by `owner` is visible in this scope.
+    pub fn allows(&self, owner: Uuid) -> bool {
+        match self {
+            Scope::Customer(c) => *c == owner,
+            Scope::All => true,
+        }
+    }
+
+    /// The customer, when scoped to one.
+    pub fn customer(&self) -> Option<Uuid> {
+        match self {
+            Scope::Customer(c) => Some(*c),
+            Scope::All => None,
+        }
+    }
+
+    /// The query string suffix that carries this scope on an RPC uri (`customer_id=...` or empty).
+    pub fn query(&self) -> String {
+        match self {
+            Scope::Customer(c) => format!("customer_id={c}"),
+            Scope::All => String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_allows_only_its_customer() {
+        let a = Uuid::now_v7();
+        let b = Uuid::now_v7();
+        assert!(Scope::Customer(a).allows(a));
+        assert!(!Scope::Customer(a).allows(b));
+        assert!(Scope::All.allows(b));
+        assert_eq!(Scope::Customer(a).query(), format!("customer_id={a}"));
+    }
+}
