@@ -4,8 +4,11 @@
 //! answer. Cross-cutting concerns live in [`middleware`]: request ids, metrics per route
 //! template, refusing new work while draining, and the JSON error envelope of [`error`].
 
+pub mod auth;
 pub mod error;
+pub mod limits;
 pub mod middleware;
+mod routes;
 mod state;
 
 pub use error::ApiError;
@@ -16,12 +19,19 @@ use axum::Router;
 
 /// Builds the API application with every route and middleware.
 pub fn app(state: ApiState) -> Router {
-    let v1 = Router::new().route("/ping", get(ping));
     Router::new()
         .route("/ping", get(ping))
-        .nest("/v1.0", v1)
+        .route("/v1.0/ping", get(ping))
+        .merge(routes::routes())
         .fallback(error::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::refuse_when_draining))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::limit_ip,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::refuse_when_draining,
+        ))
         .layer(axum::middleware::from_fn(middleware::observe))
         .layer(axum::middleware::from_fn(middleware::request_id))
         .with_state(state)

@@ -1,5 +1,7 @@
 //! What every handler can reach.
 
+use crate::auth::Authenticator;
+use crate::limits::RateLimiter;
 use std::sync::Arc;
 use voxbin_bus::BusClient;
 use voxbin_core::config::Config;
@@ -14,4 +16,8 @@ pub struct ApiState {
     pub config: Arc<Config>,
     /// Process shutdown state, to refuse new work while draining.
     pub shutdown: Shutdown,
+    /// Credential verification and token issue.
+    pub auth: Authenticator,
+    /// Per-IP and per-customer request rates.
+    pub limits: Arc<RateLimiter>,
 }

@@ -39,7 +39,8 @@ pub trait Bus: Send + Sync + 'static {
         publishers: &[&str],
         handler: Arc<dyn EventHandler>,
     ) -> Result<Consumer> {
-        self.subscribe_filtered(subscriber, publishers, &[], handler).await
+        self.subscribe_filtered(subscriber, publishers, &[], handler)
+            .await
     }
 
     /// Like [`Bus::subscribe`], limited to `event_types` (all types when empty).

@@ -26,7 +26,12 @@ pub struct BusClient {
 impl BusClient {
     /// A client for `service` (e.g. `flow`, published as `flow-manager`) with a default timeout.
     pub fn new(bus: Arc<dyn Bus>, service: &str, timeout: Duration) -> Self {
-        BusClient { bus, publisher: publisher_name(service), timeout, request_id: None }
+        BusClient {
+            bus,
+            publisher: publisher_name(service),
+            timeout,
+            request_id: None,
+        }
     }
 
     /// The bus underneath.
@@ -46,22 +51,34 @@ impl BusClient {
 
     /// A copy whose requests carry `request_id`, so one user request can be traced across services.
     pub fn with_request_id(&self, request_id: impl Into<String>) -> Self {
-        BusClient { request_id: Some(request_id.into()), ..self.clone() }
+        BusClient {
+            request_id: Some(request_id.into()),
+            ..self.clone()
+        }
     }
 
     /// A copy that carries on the request id of `request` (the one being handled), if any.
     pub fn for_request(&self, request: &Request) -> Self {
-        BusClient { request_id: request.request_id.clone(), ..self.clone() }
+        BusClient {
+            request_id: request.request_id.clone(),
+            ..self.clone()
+        }
     }
 
     /// A copy with another default timeout.
     pub fn with_timeout(&self, timeout: Duration) -> Self {
-        BusClient { timeout, ..self.clone() }
+        BusClient {
+            timeout,
+            ..self.clone()
+        }
     }
 
     /// A request from this client; without a request id set, a fresh one keeps calls traceable.
     pub fn request(&self, method: Method, uri: &str, data: Option<Value>) -> Request {
-        let request_id = self.request_id.clone().unwrap_or_else(|| voxbin_core::id::new_id().to_string());
+        let request_id = self
+            .request_id
+            .clone()
+            .unwrap_or_else(|| voxbin_core::id::new_id().to_string());
         Request::new(method, uri)
             .with_publisher(self.publisher.clone())
             .with_data(data.unwrap_or(Value::Null))
@@ -77,7 +94,9 @@ impl BusClient {
         data: Option<Value>,
     ) -> Result<Response> {
         let request = self.request(method, uri, data);
-        self.bus.rpc(&request_queue(service), request, self.timeout).await
+        self.bus
+            .rpc(&request_queue(service), request, self.timeout)
+            .await
     }
 
     /// Calls `service`; an error envelope comes back as `Err`.
@@ -88,7 +107,9 @@ impl BusClient {
         uri: &str,
         data: Option<Value>,
     ) -> Result<Value> {
-        self.call_raw(service, method, uri, data).await?.into_result()
+        self.call_raw(service, method, uri, data)
+            .await?
+            .into_result()
     }
 
     /// Calls `service` and decodes the answer as `T`; an answer that does not fit is a 500.
@@ -119,7 +140,9 @@ impl BusClient {
         delay: Duration,
     ) -> Result<()> {
         let request = self.request(method, uri, data);
-        self.bus.delay(&request_queue(service), request, delay).await
+        self.bus
+            .delay(&request_queue(service), request, delay)
+            .await
     }
 
     /// Publishes an event of `event_type` from this client's service.
@@ -127,7 +150,9 @@ impl BusClient {
         let data = serde_json::to_value(data).map_err(|e| {
             Error::internal(format!("cannot serialise the {event_type} event: {e}"))
         })?;
-        self.bus.publish(Event::new(event_type, self.publisher.clone(), data)).await
+        self.bus
+            .publish(Event::new(event_type, self.publisher.clone(), data))
+            .await
     }
 }
 
@@ -166,16 +191,30 @@ mod tests {
     #[tokio::test]
     async fn call_as_decodes_the_answer() {
         let (client, _server) = setup().await;
-        let flow: Flow = client.call_as("flow", Method::Get, "/v1/flows/f1", None).await.unwrap();
-        assert_eq!(flow, Flow { id: "f1".into(), name: "main".into() });
-        let wrong = client.call_as::<Vec<u8>>("flow", Method::Get, "/v1/flows/f1", None).await;
+        let flow: Flow = client
+            .call_as("flow", Method::Get, "/v1/flows/f1", None)
+            .await
+            .unwrap();
+        assert_eq!(
+            flow,
+            Flow {
+                id: "f1".into(),
+                name: "main".into()
+            }
+        );
+        let wrong = client
+            .call_as::<Vec<u8>>("flow", Method::Get, "/v1/flows/f1", None)
+            .await;
         assert_eq!(wrong.unwrap_err().reason, "INVALID_RESPONSE");
     }
 
     #[tokio::test]
     async fn error_envelope_comes_back_as_err() {
         let (client, _server) = setup().await;
-        let error = client.call("flow", Method::Delete, "/v1/flows/f1", None).await.unwrap_err();
+        let error = client
+            .call("flow", Method::Delete, "/v1/flows/f1", None)
+            .await
+            .unwrap_err();
         assert_eq!(error, Error::not_found("flow"));
     }
 
@@ -183,20 +222,37 @@ mod tests {
     async fn publisher_and_request_id_travel_with_the_call() {
         let (client, _server) = setup().await;
         let traced = client.with_request_id("req-42");
-        let answer = traced.call("flow-manager", Method::Get, "/v1/whoami", None).await.unwrap();
-        assert_eq!(answer, json!({"publisher": "call-manager", "request_id": "req-42"}));
+        let answer = traced
+            .call("flow-manager", Method::Get, "/v1/whoami", None)
+            .await
+            .unwrap();
+        assert_eq!(
+            answer,
+            json!({"publisher": "call-manager", "request_id": "req-42"})
+        );
         let handled = Request::new(Method::Get, "/x").with_request_id("req-7");
         let carried = client.for_request(&handled);
-        let answer = carried.call("flow", Method::Get, "/v1/whoami", None).await.unwrap();
+        let answer = carried
+            .call("flow", Method::Get, "/v1/whoami", None)
+            .await
+            .unwrap();
         assert_eq!(answer["request_id"], "req-7");
-        let fresh = client.call("flow", Method::Get, "/v1/whoami", None).await.unwrap();
-        assert!(fresh["request_id"].as_str().is_some_and(|id| !id.is_empty()));
+        let fresh = client
+            .call("flow", Method::Get, "/v1/whoami", None)
+            .await
+            .unwrap();
+        assert!(fresh["request_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()));
     }
 
     #[tokio::test]
     async fn unserved_service_is_unavailable() {
         let (client, _server) = setup().await;
-        let error = client.call("nobody", Method::Get, "/v1/ping", None).await.unwrap_err();
+        let error = client
+            .call("nobody", Method::Get, "/v1/ping", None)
+            .await
+            .unwrap_err();
         assert_eq!(error.reason, crate::errors::SERVICE_UNAVAILABLE);
     }
 
@@ -216,8 +272,14 @@ mod tests {
             )
             .await
             .unwrap();
-        client.publish_event("call_created", json!({"id": "c1"})).await.unwrap();
+        client
+            .publish_event("call_created", json!({"id": "c1"}))
+            .await
+            .unwrap();
         let event = rx.recv().await.unwrap();
-        assert_eq!(event, Event::new("call_created", "call-manager", json!({"id": "c1"})));
+        assert_eq!(
+            event,
+            Event::new("call_created", "call-manager", json!({"id": "c1"}))
+        );
     }
 }

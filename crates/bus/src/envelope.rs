@@ -107,7 +107,9 @@ impl Request {
 
     /// The path part of the uri (before `?`).
     pub fn path(&self) -> &str {
-        self.uri.split_once('?').map_or(self.uri.as_str(), |(path, _)| path)
+        self.uri
+            .split_once('?')
+            .map_or(self.uri.as_str(), |(path, _)| path)
     }
 
     /// The raw query part of the uri (after `?`), if any.
@@ -148,7 +150,10 @@ impl Response {
     pub fn error(error: &Error) -> Self {
         // Built by hand rather than through serde so that it cannot fail.
         let mut data = Map::new();
-        data.insert("status".into(), Value::String(error.kind.as_str().to_owned()));
+        data.insert(
+            "status".into(),
+            Value::String(error.kind.as_str().to_owned()),
+        );
         data.insert("reason".into(), Value::String(error.reason.clone()));
         data.insert("message".into(), Value::String(error.message.clone()));
         Response {
@@ -190,7 +195,11 @@ impl Response {
             return Err(Error::new(kind, kind.as_str(), message));
         }
         let kind = ErrorKind::from_http_status(status);
-        Err(Error::new(kind, kind.as_str(), format!("the service answered status {status}")))
+        Err(Error::new(
+            kind,
+            kind.as_str(),
+            format!("the service answered status {status}"),
+        ))
     }
 }
 
@@ -295,7 +304,11 @@ mod tests {
         let error = response.into_result().unwrap_err();
         assert_eq!(error.kind, ErrorKind::Unavailable);
         assert_eq!(error.message, "draining");
-        let empty = Response { status_code: 404, data_type: String::new(), data: None };
+        let empty = Response {
+            status_code: 404,
+            data_type: String::new(),
+            data: None,
+        };
         assert_eq!(empty.into_result().unwrap_err().kind, ErrorKind::NotFound);
     }
 

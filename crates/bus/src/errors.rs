@@ -21,12 +21,18 @@ pub const INTERNAL: &str = "INTERNAL";
 
 /// 503 `RPC_TIMEOUT` for a request to `queue`.
 pub fn rpc_timeout(queue: &str, uri: &str) -> Error {
-    Error::unavailable(RPC_TIMEOUT, format!("no reply from {queue} for {uri} in time"))
+    Error::unavailable(
+        RPC_TIMEOUT,
+        format!("no reply from {queue} for {uri} in time"),
+    )
 }
 
 /// 503 `SERVICE_UNAVAILABLE` for a queue without consumers.
 pub fn service_unavailable(queue: &str) -> Error {
-    Error::unavailable(SERVICE_UNAVAILABLE, format!("no consumer is serving {queue}"))
+    Error::unavailable(
+        SERVICE_UNAVAILABLE,
+        format!("no consumer is serving {queue}"),
+    )
 }
 
 /// 503 `BUS_CLOSED`.

@@ -77,7 +77,10 @@ pub async fn handle_request(handler: &dyn Handler, request: Request) -> Response
     let uri = request.uri.clone();
     // AssertUnwindSafe: after a panic we only build a fresh response; no state of the handler
     // is observed by this frame.
-    match AssertUnwindSafe(handler.handle(request)).catch_unwind().await {
+    match AssertUnwindSafe(handler.handle(request))
+        .catch_unwind()
+        .await
+    {
         Ok(response) => response,
         Err(payload) => {
             tracing::error!(%method, %uri, panic = errors::panic_text(&*payload), "rpc handler panicked");

@@ -101,7 +101,10 @@ impl RpcQueue {
         }
         let server = &self.servers[self.next % self.servers.len()];
         self.next = self.next.wrapping_add(1);
-        Some(Pick { handler: server.handler.clone(), tracker: server.tracker.clone() })
+        Some(Pick {
+            handler: server.handler.clone(),
+            tracker: server.tracker.clone(),
+        })
     }
 }
 
@@ -119,9 +122,10 @@ struct SubscriberQueue {
 impl SubscriberQueue {
     fn bind(&mut self, publishers: &[&str], event_types: &[&str]) {
         for publisher in publishers {
-            let filter = self.bindings.entry(publisher_name(publisher)).or_insert_with(|| {
-                TypeFilter::Only(HashSet::new())
-            });
+            let filter = self
+                .bindings
+                .entry(publisher_name(publisher))
+                .or_insert_with(|| TypeFilter::Only(HashSet::new()));
             match filter {
                 TypeFilter::All => {}
                 TypeFilter::Only(_) if event_types.is_empty() => *filter = TypeFilter::All,
@@ -207,7 +211,12 @@ impl Inner {
     /// Delivers every delayed message due at `now`; returns the next deadline.
     fn fire_due(&self, now: Instant) -> Option<Instant> {
         let mut state = self.state.lock();
-        let State { queues, schedule, held, .. } = &mut *state;
+        let State {
+            queues,
+            schedule,
+            held,
+            ..
+        } = &mut *state;
         while let Some(Delayed { queue, request }) = schedule.pop_due(now) {
             match queues.get_mut(&queue).and_then(RpcQueue::pick) {
                 Some(pick) => spawn_delivery(pick, &queue, request, None),
@@ -232,7 +241,10 @@ impl Inner {
                 tracing::warn!(uri = %dropped.request.uri, "too many delayed messages wait for a server; dropped the oldest");
             }
         }
-        waiting.push_back(Held { request, since: now });
+        waiting.push_back(Held {
+            request,
+            since: now,
+        });
     }
 }
 
@@ -387,12 +399,12 @@ impl Bus for InProcBus {
         }
         let queue = {
             let mut state = self.inner.state.lock();
-            let subscription =
-                state.subscribers.entry(subscriber.to_owned()).or_insert_with(|| {
-                    SubscriberQueue {
-                        bindings: HashMap::new(),
-                        queue: Arc::new(WorkQueue::new(self.inner.options.subscriber_backlog)),
-                    }
+            let subscription = state
+                .subscribers
+                .entry(subscriber.to_owned())
+                .or_insert_with(|| SubscriberQueue {
+                    bindings: HashMap::new(),
+                    queue: Arc::new(WorkQueue::new(self.inner.options.subscriber_backlog)),
                 });
             subscription.bind(publishers, event_types);
             subscription.queue.clone()
@@ -416,7 +428,13 @@ impl Bus for InProcBus {
             .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600));
         {
             let mut state = self.inner.state.lock();
-            state.schedule.push(at, Delayed { queue: queue.to_owned(), request });
+            state.schedule.push(
+                at,
+                Delayed {
+                    queue: queue.to_owned(),
+                    request,
+                },
+            );
             self.ensure_timer(&mut state);
         }
         self.inner.timer_wake.notify_one();
@@ -492,7 +510,10 @@ mod tests {
             .await
             .unwrap();
         let started = Instant::now();
-        let error = bus.rpc(Q, get("/v1/slow"), Duration::from_millis(500)).await.unwrap_err();
+        let error = bus
+            .rpc(Q, get("/v1/slow"), Duration::from_millis(500))
+            .await
+            .unwrap_err();
         assert_eq!(started.elapsed(), Duration::from_millis(500));
         assert_eq!(error.kind, ErrorKind::Unavailable);
         assert_eq!(error.reason, errors::RPC_TIMEOUT);
@@ -527,12 +548,19 @@ mod tests {
     #[tokio::test]
     async fn competing_servers_take_requests_in_turn() {
         let bus = InProcBus::new();
-        let named = |name: &'static str| handler_fn(move |_| async move { Response::ok(json!(name)) });
+        let named =
+            |name: &'static str| handler_fn(move |_| async move { Response::ok(json!(name)) });
         let _a = bus.serve(Q, named("a")).await.unwrap();
         let _b = bus.serve(Q, named("b")).await.unwrap();
         let mut served = Vec::new();
         for _ in 0..6 {
-            served.push(bus.rpc(Q, get("/v1/x"), SECOND).await.unwrap().into_result().unwrap());
+            served.push(
+                bus.rpc(Q, get("/v1/x"), SECOND)
+                    .await
+                    .unwrap()
+                    .into_result()
+                    .unwrap(),
+            );
         }
         assert_eq!(served, ["a", "b", "a", "b", "a", "b"].map(|n| json!(n)));
     }
@@ -540,7 +568,8 @@ mod tests {
     #[tokio::test]
     async fn stopped_server_no_longer_takes_requests() {
         let bus = InProcBus::new();
-        let named = |name: &'static str| handler_fn(move |_| async move { Response::ok(json!(name)) });
+        let named =
+            |name: &'static str| handler_fn(move |_| async move { Response::ok(json!(name)) });
         let a = bus.serve(Q, named("a")).await.unwrap();
         let _b = bus.serve(Q, named("b")).await.unwrap();
         a.shutdown().await;
@@ -564,7 +593,10 @@ mod tests {
         assert_eq!(response.status_code, 404);
         assert_eq!(response.data_type, "voipbin_error");
         assert_eq!(response.data.as_ref().unwrap()["reason"], "FLOW_NOT_FOUND");
-        assert_eq!(response.into_result().unwrap_err(), voxbin_core::Error::not_found("flow"));
+        assert_eq!(
+            response.into_result().unwrap_err(),
+            voxbin_core::Error::not_found("flow")
+        );
     }
 
     #[tokio::test]
@@ -610,12 +642,21 @@ mod tests {
         assert!(bus.ping().await.is_ok());
         bus.close().await;
         assert_eq!(bus.ping().await.unwrap_err().reason, errors::BUS_CLOSED);
-        assert_eq!(bus.rpc(Q, get("/v1/x"), SECOND).await.unwrap_err().reason, errors::BUS_CLOSED);
+        assert_eq!(
+            bus.rpc(Q, get("/v1/x"), SECOND).await.unwrap_err().reason,
+            errors::BUS_CLOSED
+        );
         let event = Event::new("thing_created", "test-manager", Value::Null);
-        assert_eq!(bus.publish(event).await.unwrap_err().reason, errors::BUS_CLOSED);
+        assert_eq!(
+            bus.publish(event).await.unwrap_err().reason,
+            errors::BUS_CLOSED
+        );
         let delayed = bus.delay(Q, get("/v1/x"), SECOND).await.unwrap_err();
         assert_eq!(delayed.reason, errors::BUS_CLOSED);
-        assert_eq!(bus.serve(Q, echo()).await.unwrap_err().reason, errors::BUS_CLOSED);
+        assert_eq!(
+            bus.serve(Q, echo()).await.unwrap_err().reason,
+            errors::BUS_CLOSED
+        );
     }
 
     #[tokio::test]
@@ -646,7 +687,10 @@ mod tests {
         entered.recv().await.unwrap();
         server.stop();
         release.notify_one();
-        assert_eq!(call.await.unwrap().unwrap().into_result().unwrap(), json!("done"));
+        assert_eq!(
+            call.await.unwrap().unwrap().into_result().unwrap(),
+            json!("done")
+        );
         server.shutdown().await;
     }
 
@@ -687,8 +731,12 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn delayed_message_waits_for_a_server_to_appear() {
         let bus = InProcBus::new();
-        bus.delay(Q, get("/first"), Duration::from_millis(10)).await.unwrap();
-        bus.delay(Q, get("/second"), Duration::from_millis(20)).await.unwrap();
+        bus.delay(Q, get("/first"), Duration::from_millis(10))
+            .await
+            .unwrap();
+        bus.delay(Q, get("/second"), Duration::from_millis(20))
+            .await
+            .unwrap();
         tokio::time::sleep(SECOND).await;
         let (_server, mut received) = recording_server(&bus).await;
         tokio::task::yield_now().await;
@@ -697,11 +745,18 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn delayed_message_held_too_long_is_dropped() {
-        let options = InProcOptions { max_hold: SECOND, ..InProcOptions::default() };
+        let options = InProcOptions {
+            max_hold: SECOND,
+            ..InProcOptions::default()
+        };
         let bus = InProcBus::with_options(options);
-        bus.delay(Q, get("/stale"), Duration::from_millis(10)).await.unwrap();
+        bus.delay(Q, get("/stale"), Duration::from_millis(10))
+            .await
+            .unwrap();
         tokio::time::sleep(5 * SECOND).await;
-        bus.delay(Q, get("/fresh"), Duration::from_millis(10)).await.unwrap();
+        bus.delay(Q, get("/fresh"), Duration::from_millis(10))
+            .await
+            .unwrap();
         tokio::time::sleep(SECOND / 2).await;
         let (_server, mut received) = recording_server(&bus).await;
         tokio::task::yield_now().await;
@@ -717,8 +772,7 @@ mod tests {
         event_handler_fn(move |event: Event| {
             let _ = tx.send((tag, event.event_type));
             // Give the other consumers of the same name a turn, as a slower handler would.
-            tokio::task::yield_now()
-                .map(Ok)
+            tokio::task::yield_now().map(Ok)
         })
     }
 
@@ -732,11 +786,22 @@ mod tests {
     async fn events_fan_out_to_subscriber_names_and_compete_within_one() {
         let bus = InProcBus::new();
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let _flow =
-            bus.subscribe("flow-manager", &["call-manager"], recorder("flow", &tx)).await.unwrap();
-        let _q1 = bus.subscribe("queue-manager", &["call"], recorder("queue-1", &tx)).await.unwrap();
-        let _q2 = bus.subscribe("queue-manager", &["call"], recorder("queue-2", &tx)).await.unwrap();
-        let _other = bus.subscribe("agent-manager", &["agent"], recorder("agent", &tx)).await.unwrap();
+        let _flow = bus
+            .subscribe("flow-manager", &["call-manager"], recorder("flow", &tx))
+            .await
+            .unwrap();
+        let _q1 = bus
+            .subscribe("queue-manager", &["call"], recorder("queue-1", &tx))
+            .await
+            .unwrap();
+        let _q2 = bus
+            .subscribe("queue-manager", &["call"], recorder("queue-2", &tx))
+            .await
+            .unwrap();
+        let _other = bus
+            .subscribe("agent-manager", &["agent"], recorder("agent", &tx))
+            .await
+            .unwrap();
         for i in 0..20 {
             let event = Event::new(format!("call_{i}"), "call-manager", json!({"i": i}));
             bus.publish(event).await.unwrap();
@@ -760,8 +825,15 @@ mod tests {
         let all: Vec<String> = (0..20).map(|i| format!("call_{i}")).collect();
         assert_eq!(flow, all, "every event once, in order, for flow-manager");
         queue.sort_by_key(|t| t[5..].parse::<u32>().unwrap());
-        assert_eq!(queue, all, "every event exactly once across queue-manager's consumers");
-        assert_eq!(per_consumer.len(), 2, "both queue-manager consumers took a share");
+        assert_eq!(
+            queue, all,
+            "every event exactly once across queue-manager's consumers"
+        );
+        assert_eq!(
+            per_consumer.len(),
+            2,
+            "both queue-manager consumers took a share"
+        );
     }
 
     #[tokio::test]
@@ -769,11 +841,18 @@ mod tests {
         let bus = InProcBus::new();
         let (tx, mut rx) = mpsc::unbounded_channel();
         let _sub = bus
-            .subscribe_filtered("webhook-manager", &["call"], &["call_hangup"], recorder("w", &tx))
+            .subscribe_filtered(
+                "webhook-manager",
+                &["call"],
+                &["call_hangup"],
+                recorder("w", &tx),
+            )
             .await
             .unwrap();
         for event_type in ["call_created", "call_hangup"] {
-            bus.publish(Event::new(event_type, "call-manager", Value::Null)).await.unwrap();
+            bus.publish(Event::new(event_type, "call-manager", Value::Null))
+                .await
+                .unwrap();
         }
         settle().await;
         assert_eq!(rx.try_recv().unwrap(), ("w", "call_hangup".to_owned()));
@@ -784,10 +863,18 @@ mod tests {
     async fn subscriber_queue_keeps_events_while_no_consumer_runs() {
         let bus = InProcBus::new();
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let first = bus.subscribe("flow-manager", &["call"], recorder("1", &tx)).await.unwrap();
+        let first = bus
+            .subscribe("flow-manager", &["call"], recorder("1", &tx))
+            .await
+            .unwrap();
         first.shutdown().await;
-        bus.publish(Event::new("call_created", "call-manager", Value::Null)).await.unwrap();
-        let _second = bus.subscribe("flow-manager", &["call"], recorder("2", &tx)).await.unwrap();
+        bus.publish(Event::new("call_created", "call-manager", Value::Null))
+            .await
+            .unwrap();
+        let _second = bus
+            .subscribe("flow-manager", &["call"], recorder("2", &tx))
+            .await
+            .unwrap();
         settle().await;
         assert_eq!(rx.try_recv().unwrap(), ("2", "call_created".to_owned()));
     }
@@ -815,7 +902,9 @@ mod tests {
             .await
             .unwrap();
         for event_type in ["call_bad", "call_panic", "call_ok"] {
-            bus.publish(Event::new(event_type, "call-manager", Value::Null)).await.unwrap();
+            bus.publish(Event::new(event_type, "call-manager", Value::Null))
+                .await
+                .unwrap();
         }
         settle().await;
         assert_eq!(handled.load(Ordering::SeqCst), 3);

@@ -20,7 +20,7 @@ mod inproc;
 mod names;
 mod router;
 mod schedule;
-mod uri;
+pub mod uri;
 mod workqueue;
 
 pub use bus::Bus;

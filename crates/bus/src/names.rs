@@ -31,7 +31,10 @@ mod tests {
     #[test]
     fn names_follow_voipbin_spelling() {
         assert_eq!(request_queue("flow"), "bin-manager.flow-manager.request");
-        assert_eq!(request_queue("flow-manager"), "bin-manager.flow-manager.request");
+        assert_eq!(
+            request_queue("flow-manager"),
+            "bin-manager.flow-manager.request"
+        );
         assert_eq!(event_exchange("call"), "bin-manager.call-manager.event");
         assert_eq!(publisher_name("call"), "call-manager");
         assert_eq!(publisher_name("call-manager"), "call-manager");

@@ -31,7 +31,7 @@ const UNMATCHED: &str = "unmatched";
 /// What a route handler gets: the request, its parameters and the router's state.
 pub struct Ctx<S = ()> {
     request: Request,
-    params: Vec<(String, String)>,
+    params: Params,
     query: Vec<(String, String)>,
     state: Arc<S>,
 }
@@ -74,7 +74,10 @@ impl<S> Ctx<S> {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
             .ok_or_else(|| {
-                Error::invalid_argument("INVALID_ARGUMENT", format!("path parameter {name} is missing"))
+                Error::invalid_argument(
+                    "INVALID_ARGUMENT",
+                    format!("path parameter {name} is missing"),
+                )
             })
     }
 
@@ -85,7 +88,10 @@ impl<S> Ctx<S> {
 
     /// The first query parameter `name` (percent-decoded), if present.
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+        self.query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
     }
 
     /// The query parameter `name` parsed as `T`; 400 naming the parameter if it does not parse.
@@ -115,6 +121,9 @@ impl<S> Ctx<S> {
     }
 }
 
+/// Path parameters by name, in template order.
+type Params = Vec<(String, String)>;
+
 type RouteFn<S> = Arc<dyn Fn(Ctx<S>) -> BoxFuture<'static, Result<Value>> + Send + Sync>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,7 +141,7 @@ struct Route<S> {
 
 impl<S> Route<S> {
     /// The path parameters if `path` fits this route's template.
-    fn match_path(&self, path: &[&str]) -> Option<Vec<(String, String)>> {
+    fn match_path(&self, path: &[&str]) -> Option<Params> {
         if path.len() != self.segments.len() {
             return None;
         }
@@ -151,7 +160,10 @@ impl<S> Route<S> {
 
     /// Literal segments sort before parameters, so `/v1/calls/count` wins over `/v1/calls/{id}`.
     fn specificity(&self) -> Vec<bool> {
-        self.segments.iter().map(|s| matches!(s, Segment::Param(_))).collect()
+        self.segments
+            .iter()
+            .map(|s| matches!(s, Segment::Param(_)))
+            .collect()
     }
 }
 
@@ -159,7 +171,11 @@ impl<S> Route<S> {
 fn split_path(path: &str) -> Option<Vec<&str>> {
     let path = path.strip_prefix('/')?;
     let path = path.strip_suffix('/').unwrap_or(path);
-    Some(if path.is_empty() { Vec::new() } else { path.split('/').collect() })
+    Some(if path.is_empty() {
+        Vec::new()
+    } else {
+        path.split('/').collect()
+    })
 }
 
 /// Parses a route template; a bad template is a bug in the service, so it panics at startup.
@@ -169,15 +185,17 @@ fn parse_template(template: &str) -> Vec<Segment> {
     };
     parts
         .into_iter()
-        .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-            Some(name) if !name.is_empty() && !name.contains(['{', '}']) => {
-                Segment::Param(name.to_owned())
-            }
-            _ if part.contains(['{', '}']) => {
-                panic!("route template {template:?} has a malformed parameter {part:?}")
-            }
-            _ => Segment::Literal(part.to_owned()),
-        })
+        .map(
+            |part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                Some(name) if !name.is_empty() && !name.contains(['{', '}']) => {
+                    Segment::Param(name.to_owned())
+                }
+                _ if part.contains(['{', '}']) => {
+                    panic!("route template {template:?} has a malformed parameter {part:?}")
+                }
+                _ => Segment::Literal(part.to_owned()),
+            },
+        )
         .collect()
 }
 
@@ -205,10 +223,17 @@ impl Router<()> {
 impl<S: Send + Sync + 'static> Router<S> {
     /// A router whose handlers reach `state` through [`Ctx::state`].
     pub fn with_state(service: &str, state: S) -> Self {
-        let router = Router { service: service.to_owned(), state: Arc::new(state), routes: Vec::new() };
+        let router = Router {
+            service: service.to_owned(),
+            state: Arc::new(state),
+            routes: Vec::new(),
+        };
         let service = service.to_owned();
         router.route(Method::Get, "/v1/ping", move |_ctx: Ctx<S>| {
-            let pong = Pong { pong: true, service: service.clone() };
+            let pong = Pong {
+                pong: true,
+                service: service.clone(),
+            };
             async move { Ok(pong) }
         })
     }
@@ -232,7 +257,10 @@ impl<S: Send + Sync + 'static> Router<S> {
                 })
         };
         if let Some(existing) = self.routes.iter().find(|route| same_shape(route)) {
-            panic!("route {method} {template} duplicates {method} {}", existing.template);
+            panic!(
+                "route {method} {template} duplicates {method} {}",
+                existing.template
+            );
         }
         let handler: RouteFn<S> = Arc::new(move |ctx| {
             let answer = handler(ctx);
@@ -243,7 +271,12 @@ impl<S: Send + Sync + 'static> Router<S> {
             }
             .boxed()
         });
-        self.routes.push(Route { method, template: template.to_owned(), segments, handler });
+        self.routes.push(Route {
+            method,
+            template: template.to_owned(),
+            segments,
+            handler,
+        });
         // Stable sort: among equally specific routes, registration order is kept.
         self.routes.sort_by_cached_key(Route::specificity);
         self
@@ -260,7 +293,7 @@ impl<S: Send + Sync + 'static> Router<S> {
     }
 
     /// Finds the route for `request`: 404 `ROUTE_NOT_FOUND`, 400 `METHOD_NOT_ALLOWED`.
-    fn find(&self, request: &Request) -> Result<(&Route<S>, Vec<(String, String)>)> {
+    fn find(&self, request: &Request) -> Result<(&Route<S>, Params)> {
         let path = request.path();
         let method = request.method;
         let not_found = || {
@@ -299,7 +332,12 @@ impl<S: Send + Sync + 'static> Router<S> {
             Err(error) => return (UNMATCHED, Err(error)),
         };
         let query = request.query_string().map(parse_query).unwrap_or_default();
-        let ctx = Ctx { request, params, query, state: self.state.clone() };
+        let ctx = Ctx {
+            request,
+            params,
+            query,
+            state: self.state.clone(),
+        };
         // AssertUnwindSafe: after a panic only a fresh error is built; no shared state is read.
         let outcome = match AssertUnwindSafe((route.handler)(ctx)).catch_unwind().await {
             Ok(outcome) => outcome,
@@ -359,18 +397,30 @@ mod tests {
 
     fn router() -> Router<&'static str> {
         Router::with_state("test-router", "the-state")
-            .route(Method::Get, "/v1/flows/{id}", |ctx: Ctx<&'static str>| async move {
-                let id = ctx.param_uuid("id")?;
-                Ok(json!({"id": id, "state": ctx.state(), "page_size": ctx.query("page_size")}))
-            })
-            .route(Method::Post, "/v1/flows/{id}/actions", |ctx: Ctx<&'static str>| async move {
-                let action: NewAction = ctx.body()?;
-                Ok(json!({"flow": ctx.param("id")?, "name": action.name}))
-            })
+            .route(
+                Method::Get,
+                "/v1/flows/{id}",
+                |ctx: Ctx<&'static str>| async move {
+                    let id = ctx.param_uuid("id")?;
+                    Ok(json!({"id": id, "state": ctx.state(), "page_size": ctx.query("page_size")}))
+                },
+            )
+            .route(
+                Method::Post,
+                "/v1/flows/{id}/actions",
+                |ctx: Ctx<&'static str>| async move {
+                    let action: NewAction = ctx.body()?;
+                    Ok(json!({"flow": ctx.param("id")?, "name": action.name}))
+                },
+            )
             .route(Method::Get, "/v1/flows/count", |_ctx| async { Ok(3) })
-            .route(Method::Get, "/v1/flows", |ctx: Ctx<&'static str>| async move {
-                Ok(json!({"page_size": ctx.query_as::<u32>("page_size")?}))
-            })
+            .route(
+                Method::Get,
+                "/v1/flows",
+                |ctx: Ctx<&'static str>| async move {
+                    Ok(json!({"page_size": ctx.query_as::<u32>("page_size")?}))
+                },
+            )
             .route(Method::Delete, "/v1/flows/{id}", |_ctx| async {
                 Err::<(), _>(Error::not_found("flow"))
             })
@@ -381,8 +431,15 @@ mod tests {
         panic!("route boom")
     }
 
-    async fn call(router: &Router<&'static str>, method: Method, uri: &str, body: Value) -> Response {
-        router.handle(Request::new(method, uri).with_data(body)).await
+    async fn call(
+        router: &Router<&'static str>,
+        method: Method,
+        uri: &str,
+        body: Value,
+    ) -> Response {
+        router
+            .handle(Request::new(method, uri).with_data(body))
+            .await
     }
 
     const ID: &str = "0190b3a4-7f6e-7c3a-9e1f-1234567890ab";
@@ -391,8 +448,14 @@ mod tests {
     async fn params_query_and_state_reach_the_handler() {
         let router = router();
         let uri = format!("/v1/flows/{ID}?page_size=10&x=%20y");
-        let answer = call(&router, Method::Get, &uri, Value::Null).await.into_result().unwrap();
-        assert_eq!(answer, json!({"id": ID, "state": "the-state", "page_size": "10"}));
+        let answer = call(&router, Method::Get, &uri, Value::Null)
+            .await
+            .into_result()
+            .unwrap();
+        assert_eq!(
+            answer,
+            json!({"id": ID, "state": "the-state", "page_size": "10"})
+        );
     }
 
     #[tokio::test]
@@ -400,7 +463,10 @@ mod tests {
         let router = router();
         let body = json!({"name": "talk"});
         let response = call(&router, Method::Post, "/v1/flows/a%20b/actions/", body).await;
-        assert_eq!(response.into_result().unwrap(), json!({"flow": "a b", "name": "talk"}));
+        assert_eq!(
+            response.into_result().unwrap(),
+            json!({"flow": "a b", "name": "talk"})
+        );
     }
 
     #[tokio::test]
@@ -424,7 +490,13 @@ mod tests {
     #[tokio::test]
     async fn bad_body_is_400_with_serde_s_message() {
         let router = router();
-        let response = call(&router, Method::Post, "/v1/flows/x/actions", json!({"nom": 1})).await;
+        let response = call(
+            &router,
+            Method::Post,
+            "/v1/flows/x/actions",
+            json!({"nom": 1}),
+        )
+        .await;
         assert_eq!(response.status_code, 400);
         let error = response.into_result().unwrap_err();
         assert_eq!(error.reason, "INVALID_BODY");
@@ -451,21 +523,36 @@ mod tests {
         let router = router();
         let unknown = call(&router, Method::Get, "/v1/nothing/here", Value::Null).await;
         assert_eq!(unknown.status_code, 404);
-        assert_eq!(unknown.into_result().unwrap_err().reason, errors::ROUTE_NOT_FOUND);
+        assert_eq!(
+            unknown.into_result().unwrap_err().reason,
+            errors::ROUTE_NOT_FOUND
+        );
         let relative = call(&router, Method::Get, "v1/flows", Value::Null).await;
         assert_eq!(relative.status_code, 404);
         let wrong = call(&router, Method::Post, "/v1/flows", Value::Null).await;
         assert_eq!(wrong.status_code, 400);
-        assert_eq!(wrong.into_result().unwrap_err().reason, errors::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            wrong.into_result().unwrap_err().reason,
+            errors::METHOD_NOT_ALLOWED
+        );
     }
 
     #[tokio::test]
     async fn handler_error_becomes_its_envelope() {
         let router = router();
-        let response = call(&router, Method::Delete, &format!("/v1/flows/{ID}"), Value::Null).await;
+        let response = call(
+            &router,
+            Method::Delete,
+            &format!("/v1/flows/{ID}"),
+            Value::Null,
+        )
+        .await;
         assert_eq!(response.status_code, 404);
         assert_eq!(response.data_type, "voipbin_error");
-        assert_eq!(response.into_result().unwrap_err(), Error::not_found("flow"));
+        assert_eq!(
+            response.into_result().unwrap_err(),
+            Error::not_found("flow")
+        );
     }
 
     #[tokio::test]
@@ -480,20 +567,36 @@ mod tests {
     async fn ping_is_always_answered() {
         let router = Router::new("flow");
         let response = router.handle(Request::new(Method::Get, "/v1/ping")).await;
-        assert_eq!(response.into_result().unwrap(), json!({"pong": true, "service": "flow"}));
+        assert_eq!(
+            response.into_result().unwrap(),
+            json!({"pong": true, "service": "flow"})
+        );
         assert_eq!(router.queue(), "bin-manager.flow-manager.request");
     }
 
     #[tokio::test]
     async fn metrics_use_the_route_template() {
-        let router = Router::new("metrics-template-test")
-            .route(Method::Get, "/v1/flows/{id}", |_ctx| async { Ok(()) });
-        router.handle(Request::new(Method::Get, "/v1/flows/abc-123")).await;
+        let router = Router::new("metrics-template-test").route(
+            Method::Get,
+            "/v1/flows/{id}",
+            |_ctx| async { Ok(()) },
+        );
+        router
+            .handle(Request::new(Method::Get, "/v1/flows/abc-123"))
+            .await;
         let text = voxbin_core::telemetry::metrics().render();
-        let ours: Vec<&str> =
-            text.lines().filter(|line| line.contains("metrics-template-test")).collect();
-        assert!(ours.iter().any(|line| line.contains("/v1/flows/{id}")), "{ours:?}");
-        assert!(!ours.iter().any(|line| line.contains("abc-123")), "{ours:?}");
+        let ours: Vec<&str> = text
+            .lines()
+            .filter(|line| line.contains("metrics-template-test"))
+            .collect();
+        assert!(
+            ours.iter().any(|line| line.contains("/v1/flows/{id}")),
+            "{ours:?}"
+        );
+        assert!(
+            !ours.iter().any(|line| line.contains("abc-123")),
+            "{ours:?}"
+        );
     }
 
     #[test]

@@ -43,7 +43,10 @@ pub(crate) struct Schedule<T> {
 
 impl<T> Default for Schedule<T> {
     fn default() -> Self {
-        Schedule { heap: BinaryHeap::new(), next_seq: 0 }
+        Schedule {
+            heap: BinaryHeap::new(),
+            next_seq: 0,
+        }
     }
 }
 

@@ -5,8 +5,8 @@
 use std::borrow::Cow;
 
 /// Decodes `%XX` escapes (and `+` as a space when `plus_as_space`); bad escapes stay as they are.
-pub(crate) fn percent_decode(text: &str, plus_as_space: bool) -> Cow<'_, str> {
-    if !text.contains('%') && !(plus_as_space && text.contains('+')) {
+pub fn percent_decode(text: &str, plus_as_space: bool) -> Cow<'_, str> {
+    if !(text.contains('%') || plus_as_space && text.contains('+')) {
         return Cow::Borrowed(text);
     }
     let bytes = text.as_bytes();
@@ -14,7 +14,10 @@ pub(crate) fn percent_decode(text: &str, plus_as_space: bool) -> Cow<'_, str> {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'%' => match (bytes.get(i + 1).and_then(hex), bytes.get(i + 2).and_then(hex)) {
+            b'%' => match (
+                bytes.get(i + 1).and_then(hex),
+                bytes.get(i + 2).and_then(hex),
+            ) {
                 (Some(high), Some(low)) => {
                     out.push(high << 4 | low);
                     i += 3;
@@ -35,13 +38,16 @@ fn hex(byte: &u8) -> Option<u8> {
 }
 
 /// The decoded `name=value` pairs of a query string, in order; `name` alone has an empty value.
-pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
+pub fn parse_query(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(name, true).into_owned(), percent_decode(value, true).into_owned())
+            (
+                percent_decode(name, true).into_owned(),
+                percent_decode(value, true).into_owned(),
+            )
         })
         .collect()
 }

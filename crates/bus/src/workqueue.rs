@@ -17,15 +17,22 @@ pub(crate) struct WorkQueue<T> {
 impl<T> WorkQueue<T> {
     /// An empty queue holding at most `capacity` items.
     pub(crate) fn new(capacity: usize) -> Self {
-        WorkQueue { items: Mutex::new(VecDeque::new()), ready: Notify::new(), capacity }
+        WorkQueue {
+            items: Mutex::new(VecDeque::new()),
+            ready: Notify::new(),
+            capacity,
+        }
     }
 
     /// Appends `item`; when full, drops and returns the oldest item to make room.
     pub(crate) fn push(&self, item: T) -> Option<T> {
         let dropped = {
             let mut items = self.items.lock();
-            let dropped =
-                if items.len() >= self.capacity.max(1) { items.pop_front() } else { None };
+            let dropped = if items.len() >= self.capacity.max(1) {
+                items.pop_front()
+            } else {
+                None
+            };
             items.push_back(item);
             dropped
         };

@@ -86,14 +86,18 @@ impl ConfigArgs {
         push("metrics.listen", &self.metrics_listen);
         push("sip.listen", &self.sip_listen);
         for kv in &self.set {
-            let (k, v) = kv
-                .split_once('=')
-                .ok_or_else(|| format!("--set {kv:?}: expected KEY=VALUE, e.g. --set api.listen=127.0.0.1:8000"))?;
+            let (k, v) = kv.split_once('=').ok_or_else(|| {
+                format!("--set {kv:?}: expected KEY=VALUE, e.g. --set api.listen=127.0.0.1:8000")
+            })?;
             flags.push((k.trim().to_string(), v.to_string()));
         }
         if !self.roles.is_empty() {
             flags.push(("roles".into(), self.roles.join(",")));
         }
-        Ok(Sources { file: self.config.clone(), env: std::env::vars().collect(), flags })
+        Ok(Sources {
+            file: self.config.clone(),
+            env: std::env::vars().collect(),
+            flags,
+        })
     }
 }

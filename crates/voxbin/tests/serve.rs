@@ -37,7 +37,10 @@ fn embedded_serve_answers_health_ready_and_lists_seed_metrics() {
     let (status, text) = get(&s.metrics, "/metrics").unwrap();
     assert_eq!(status, 200);
     for name in SEED_METRICS {
-        assert!(text.contains(&format!("# HELP {name} ")), "{name} missing:\n{text}");
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "{name} missing:\n{text}"
+        );
     }
     assert!(text.contains("route=\"/v1.0/ping\""), "{text}");
     assert!(text.contains("process_resident_memory_bytes"));
@@ -47,8 +50,14 @@ fn embedded_serve_answers_health_ready_and_lists_seed_metrics() {
 
 #[test]
 fn metrics_pass_promtool_check() {
-    let Ok(out) = std::process::Command::new("promtool").arg("--version").output() else {
-        assert!(std::env::var("CI").is_err(), "promtool is required in CI (scripts/test installs it)");
+    let Ok(out) = std::process::Command::new("promtool")
+        .arg("--version")
+        .output()
+    else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "promtool is required in CI (scripts/test installs it)"
+        );
         eprintln!("promtool not installed; skipped (scripts/test installs it)");
         return;
     };
@@ -64,22 +73,41 @@ fn metrics_pass_promtool_check() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && report.trim().is_empty(), "promtool: {report}\n{text}");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && report.trim().is_empty(),
+        "promtool: {report}\n{text}"
+    );
 }
 
 #[test]
 fn unknown_path_gets_the_error_envelope_with_request_id() {
     let s = Server::start(&[]);
     let mut c = TcpStream::connect(&s.api).unwrap();
-    write!(c, "GET /v1.0/nope HTTP/1.1\r\nHost: x\r\nX-Request-Id: abc-123\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        c,
+        "GET /v1.0/nope HTTP/1.1\r\nHost: x\r\nX-Request-Id: abc-123\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut text = String::new();
     std::io::Read::read_to_string(&mut c, &mut text).unwrap();
     let (status, body) = support::parse_response(&text).unwrap();
     assert_eq!(status, 404);
-    assert!(text.to_ascii_lowercase().contains("x-request-id: abc-123"), "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("x-request-id: abc-123"),
+        "{text}"
+    );
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["error"]["status"], "NOT_FOUND");
     assert_eq!(v["error"]["reason"], "ROUTE_NOT_FOUND");
@@ -97,12 +125,19 @@ fn sigterm_drains_requests_in_flight_and_exits_zero() {
         clients.push(std::thread::spawn(move || -> Result<(), String> {
             // Keep-alive connections hammering the API: at SIGTERM some requests are in flight.
             'conn: while !stop.load(Ordering::Relaxed) {
-                let Ok(stream) = TcpStream::connect(&api) else { return Ok(()) };
-                stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let Ok(stream) = TcpStream::connect(&api) else {
+                    return Ok(());
+                };
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(10)))
+                    .unwrap();
                 let mut writer = stream.try_clone().unwrap();
                 let mut reader = BufReader::new(stream);
                 while !stop.load(Ordering::Relaxed) {
-                    if writer.write_all(b"GET /v1.0/ping HTTP/1.1\r\nHost: x\r\n\r\n").is_err() {
+                    if writer
+                        .write_all(b"GET /v1.0/ping HTTP/1.1\r\nHost: x\r\n\r\n")
+                        .is_err()
+                    {
                         continue 'conn;
                     }
                     match read_one(&mut reader) {
@@ -131,7 +166,10 @@ fn sigterm_drains_requests_in_flight_and_exits_zero() {
     }
     assert_eq!(status.code(), Some(0), "stderr:\n{}", s.stderr());
     let logs = s.stderr();
-    assert!(!logs.contains("\"level\":\"ERROR\""), "error logged:\n{logs}");
+    assert!(
+        !logs.contains("\"level\":\"ERROR\""),
+        "error logged:\n{logs}"
+    );
     assert!(logs.contains("voxbin stopped"), "{logs}");
 }
 
@@ -164,7 +202,11 @@ fn ready_turns_503_while_draining() {
 fn malformed_config_file_exits_2_naming_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("voxbin.toml");
-    std::fs::write(&path, "data_dir = \"x\"\n[health]\nlisten = \"127.0.0.1:1\"\nlistn = \"typo\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "data_dir = \"x\"\n[health]\nlisten = \"127.0.0.1:1\"\nlistn = \"typo\"\n",
+    )
+    .unwrap();
     let out = support::command(&dir, "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3")
         .args(["serve", "--config"])
         .arg(&path)
@@ -190,7 +232,10 @@ fn malformed_config_file_exits_2_naming_file_line_and_key() {
 #[test]
 fn bad_environment_value_exits_2_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let out = support::command(&dir, "not-an-address", "127.0.0.1:2", "127.0.0.1:3").arg("serve").output().unwrap();
+    let out = support::command(&dir, "not-an-address", "127.0.0.1:2", "127.0.0.1:3")
+        .arg("serve")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("api.listen"), "{err}");
@@ -205,18 +250,39 @@ fn config_command_masks_secrets_and_roles_lists_roles() {
         .arg("config")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("hunter2"), "{text}");
-    assert!(text.contains("mysql://bin:***@127.0.0.1:3306/voipbin"), "{text}");
+    assert!(
+        text.contains("mysql://bin:***@127.0.0.1:3306/voipbin"),
+        "{text}"
+    );
     assert!(text.contains("amqp://guest:***@"), "{text}");
     let parsed: toml::Table = text.parse().unwrap();
     assert_eq!(parsed["api"]["listen"].as_str(), Some("127.0.0.1:1"));
 
-    let out = support::command(&dir, "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3").arg("roles").output().unwrap();
+    let out = support::command(&dir, "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3")
+        .arg("roles")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for role in ["api", "flow", "call", "customer", "sip-edge", "media", "rtp-relay"] {
-        assert!(text.lines().any(|l| l.starts_with(role)), "{role} missing:\n{text}");
+    for role in [
+        "api",
+        "flow",
+        "call",
+        "customer",
+        "sip-edge",
+        "media",
+        "rtp-relay",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(role)),
+            "{role} missing:\n{text}"
+        );
     }
 }
 
@@ -231,9 +297,18 @@ fn serve_with_one_role_runs_only_that_role() {
 #[test]
 fn migrate_applies_then_reports_up_to_date() {
     let dir = tempfile::tempdir().unwrap();
-    let run = || support::command(&dir, "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3").arg("migrate").output().unwrap();
+    let run = || {
+        support::command(&dir, "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3")
+            .arg("migrate")
+            .output()
+            .unwrap()
+    };
     let first = run();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     assert!(String::from_utf8_lossy(&first.stdout).contains("applied 0001_platform"));
     let second = run();
     assert!(String::from_utf8_lossy(&second.stdout).contains("up to date"));

@@ -9,12 +9,21 @@ use axum::response::{IntoResponse, Response};
 use voxbin_core::Error;
 
 /// Refuses work once shutdown has begun.
-pub async fn refuse_when_draining(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+pub async fn refuse_when_draining(
+    State(state): State<ApiState>,
+    req: Request,
+    next: Next,
+) -> Response {
     if state.shutdown.is_draining() {
-        let mut resp = ApiError(Error::unavailable("SHUTTING_DOWN", "The server is shutting down; retry shortly."))
-            .into_response();
-        resp.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
-        resp.headers_mut().insert("connection", HeaderValue::from_static("close"));
+        let mut resp = ApiError::new(Error::unavailable(
+            "SHUTTING_DOWN",
+            "The server is shutting down; retry shortly.",
+        ))
+        .into_response();
+        resp.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
+        resp.headers_mut()
+            .insert("connection", HeaderValue::from_static("close"));
         return resp;
     }
     next.run(req).await

@@ -46,7 +46,10 @@ async fn stamp_error_body(resp: Response, id: &str) -> Response {
     let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
         Ok(mut v) => {
             if let Some(e) = v.get_mut("error").and_then(|e| e.as_object_mut()) {
-                e.insert("request_id".into(), serde_json::Value::String(id.to_string()));
+                e.insert(
+                    "request_id".into(),
+                    serde_json::Value::String(id.to_string()),
+                );
             }
             serde_json::to_vec(&v).unwrap_or_else(|_| bytes.to_vec())
         }

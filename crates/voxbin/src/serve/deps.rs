@@ -20,7 +20,9 @@ pub async fn open_db(config: &Config) -> Result<Db, String> {
         max_connections: config.database.max_connections,
         connect_timeout: Duration::from_secs(5),
     };
-    Db::connect(&opts).await.map_err(|e| format!("database: {}", e.message))
+    Db::connect(&opts)
+        .await
+        .map_err(|e| format!("database: {}", e.message))
 }
 
 /// Opens the bus named by `bus.address`.

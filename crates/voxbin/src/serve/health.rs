@@ -24,7 +24,10 @@ pub struct Readiness {
 impl Readiness {
     /// Not ready until [`Readiness::set_deps`] is called.
     pub fn new(shutdown: Shutdown) -> Self {
-        Readiness { deps: Arc::new(OnceLock::new()), shutdown }
+        Readiness {
+            deps: Arc::new(OnceLock::new()),
+            shutdown,
+        }
     }
 
     /// Records the opened dependencies; from now on `/ready` checks them.
@@ -48,17 +51,26 @@ pub fn metrics_app() -> Router {
 
 async fn metrics() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         voxbin_core::telemetry::metrics().render(),
     )
 }
 
 async fn ready(State(r): State<Readiness>) -> impl IntoResponse {
     if r.shutdown.is_draining() {
-        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "draining" })));
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "draining" })),
+        );
     }
     let Some(deps) = r.deps.get() else {
-        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "starting" })));
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "starting" })),
+        );
     };
     let (db, bus, cache) = tokio::join!(
         check(deps.db.ping()),
@@ -71,7 +83,11 @@ async fn ready(State(r): State<Readiness>) -> impl IntoResponse {
         "status": if ok { "ready" } else { "unavailable" },
         "checks": { "database": show(db), "bus": show(bus), "cache": show(cache) },
     });
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body))
 }
 

@@ -3,11 +3,14 @@
 mod deps;
 mod health;
 mod listen;
+mod secrets;
 
 use health::Readiness;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use voxbin_api::auth::Authenticator;
+use voxbin_api::limits::RateLimiter;
 use voxbin_api::ApiState;
 use voxbin_bus::BusClient;
 use voxbin_core::config::Config;
@@ -16,7 +19,10 @@ use voxbin_core::telemetry::{init_logging, LogFormat};
 use voxbin_services::Deps;
 
 fn init_logs(config: &Config) {
-    init_logging(&config.log.level, LogFormat::parse(&config.log.format).unwrap_or(LogFormat::Auto));
+    init_logging(
+        &config.log.level,
+        LogFormat::parse(&config.log.format).unwrap_or(LogFormat::Auto),
+    );
 }
 
 /// Applies migrations and reports what ran.
@@ -71,32 +77,65 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
         false => None,
     };
     let stop_probes = Token::new();
-    let health_task = listen::spawn(health, health::health_app(readiness.clone()), stop_probes.clone());
+    let health_task = listen::spawn(
+        health,
+        health::health_app(readiness.clone()),
+        stop_probes.clone(),
+    );
     let metrics_task = listen::spawn(metrics, health::metrics_app(), stop_probes.clone());
 
     let db = Arc::new(deps::open_db(&config).await?);
     if config.profile == "embedded" {
         // Embedded installs migrate themselves; production runs `voxbin migrate` as a job.
-        let applied = db.migrate().await.map_err(|e| format!("migration failed: {}", e.message))?;
+        let applied = db
+            .migrate()
+            .await
+            .map_err(|e| format!("migration failed: {}", e.message))?;
         for m in applied {
             tracing::info!(migration = %m, "applied migration");
         }
     }
     let bus = deps::open_bus(&config).await?;
     let cache = deps::open_cache(&config).await?;
-    let deps = Deps { bus: bus.clone(), db: db.clone(), cache, config: config.clone() };
+    let deps = Deps {
+        bus: bus.clone(),
+        db: db.clone(),
+        cache,
+        config: config.clone(),
+    };
 
     let mut consumers = Vec::new();
     for role in roles.iter().filter(|r| crate::roles::is_service(r)) {
-        consumers.push(voxbin_services::start_service(role, &deps).await.map_err(|e| format!("role {role}: {}", e.message))?);
+        consumers.push(
+            voxbin_services::start_service(role, &deps)
+                .await
+                .map_err(|e| format!("role {role}: {}", e.message))?,
+        );
     }
     readiness.set_deps(deps.clone());
+    let jwt_secret = secrets::jwt_secret(&config, &db).await?;
 
     let api_task = api.map(|listener| {
+        let a = &config.api;
         let state = ApiState {
-            bus: BusClient::new(bus.clone(), "api-manager", Duration::from_millis(config.bus.rpc_timeout_ms)),
+            bus: BusClient::new(
+                bus.clone(),
+                "api-manager",
+                Duration::from_millis(config.bus.rpc_timeout_ms),
+            ),
             config: config.clone(),
             shutdown: shutdown.clone(),
+            auth: Authenticator::new(
+                jwt_secret.clone(),
+                Duration::from_secs(config.auth.token_ttl_secs),
+                deps.cache.clone(),
+            ),
+            limits: Arc::new(RateLimiter::new(
+                a.rate_limit_ip_per_sec,
+                a.rate_limit_ip_burst,
+                a.rate_limit_customer_per_sec,
+                a.rate_limit_customer_burst,
+            )),
         };
         listen::spawn(listener, voxbin_api::app(state), shutdown.draining_token())
     });
@@ -109,7 +148,10 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
     let deadline = Instant::now() + grace;
     if let Some(task) = api_task {
         // The API server stops accepting at once and waits for requests in flight.
-        if tokio::time::timeout_at(deadline.into(), task).await.is_err() {
+        if tokio::time::timeout_at(deadline.into(), task)
+            .await
+            .is_err()
+        {
             tracing::warn!("API requests still running at the end of the grace period");
         }
     }
@@ -128,15 +170,32 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
     Ok(())
 }
 
-
 fn print_banner(config: &Config, roles: &[String], took: Duration) {
     let all = roles.len() == crate::roles::all().len();
-    println!("Voxbin is ready in {} ms ({} shape, roles: {})", took.as_millis(), config.profile, if all { "all".to_string() } else { roles.join(", ") });
+    println!(
+        "Voxbin is ready in {} ms ({} shape, roles: {})",
+        took.as_millis(),
+        config.profile,
+        if all {
+            "all".to_string()
+        } else {
+            roles.join(", ")
+        }
+    );
     if roles.iter().any(|r| r == "api") && !config.api.listen.is_empty() {
         println!("  REST API   http://{}/v1.0/", config.api.listen);
     }
-    println!("  health     http://{}/health  http://{}/ready", config.health.listen, config.health.listen);
+    println!(
+        "  health     http://{}/health  http://{}/ready",
+        config.health.listen, config.health.listen
+    );
     println!("  metrics    http://{}/metrics", config.metrics.listen);
-    println!("  database   {}", voxbin_core::config::mask_url(&config.database_dsn()));
-    println!("  stop with Ctrl-C (or SIGTERM); work in flight gets {} s to finish", config.shutdown.grace_period_secs);
+    println!(
+        "  database   {}",
+        voxbin_core::config::mask_url(&config.database_dsn())
+    );
+    println!(
+        "  stop with Ctrl-C (or SIGTERM); work in flight gets {} s to finish",
+        config.shutdown.grace_period_secs
+    );
 }

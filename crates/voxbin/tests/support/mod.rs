@@ -20,7 +20,11 @@ pub struct Server {
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The voxbin command with an isolated data dir, free ports and JSON logs to a file.
@@ -33,7 +37,10 @@ pub fn command(data_dir: &tempfile::TempDir, api: &str, health: &str, metrics: &
         .env("VOXBIN_HEALTH_LISTEN", health)
         .env("VOXBIN_METRICS_LISTEN", metrics)
         .env("VOXBIN_SIP_LISTEN", format!("127.0.0.1:{}", free_port()))
-        .env("VOXBIN_API_AUDIOSOCKET_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env(
+            "VOXBIN_API_AUDIOSOCKET_LISTEN",
+            format!("127.0.0.1:{}", free_port()),
+        )
         .env("VOXBIN_LOG_FORMAT", "json");
     cmd
 }
@@ -54,7 +61,14 @@ impl Server {
             .stderr(stderr)
             .spawn()
             .expect("voxbin starts");
-        let s = Server { child, api, health, metrics, data_dir, stderr_path };
+        let s = Server {
+            child,
+            api,
+            health,
+            metrics,
+            data_dir,
+            stderr_path,
+        };
         s.wait_ready(Duration::from_secs(20));
         s
     }
@@ -66,14 +80,22 @@ impl Server {
             if let Ok((200, _)) = get(&self.health, "/ready") {
                 return;
             }
-            assert!(Instant::now() < deadline, "not ready in {within:?}; stderr:\n{}", self.stderr());
+            assert!(
+                Instant::now() < deadline,
+                "not ready in {within:?}; stderr:\n{}",
+                self.stderr()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
     /// Sends SIGTERM.
     pub fn sigterm(&self) {
-        let status = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 
@@ -106,7 +128,10 @@ impl Drop for Server {
 pub fn get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
     let mut text = String::new();
     s.read_to_string(&mut text)?;
     parse_response(&text).ok_or_else(|| std::io::Error::other(format!("bad response: {text:?}")))
@@ -116,7 +141,10 @@ pub fn get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
 /// `Connection: close` answers with Content-Length).
 pub fn parse_response(text: &str) -> Option<(u16, String)> {
     let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Some((status, body))
 }
 
@@ -148,6 +176,8 @@ pub fn read_one(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<u16
         }
     }
     let mut body = vec![0; len];
-    reader.read_exact(&mut body).map_err(|e| std::io::Error::other(format!("truncated body: {e}")))?;
+    reader
+        .read_exact(&mut body)
+        .map_err(|e| std::io::Error::other(format!("truncated body: {e}")))?;
     Ok(Some(status))
 }
