@@ -14,7 +14,7 @@ for i in $(seq 1 "$runs"); do
   dir=$(mktemp -d)
   export VOXBIN_DATA_DIR="$dir" VOXBIN_API_LISTEN=127.0.0.1:18000 VOXBIN_HEALTH_LISTEN=127.0.0.1:18080 \
     VOXBIN_METRICS_LISTEN=127.0.0.1:12112 VOXBIN_SIP_LISTEN=127.0.0.1:15060 \
-    VOXBIN_API_AUDIOSOCKET_LISTEN=127.0.0.1:19000 VOXBIN_LOG_FORMAT=json
+    VOXBIN_API_AUDIOSOCKET_LISTEN=127.0.0.1:19000 VOXBIN_API_TLS_LISTEN=127.0.0.1:18443 VOXBIN_LOG_FORMAT=json
   t0=$(date +%s%N)
   /usr/bin/time -v -o "$dir/time.txt" "$bin" serve >"$dir/out.txt" 2>"$dir/err.txt" &
   tpid=$!

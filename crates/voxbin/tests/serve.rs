@@ -313,3 +313,26 @@ fn migrate_applies_then_reports_up_to_date() {
     let second = run();
     assert!(String::from_utf8_lossy(&second.stdout).contains("up to date"));
 }
+
+#[test]
+fn api_also_answers_over_https_with_a_generated_certificate() {
+    let s = Server::start(&[]);
+    let cert = s.data_dir.path().join("tls/cert.pem");
+    assert!(cert.exists(), "self-signed certificate not written");
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--cacert"])
+        .arg(&cert)
+        .arg(format!(
+            "https://localhost:{}/v1.0/ping",
+            s.https.rsplit(':').next().unwrap()
+        ))
+        .output()
+        .expect("curl runs");
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(body.contains("pong"), "{body}");
+}

@@ -182,7 +182,7 @@ impl Config {
                 tls_listen: if prod {
                     format!("{host}:443")
                 } else {
-                    String::new()
+                    format!("{host}:8443")
                 },
                 tls_cert: String::new(),
                 tls_key: String::new(),

@@ -4,6 +4,7 @@ mod deps;
 mod health;
 mod listen;
 mod secrets;
+mod tls;
 
 use health::Readiness;
 use std::process::ExitCode;
@@ -67,6 +68,7 @@ pub async fn run(config: Config) -> ExitCode {
 async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
     let roles = crate::roles::resolve(&config.roles)?;
     let shutdown = Shutdown::new();
+    let grace = Duration::from_secs(config.shutdown.grace_period_secs);
     let readiness = Readiness::new(shutdown.clone());
 
     // Probes answer first, so an orchestrator sees "alive, not ready" during start-up.
@@ -112,12 +114,12 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
                 .map_err(|e| format!("role {role}: {}", e.message))?,
         );
     }
-    readiness.set_deps(deps.clone());
     let jwt_secret = secrets::jwt_secret(&config, &db).await?;
 
-    let api_task = api.map(|listener| {
+    let wants_api = roles.iter().any(|r| r == "api");
+    let api_state = wants_api.then(|| {
         let a = &config.api;
-        let state = ApiState {
+        ApiState {
             bus: BusClient::new(
                 bus.clone(),
                 "api-manager",
@@ -136,18 +138,43 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
                 a.rate_limit_customer_per_sec,
                 a.rate_limit_customer_burst,
             )),
-        };
-        listen::spawn(listener, voxbin_api::app(state), shutdown.draining_token())
+        }
     });
+    let api_task = match (api, &api_state) {
+        (Some(listener), Some(state)) => Some(listen::spawn(
+            listener,
+            voxbin_api::app(state.clone()),
+            shutdown.draining_token(),
+        )),
+        _ => None,
+    };
+    let mut tls_files = None;
+    let tls_task = match (&api_state, config.api.tls_listen.is_empty()) {
+        (Some(state), false) => {
+            let files = tls::files(&config)?;
+            let task = tls::spawn(
+                &config.api.tls_listen,
+                &files,
+                voxbin_api::app(state.clone()),
+                shutdown.draining_token(),
+                grace,
+            )
+            .await?;
+            tls_files = Some(files);
+            Some(task)
+        }
+        _ => None,
+    };
 
-    print_banner(&config, &roles, started.elapsed());
+    // Ready only once every listener serves.
+    readiness.set_deps(deps.clone());
+    print_banner(&config, &roles, tls_files.as_ref(), started.elapsed());
     tracing::info!(roles = %roles.join(","), startup_ms = started.elapsed().as_millis() as u64, "voxbin ready");
 
     shutdown.wait_for_signal().await;
-    let grace = Duration::from_secs(config.shutdown.grace_period_secs);
     let deadline = Instant::now() + grace;
-    if let Some(task) = api_task {
-        // The API server stops accepting at once and waits for requests in flight.
+    for task in api_task.into_iter().chain(tls_task) {
+        // The API servers stop accepting at once and wait for requests in flight.
         if tokio::time::timeout_at(deadline.into(), task)
             .await
             .is_err()
@@ -170,7 +197,7 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
     Ok(())
 }
 
-fn print_banner(config: &Config, roles: &[String], took: Duration) {
+fn print_banner(config: &Config, roles: &[String], tls: Option<&tls::TlsFiles>, took: Duration) {
     let all = roles.len() == crate::roles::all().len();
     println!(
         "Voxbin is ready in {} ms ({} shape, roles: {})",
@@ -184,6 +211,18 @@ fn print_banner(config: &Config, roles: &[String], took: Duration) {
     );
     if roles.iter().any(|r| r == "api") && !config.api.listen.is_empty() {
         println!("  REST API   http://{}/v1.0/", config.api.listen);
+    }
+    if let Some(files) = tls {
+        let note = if files.self_signed {
+            " (self-signed certificate: "
+        } else {
+            " (certificate: "
+        };
+        println!(
+            "  REST API   https://{}/v1.0/{note}{})",
+            config.api.tls_listen,
+            files.cert.display()
+        );
     }
     println!(
         "  health     http://{}/health  http://{}/ready",

@@ -14,6 +14,7 @@ pub struct Server {
     pub api: String,
     pub health: String,
     pub metrics: String,
+    pub https: String,
     pub data_dir: tempfile::TempDir,
     pub stderr_path: PathBuf,
 }
@@ -36,6 +37,10 @@ pub fn command(data_dir: &tempfile::TempDir, api: &str, health: &str, metrics: &
         .env("VOXBIN_API_LISTEN", api)
         .env("VOXBIN_HEALTH_LISTEN", health)
         .env("VOXBIN_METRICS_LISTEN", metrics)
+        .env(
+            "VOXBIN_API_TLS_LISTEN",
+            format!("127.0.0.1:{}", free_port()),
+        )
         .env("VOXBIN_SIP_LISTEN", format!("127.0.0.1:{}", free_port()))
         .env(
             "VOXBIN_API_AUDIOSOCKET_LISTEN",
@@ -54,7 +59,9 @@ impl Server {
         let metrics = format!("127.0.0.1:{}", free_port());
         let stderr_path = data_dir.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let https = format!("127.0.0.1:{}", free_port());
         let child = command(&data_dir, &api, &health, &metrics)
+            .env("VOXBIN_API_TLS_LISTEN", &https)
             .arg("serve")
             .args(args)
             .stdout(Stdio::null())
@@ -66,6 +73,7 @@ impl Server {
             api,
             health,
             metrics,
+            https,
             data_dir,
             stderr_path,
         };
