@@ -8,10 +8,11 @@ pub mod auth;
 pub mod error;
 pub mod limits;
 pub mod middleware;
-mod routes;
+pub mod routes;
 mod state;
 
 pub use error::ApiError;
+pub use routes::served_operations;
 pub use state::ApiState;
 
 use axum::routing::get;

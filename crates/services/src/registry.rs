@@ -2,19 +2,52 @@
 
 use crate::Deps;
 use std::sync::Arc;
-use voxbin_bus::{request_queue, Consumer, Router};
+use voxbin_bus::{request_queue, Consumer, Handler, Router};
 use voxbin_core::Result;
 
 /// Every backend service, by its bus name (`<name>-manager`).
 pub const SERVICES: &[&str] = &[
-    "customer", "flow", "call", "conference", "queue", "agent", "number", "route", "registrar",
-    "webhook", "storage", "tts", "transcribe", "campaign", "message", "billing", "tag",
-    "timeline", "ai",
+    "customer",
+    "agent",
+    "flow",
+    "call",
+    "conference",
+    "queue",
+    "number",
+    "route",
+    "registrar",
+    "webhook",
+    "storage",
+    "tts",
+    "transcribe",
+    "campaign",
+    "message",
+    "billing",
+    "tag",
+    "timeline",
+    "ai",
 ];
+
+/// The bus handler of a service.
+fn handler(name: &str, deps: &Deps) -> Arc<dyn Handler> {
+    let deps = deps.clone();
+    match name {
+        "customer" => voxbin_svc_customer::customer_handler(deps),
+        "agent" => voxbin_svc_customer::agent_handler(deps),
+        "flow" => voxbin_svc_flow::handler(deps),
+        "number" => voxbin_svc_number::handler(deps),
+        "tag" => voxbin_svc_tag::handler(deps),
+        "campaign" => voxbin_svc_campaign::handler(deps),
+        "registrar" => voxbin_svc_registrar::handler(deps),
+        "route" => voxbin_svc_route::handler(deps),
+        // Services whose domain comes with later issues answer `GET /v1/ping` only.
+        other => Arc::new(Router::new(other)),
+    }
+}
 
 /// Registers the named service's handlers on its request queue.
 pub async fn start_service(name: &str, deps: &Deps) -> Result<Consumer> {
-    // Services without domain handlers yet still answer `GET /v1/ping` through the router.
-    let router = Router::new(name);
-    deps.bus.serve(&request_queue(name), Arc::new(router)).await
+    deps.bus
+        .serve(&request_queue(name), handler(name, deps))
+        .await
 }

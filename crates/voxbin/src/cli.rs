@@ -23,6 +23,36 @@ pub enum Command {
     Migrate(ConfigArgs),
     /// Print the effective configuration, secrets masked.
     Config(ConfigArgs),
+    /// Manage customers from the command line (operator tool).
+    Customer {
+        #[command(subcommand)]
+        command: CustomerCommand,
+    },
+}
+
+/// `voxbin customer ...`.
+#[derive(Subcommand, Debug)]
+pub enum CustomerCommand {
+    /// Create a customer with an admin login and an access key; prints JSON (the key's token
+    /// appears only here).
+    Create {
+        /// Customer name.
+        #[arg(long)]
+        name: String,
+        /// Login name of the customer's first admin.
+        #[arg(long)]
+        username: String,
+        /// Password of that admin (8 to 128 characters).
+        #[arg(long)]
+        password: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List customers as JSON.
+    List {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
 }
 
 /// Flags shared by every command that reads configuration. Precedence: defaults < file <

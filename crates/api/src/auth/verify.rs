@@ -16,9 +16,12 @@ use uuid::Uuid;
 use voxbin_bus::{BusClient, Method};
 use voxbin_cache::{Cache, CacheExt, CacheKind};
 use voxbin_core::{clock, Error, ErrorKind, Result};
+use voxbin_svc_kit::cache_keys;
 
-/// How long a verified credential is trusted without asking its service again.
-const VERIFIED_TTL: Duration = Duration::from_secs(300);
+/// How long a verified credential is trusted without asking its service again. The owning
+/// services evict entries on delete, password change and logout; the short lifetime bounds
+/// what an eviction that failed, or a customer freeze, can leave behind.
+const VERIFIED_TTL: Duration = Duration::from_secs(10);
 
 /// What the customer service says about a valid access key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,15 +44,15 @@ struct AgentAuth {
     tm_delete: Option<String>,
 }
 
-/// Cache key of a verified access key, by the SHA-256 of the token (the customer service uses
-/// the same key to evict it).
+/// Cache key of a verified access key, by the SHA-256 of the token (the customer service
+/// evicts the same key).
 pub fn accesskey_cache_key(token: &str) -> String {
-    format!("accesskey:{}", hex(&Sha256::digest(token.as_bytes())))
+    cache_keys::accesskey(&hex(&Sha256::digest(token.as_bytes())))
 }
 
 /// Cache key of an agent's auth record (the agent service evicts it on password change/logout).
 pub fn agent_cache_key(agent_id: Uuid) -> String {
-    format!("agent-auth:{agent_id}")
+    cache_keys::agent_auth(agent_id)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -1,6 +1,7 @@
 //! `/auth/login` and `/auth/signup`: the routes that run before a caller has credentials.
 
 use super::{bus_for, read_json_body};
+use crate::auth::Identity;
 use crate::{ApiError, ApiState};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -20,6 +21,37 @@ pub fn routes() -> Router<ApiState> {
         .route("/auth/login", post(login))
         .route("/v1.0/auth/login", post(login))
         .route("/v1.0/auth/signup", post(signup))
+        .route("/auth/logout", post(logout))
+        .route("/v1.0/auth/logout", post(logout))
+}
+
+/// Revokes every login token of the calling agent (access keys are deleted instead).
+async fn logout(
+    State(state): State<ApiState>,
+    identity: Identity,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (parts, _) = req.into_parts();
+    let Some(agent_id) = identity.agent_id() else {
+        return Err(ApiError::new(Error::invalid_argument(
+            "NOT_A_LOGIN",
+            "Logout applies to login tokens; delete the access key instead.",
+        )));
+    };
+    bus_for(&state, &parts)
+        .call(
+            "agent",
+            Method::Post,
+            &format!("/v1/agents/{agent_id}/revoke_tokens"),
+            None,
+        )
+        .await?;
+    let mut resp = Json(json!({ "id": agent_id, "revoked": true })).into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("token=; Path=/; HttpOnly; Max-Age=0"),
+    );
+    Ok(resp)
 }
 
 /// The login request body.

@@ -334,6 +334,19 @@ pub async fn read_json_body(
     })
 }
 
+/// The forwarded operations as (METHOD, contract path), e.g. ("GET", "/flows/{id}").
+pub fn served_operations() -> Vec<(String, String)> {
+    SPECS
+        .iter()
+        .flat_map(|s| {
+            let path = s.path.strip_prefix("/v1.0").unwrap_or(s.path).to_string();
+            s.methods
+                .iter()
+                .map(move |m| (m.as_str().to_string(), path.clone()))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! The public routes: authentication endpoints and the resources forwarded to services.
 
 mod auth;
+mod docs;
 mod forward;
 
 pub use forward::{bus_for, read_json_body};
@@ -10,5 +11,15 @@ use axum::Router;
 
 /// Every `/auth` and `/v1.0` route.
 pub fn routes() -> Router<ApiState> {
-    forward::routes().merge(auth::routes())
+    forward::routes()
+        .merge(auth::routes())
+        .merge(docs::routes())
+}
+
+/// Every operation of the contract this build serves, as (METHOD, contract path).
+pub fn served_operations() -> Vec<(String, String)> {
+    let mut ops = forward::served_operations();
+    ops.push(("POST".into(), "/auth/signup".into()));
+    ops.sort();
+    ops
 }

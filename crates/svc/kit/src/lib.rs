@@ -46,9 +46,9 @@ impl Scope {
     pub fn from_ctx<S>(ctx: &Ctx<S>) -> Result<Scope> {
         match ctx.query("customer_id") {
             None | Some("") => Ok(Scope::All),
-            Some(text) => Uuid::parse_str(text)
-                .map(Scope::Customer)
-                .map_err(|_| Error::invalid_argument("INVALID_ID", "customer_id is not a valid UUID")),
+            Some(text) => Uuid::parse_str(text).map(Scope::Customer).map_err(|_| {
+                Error::invalid_argument("INVALID_ID", "customer_id is not a valid UUID")
+            }),
         }
     }
 
@@ -89,5 +89,21 @@ mod tests {
         assert!(!Scope::Customer(a).allows(b));
         assert!(Scope::All.allows(b));
         assert_eq!(Scope::Customer(a).query(), format!("customer_id={a}"));
+    }
+}
+
+/// Cache keys shared between the gateway, which caches verified credentials, and the services
+/// that own them, which evict the entries the moment a credential stops being valid.
+pub mod cache_keys {
+    use uuid::Uuid;
+
+    /// A verified access key, by the SHA-256 hex of its token.
+    pub fn accesskey(token_hash_hex: &str) -> String {
+        format!("accesskey:{token_hash_hex}")
+    }
+
+    /// An agent's authentication record (permission, password change time).
+    pub fn agent_auth(agent_id: Uuid) -> String {
+        format!("agent-auth:{agent_id}")
     }
 }

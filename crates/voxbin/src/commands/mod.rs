@@ -1,6 +1,8 @@
 //! The subcommands.
 
-use crate::cli::{Cli, Command, ConfigArgs};
+mod customer;
+
+use crate::cli::{Cli, Command, ConfigArgs, CustomerCommand};
 use std::process::ExitCode;
 use voxbin_core::config::{self, Config};
 
@@ -32,6 +34,21 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Migrate(args) => match load(&args) {
             Ok(c) => crate::serve::migrate(c).await,
             Err(code) => code,
+        },
+        Command::Customer { command } => match command {
+            CustomerCommand::Create {
+                name,
+                username,
+                password,
+                config,
+            } => match load(&config) {
+                Ok(c) => customer::create(c, &name, &username, &password).await,
+                Err(code) => code,
+            },
+            CustomerCommand::List { config } => match load(&config) {
+                Ok(c) => customer::list(c).await,
+                Err(code) => code,
+            },
         },
         Command::Serve(args) => match load(&args) {
             Ok(c) => crate::serve::run(c).await,

@@ -1,6 +1,9 @@
 //! `voxbin serve` and `voxbin migrate`: start-up, the role wiring, and graceful shutdown.
 
+mod bootstrap;
 mod deps;
+
+pub use deps::{open_cache, open_db};
 mod health;
 mod listen;
 mod secrets;
@@ -166,9 +169,29 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
         _ => None,
     };
 
+    let credentials = if config.profile == "embedded"
+        && ["customer", "agent"]
+            .iter()
+            .all(|r| roles.iter().any(|x| x == r))
+    {
+        let client = BusClient::new(
+            bus.clone(),
+            "voxbin",
+            Duration::from_millis(config.bus.rpc_timeout_ms.max(10_000)),
+        );
+        Some(bootstrap::ensure(&db, &client).await?)
+    } else {
+        None
+    };
     // Ready only once every listener serves.
     readiness.set_deps(deps.clone());
-    print_banner(&config, &roles, tls_files.as_ref(), started.elapsed());
+    print_banner(
+        &config,
+        &roles,
+        tls_files.as_ref(),
+        credentials.as_ref(),
+        started.elapsed(),
+    );
     tracing::info!(roles = %roles.join(","), startup_ms = started.elapsed().as_millis() as u64, "voxbin ready");
 
     shutdown.wait_for_signal().await;
@@ -197,7 +220,13 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
     Ok(())
 }
 
-fn print_banner(config: &Config, roles: &[String], tls: Option<&tls::TlsFiles>, took: Duration) {
+fn print_banner(
+    config: &Config,
+    roles: &[String],
+    tls: Option<&tls::TlsFiles>,
+    credentials: Option<&bootstrap::Credentials>,
+    took: Duration,
+) {
     let all = roles.len() == crate::roles::all().len();
     println!(
         "Voxbin is ready in {} ms ({} shape, roles: {})",
@@ -233,6 +262,27 @@ fn print_banner(config: &Config, roles: &[String], tls: Option<&tls::TlsFiles>, 
         "  database   {}",
         voxbin_core::config::mask_url(&config.database_dsn())
     );
+    match credentials {
+        Some(bootstrap::Credentials::Created {
+            customer_id,
+            accesskey,
+            username,
+            password,
+        }) => {
+            println!("  first start: created customer {customer_id} with these credentials (shown only now):");
+            println!("    access key  {accesskey}");
+            println!(
+                "                e.g. curl 'http://{}/v1.0/flows?accesskey={accesskey}'",
+                config.api.listen
+            );
+            println!("    login       {username} / {password}  (POST /auth/login gives a token; super-admin)");
+        }
+        Some(bootstrap::Credentials::Existing) | None if roles.iter().any(|r| r == "api") => {
+            println!("  authenticate with ?accesskey=<key> or Authorization: Bearer <token from POST /auth/login>;");
+            println!("  a new customer and key: voxbin customer create --name N --username U --password P");
+        }
+        _ => {}
+    }
     println!(
         "  stop with Ctrl-C (or SIGTERM); work in flight gets {} s to finish",
         config.shutdown.grace_period_secs

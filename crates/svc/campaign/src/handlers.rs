@@ -1,0 +1,87 @@
+//! Bus entry points of the campaign service (outplans): each reads the caller's scope,
+//! validates the request completely and only then makes one write.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use voxbin_bus::BusClient;
+use voxbin_core::{clock, Error, Result};
+use voxbin_store::{Db, Page, PageRequest};
+use voxbin_svc_kit::Scope;
+
+use crate::model::{parse_body, DialBody, InfoBody, Outplan};
+use crate::store;
+
+/// What the routes share.
+pub struct State {
+    /// The database.
+    pub db: Arc<Db>,
+    /// Events, as `campaign-manager`.
+    pub bus: BusClient,
+}
+
+type Ctx = voxbin_bus::Ctx<State>;
+
+/// `GET /v1/outplans`: a page of live outplans, newest first.
+pub async fn list(ctx: Ctx) -> Result<Page<Outplan>> {
+    let scope = Scope::from_ctx(&ctx)?;
+    let req = PageRequest::from_query(ctx.query("page_size"), ctx.query("page_token"))?;
+    store::list(&ctx.state().db, scope.customer(), &req).await
+}
+
+/// `POST /v1/outplans`: creates an outplan for the calling customer.
+pub async fn create(ctx: Ctx) -> Result<Outplan> {
+    let customer = Scope::from_ctx(&ctx)?.customer().ok_or_else(|| {
+        Error::invalid_argument(
+            "INVALID_ARGUMENT",
+            "customer_id is required to create an outplan",
+        )
+    })?;
+    // One body, read twice: each part ignores the other's fields.
+    let body = ctx.request().data.as_ref();
+    let info = parse_body::<InfoBody>(body)?.validate()?;
+    let dial = parse_body::<DialBody>(body)?.validate()?;
+    let outplan = Outplan::new(customer, info, dial, clock::now());
+    store::insert(&ctx.state().db, &outplan).await?;
+    publish(&ctx, "outplan_created", &outplan).await;
+    Ok(outplan)
+}
+
+/// `GET /v1/outplans/{id}`.
+pub async fn get(ctx: Ctx) -> Result<Outplan> {
+    let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
+    store::get(ctx.state().db.reader(), scope.customer(), id).await
+}
+
+/// `PUT /v1/outplans/{id}`: replaces name and detail.
+pub async fn update(ctx: Ctx) -> Result<Outplan> {
+    let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
+    let info = parse_body::<InfoBody>(ctx.request().data.as_ref())?.validate()?;
+    let outplan = store::update_info(&ctx.state().db, scope.customer(), id, info).await?;
+    publish(&ctx, "outplan_updated", &outplan).await;
+    Ok(outplan)
+}
+
+/// `PUT /v1/outplans/{id}/dial_info`: replaces source, timings and try counts.
+pub async fn update_dial_info(ctx: Ctx) -> Result<Outplan> {
+    let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
+    let dial = parse_body::<DialBody>(ctx.request().data.as_ref())?.validate()?;
+    let outplan = store::update_dial_info(&ctx.state().db, scope.customer(), id, dial).await?;
+    publish(&ctx, "outplan_updated", &outplan).await;
+    Ok(outplan)
+}
+
+/// `DELETE /v1/outplans/{id}`: soft-deletes and answers the deleted outplan.
+pub async fn delete(ctx: Ctx) -> Result<Outplan> {
+    let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
+    let outplan = store::delete(&ctx.state().db, scope.customer(), id).await?;
+    publish(&ctx, "outplan_deleted", &outplan).await;
+    Ok(outplan)
+}
+
+/// Publishes an event; the write is done, so a failure is logged rather than answered.
+async fn publish(ctx: &Ctx, event_type: &str, data: impl Serialize) {
+    if let Err(error) = ctx.state().bus.publish_event(event_type, data).await {
+        tracing::warn!(event_type, %error, "could not publish the event");
+    }
+}

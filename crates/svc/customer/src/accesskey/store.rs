@@ -1,0 +1,122 @@
+//! SQL for `customer_accesskeys`.
+
+use uuid::Uuid;
+use voxbin_core::{clock, Result};
+use voxbin_store::sqlx::{self, Any, AssertSqlSafe, Executor};
+use voxbin_store::{map_db_error, page_clause, BindAll, Db, Page, PageRequest, LIVE};
+
+use super::model::Accesskey;
+
+/// Columns selected for an [`Accesskey`].
+pub const COLUMNS: &str =
+    "id, customer_id, name, detail, token_hash, token_prefix, tm_expire, tm_create, tm_update, tm_delete";
+
+/// Inserts a new access key.
+pub async fn insert<'e, E: Executor<'e, Database = Any>>(exec: E, k: &Accesskey) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO customer_accesskeys (id, customer_id, name, detail, token_hash, token_prefix, \
+         tm_expire, tm_create, tm_update, tm_delete) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(k.id.to_string())
+    .bind(k.customer_id.to_string())
+    .bind(k.name.as_str())
+    .bind(k.detail.as_str())
+    .bind(k.token_hash.as_str())
+    .bind(k.token_prefix.as_str())
+    .bind(k.tm_expire.clone())
+    .bind(k.tm_create.as_str())
+    .bind(k.tm_update.clone())
+    .bind(k.tm_delete.clone())
+    .execute(exec)
+    .await
+    .map_err(map_db_error)?;
+    Ok(())
+}
+
+/// The live key `id`, scoped to `customer` when given.
+pub async fn get(db: &Db, id: Uuid, customer: Option<Uuid>) -> Result<Option<Accesskey>> {
+    get_where(db, id, customer, true).await
+}
+
+/// The key `id` live or not (to answer a delete with the deleted row).
+pub async fn get_any(db: &Db, id: Uuid, customer: Option<Uuid>) -> Result<Option<Accesskey>> {
+    get_where(db, id, customer, false).await
+}
+
+async fn get_where(
+    db: &Db,
+    id: Uuid,
+    customer: Option<Uuid>,
+    live_only: bool,
+) -> Result<Option<Accesskey>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM customer_accesskeys WHERE id = ?");
+    if live_only {
+        sql.push_str(&format!(" AND {LIVE}"));
+    }
+    if customer.is_some() {
+        sql.push_str(" AND customer_id = ?");
+    }
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string());
+    if let Some(customer) = customer {
+        query = query.bind(customer.to_string());
+    }
+    let row = query
+        .fetch_optional(db.writer())
+        .await
+        .map_err(map_db_error)?;
+    row.as_ref().map(Accesskey::from_row).transpose()
+}
+
+/// The live key whose token hashes to `token_hash`.
+pub async fn get_by_hash(db: &Db, token_hash: &str) -> Result<Option<Accesskey>> {
+    let sql = format!("SELECT {COLUMNS} FROM customer_accesskeys WHERE token_hash = ? AND {LIVE}");
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(token_hash)
+        .fetch_optional(db.reader())
+        .await
+        .map_err(map_db_error)?;
+    row.as_ref().map(Accesskey::from_row).transpose()
+}
+
+/// One page of live keys, newest first, of one customer (or of all).
+pub async fn list(db: &Db, customer: Option<Uuid>, req: &PageRequest) -> Result<Page<Accesskey>> {
+    let (clause, binds) = page_clause(req);
+    let scope = if customer.is_some() {
+        " AND customer_id = ?"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT {COLUMNS} FROM customer_accesskeys WHERE {LIVE}{scope}{clause}");
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    if let Some(customer) = customer {
+        query = query.bind(customer.to_string());
+    }
+    let rows = query
+        .bind_all(binds)
+        .fetch_all(db.reader())
+        .await
+        .map_err(map_db_error)?;
+    let keys = rows
+        .iter()
+        .map(Accesskey::from_row)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(keys, req.size, |k| {
+        (k.tm_create.clone(), k.id)
+    }))
+}
+
+/// Sets name and detail of a live key; false when there is none.
+pub async fn update(db: &Db, id: Uuid, name: &str, detail: &str) -> Result<bool> {
+    let sql = format!(
+        "UPDATE customer_accesskeys SET name = ?, detail = ?, tm_update = ? WHERE id = ? AND {LIVE}"
+    );
+    let done = sqlx::query(AssertSqlSafe(sql))
+        .bind(name)
+        .bind(detail)
+        .bind(clock::now())
+        .bind(id.to_string())
+        .execute(db.writer())
+        .await
+        .map_err(map_db_error)?;
+    Ok(done.rows_affected() > 0)
+}

@@ -1,0 +1,162 @@
+//! SQL for `customer_customers`.
+
+use uuid::Uuid;
+use voxbin_core::{clock, Result};
+use voxbin_store::sqlx::{self, Any, AssertSqlSafe, Executor};
+use voxbin_store::{map_db_error, page_clause, BindAll, Db, Page, PageRequest, LIVE};
+
+use super::model::{Customer, STATUS_DELETED};
+
+/// Columns selected for a [`Customer`].
+pub const COLUMNS: &str = "id, name, detail, email, phone_number, address, webhook_method, \
+    webhook_uri, billing_account_id, metadata, email_verified, status, \
+    identity_verification_status, terms_agreed_version, terms_agreed_ip, \
+    tm_deletion_scheduled, tm_create, tm_update, tm_delete";
+
+/// Inserts a new customer (its `customer_id` column is its own id).
+pub async fn insert<'e, E: Executor<'e, Database = Any>>(exec: E, c: &Customer) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO customer_customers (id, customer_id, name, detail, email, phone_number, \
+         address, webhook_method, webhook_uri, billing_account_id, metadata, email_verified, \
+         status, identity_verification_status, terms_agreed_version, terms_agreed_ip, \
+         tm_deletion_scheduled, tm_create, tm_update, tm_delete) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(c.id.to_string())
+    .bind(c.id.to_string())
+    .bind(c.name.as_str())
+    .bind(c.detail.as_str())
+    .bind(c.email.as_str())
+    .bind(c.phone_number.as_str())
+    .bind(c.address.as_str())
+    .bind(c.webhook_method.as_str())
+    .bind(c.webhook_uri.as_str())
+    .bind(c.billing_account_id.to_string())
+    .bind(c.metadata.to_string())
+    .bind(i64::from(c.email_verified))
+    .bind(c.status.as_str())
+    .bind(c.identity_verification_status.as_str())
+    .bind(c.terms_agreed_version.as_str())
+    .bind(c.terms_agreed_ip.as_str())
+    .bind(c.tm_deletion_scheduled.clone())
+    .bind(c.tm_create.as_str())
+    .bind(c.tm_update.clone())
+    .bind(c.tm_delete.clone())
+    .execute(exec)
+    .await
+    .map_err(map_db_error)?;
+    Ok(())
+}
+
+/// The live customer `id`, read from the writer (callers read their own writes).
+pub async fn get(db: &Db, id: Uuid) -> Result<Option<Customer>> {
+    let sql = format!("SELECT {COLUMNS} FROM customer_customers WHERE id = ? AND {LIVE}");
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .fetch_optional(db.writer())
+        .await
+        .map_err(map_db_error)?;
+    row.as_ref().map(Customer::from_row).transpose()
+}
+
+/// The customer `id` whether live or deleted (for answering a delete with the deleted row).
+pub async fn get_any(db: &Db, id: Uuid) -> Result<Option<Customer>> {
+    let sql = format!("SELECT {COLUMNS} FROM customer_customers WHERE id = ?");
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .fetch_optional(db.writer())
+        .await
+        .map_err(map_db_error)?;
+    row.as_ref().map(Customer::from_row).transpose()
+}
+
+/// One page of live customers, newest first; `only` restricts the list to one customer.
+pub async fn list(db: &Db, only: Option<Uuid>, req: &PageRequest) -> Result<Page<Customer>> {
+    let (clause, binds) = page_clause(req);
+    let scope = if only.is_some() { " AND id = ?" } else { "" };
+    let sql = format!("SELECT {COLUMNS} FROM customer_customers WHERE {LIVE}{scope}{clause}");
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    if let Some(id) = only {
+        query = query.bind(id.to_string());
+    }
+    let rows = query
+        .bind_all(binds)
+        .fetch_all(db.reader())
+        .await
+        .map_err(map_db_error)?;
+    let customers = rows
+        .iter()
+        .map(Customer::from_row)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(customers, req.size, |c| {
+        (c.tm_create.clone(), c.id)
+    }))
+}
+
+/// True when a live customer already uses `email` (compared without case).
+pub async fn email_taken(db: &Db, email: &str) -> Result<bool> {
+    let sql = format!("SELECT COUNT(*) FROM customer_customers WHERE LOWER(email) = ? AND {LIVE}");
+    let count: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(email.to_lowercase())
+        .fetch_one(db.writer())
+        .await
+        .map_err(map_db_error)?;
+    Ok(count > 0)
+}
+
+/// Writes the editable fields of `c`; false when the customer is no longer live.
+pub async fn update(db: &Db, c: &Customer) -> Result<bool> {
+    let sql = format!(
+        "UPDATE customer_customers SET name = ?, detail = ?, email = ?, phone_number = ?, \
+         address = ?, webhook_method = ?, webhook_uri = ?, tm_update = ? WHERE id = ? AND {LIVE}"
+    );
+    let done = sqlx::query(AssertSqlSafe(sql))
+        .bind(c.name.as_str())
+        .bind(c.detail.as_str())
+        .bind(c.email.as_str())
+        .bind(c.phone_number.as_str())
+        .bind(c.address.as_str())
+        .bind(c.webhook_method.as_str())
+        .bind(c.webhook_uri.as_str())
+        .bind(clock::now())
+        .bind(c.id.to_string())
+        .execute(db.writer())
+        .await
+        .map_err(map_db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Soft-deletes the customer (status `deleted`) and every live access key of it, in one
+/// transaction; false when the customer was not live.
+pub async fn delete(db: &Db, id: Uuid) -> Result<bool> {
+    let now = clock::now();
+    let mut tx = db.writer().begin().await.map_err(map_db_error)?;
+    let sql = format!(
+        "UPDATE customer_customers SET status = ?, tm_update = ?, tm_delete = ? \
+         WHERE id = ? AND {LIVE}"
+    );
+    let done = sqlx::query(AssertSqlSafe(sql))
+        .bind(STATUS_DELETED)
+        .bind(now.as_str())
+        .bind(now.as_str())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_db_error)?;
+    if done.rows_affected() == 0 {
+        tx.rollback().await.map_err(map_db_error)?;
+        return Ok(false);
+    }
+    let sql = format!(
+        "UPDATE customer_accesskeys SET tm_update = ?, tm_delete = ? WHERE customer_id = ? AND {LIVE}"
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(now.as_str())
+        .bind(now.as_str())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_db_error)?;
+    tx.commit().await.map_err(map_db_error)?;
+    Ok(true)
+}

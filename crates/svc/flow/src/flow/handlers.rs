@@ -1,0 +1,204 @@
+//! Route handlers of `/v1/flows`: parse, check scope, one store call, shape the answer.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use uuid::Uuid;
+use voxbin_actions::{validate_actions, Action};
+use voxbin_bus::Ctx;
+use voxbin_cache::Cache;
+use voxbin_core::{clock, Error, ErrorKind, Result};
+use voxbin_store::{soft_delete, Page, PageRequest};
+use voxbin_svc_kit::Scope;
+
+use super::cache::{self, Cached};
+use super::model::{Flow, FlowType, MAX_DETAIL_CHARS, MAX_FLOWS_PER_CUSTOMER, MAX_NAME_CHARS};
+use super::store;
+use crate::body::{invalid, Body};
+use crate::{events, fresh_reader, State};
+
+/// What `POST /flows` and `PUT /flows/{id}` may set, validated.
+struct FlowInput {
+    name: String,
+    detail: String,
+    actions: Vec<Action>,
+    on_complete_flow_id: Option<Uuid>,
+}
+
+impl FlowInput {
+    /// Reads and checks the fields shared by create and update (the contract requires
+    /// `name`, `detail` and `actions` on both).
+    fn parse(body: &Body) -> Result<FlowInput> {
+        let name = body.required_string("name", MAX_NAME_CHARS)?;
+        let detail = body.required_string("detail", MAX_DETAIL_CHARS)?;
+        let actions = validate_actions(body.required("actions")?)?;
+        let on_complete_flow_id = body.uuid("on_complete_flow_id")?;
+        Ok(FlowInput {
+            name,
+            detail,
+            actions,
+            on_complete_flow_id,
+        })
+    }
+}
+
+/// The flow `id` of `customer`, read fresh: 400 naming `field` if it is missing,
+/// deleted or someone else's.
+async fn check_reference(state: &State, field: &str, id: Uuid, customer: Uuid) -> Result<()> {
+    match store::get_live(fresh_reader(&state.deps.db), id).await? {
+        Some(flow) if flow.customer_id == customer => Ok(()),
+        _ => Err(invalid(field, format!("no flow {id} of this customer"))),
+    }
+}
+
+/// Whether the cached JSON of a flow belongs to a customer visible in `scope`.
+fn cached_owner_allowed(value: &Value, scope: Scope) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::Customer(customer) => {
+            value
+                .get("customer_id")
+                .and_then(Value::as_str)
+                .and_then(|text| Uuid::try_parse(text).ok())
+                == Some(customer)
+        }
+    }
+}
+
+/// The live flow `id` visible in `scope`, from the writer (read-your-writes); 404 otherwise.
+async fn load_visible(state: &State, id: Uuid, scope: Scope) -> Result<Flow> {
+    match store::get_live(state.deps.db.writer(), id).await? {
+        Some(flow) if scope.allows(flow.customer_id) => Ok(flow),
+        _ => Err(Error::not_found("flow")),
+    }
+}
+
+/// `GET /v1/flows`: one page of live flows, newest first.
+pub(crate) async fn list(ctx: Ctx<State>) -> Result<Page<Flow>> {
+    let scope = Scope::from_ctx(&ctx)?;
+    let page = PageRequest::from_query(ctx.query("page_size"), ctx.query("page_token"))?;
+    let rows = store::list(ctx.state().deps.db.reader(), scope.customer(), &page).await?;
+    Ok(Page::from_rows(rows, page.size, |f| {
+        (f.tm_create.clone(), f.id)
+    }))
+}
+
+/// `POST /v1/flows`: creates a flow owned by the scope's customer (or by the body's
+/// `customer_id` for internal callers).
+pub(crate) async fn create(ctx: Ctx<State>) -> Result<Flow> {
+    let scope = Scope::from_ctx(&ctx)?;
+    let body = Body::from_ctx(&ctx)?;
+    let customer_id = match scope {
+        Scope::Customer(customer) => customer,
+        Scope::All => body.required_uuid("customer_id")?,
+    };
+    let r#type = match body.one_of("type", FlowType::NAMES)? {
+        Some(name) => FlowType::from_wire(&name).unwrap_or(FlowType::Flow),
+        None => FlowType::Flow,
+    };
+    let input = FlowInput::parse(&body)?;
+    let state = ctx.state();
+    let db = state.deps.db.writer();
+    if let Some(target) = input.on_complete_flow_id {
+        check_reference(state, "on_complete_flow_id", target, customer_id).await?;
+    }
+    // A soft cap: two concurrent creates at 9,999 may both pass; the limit guards against
+    // runaway scripts, not a precise quota.
+    if store::count_live(db, customer_id).await? >= MAX_FLOWS_PER_CUSTOMER {
+        return Err(Error::new(
+            ErrorKind::FailedPrecondition,
+            "FAILED_PRECONDITION",
+            format!(
+                "A customer may keep at most {MAX_FLOWS_PER_CUSTOMER} flows; delete some first."
+            ),
+        ));
+    }
+    let now = clock::now();
+    let flow = Flow {
+        id: voxbin_core::id::new_id(),
+        customer_id,
+        r#type,
+        name: input.name,
+        detail: input.detail,
+        actions: input.actions,
+        direct_hash: String::new(),
+        on_complete_flow_id: input.on_complete_flow_id.unwrap_or(Uuid::nil()),
+        tm_create: now.clone(),
+        tm_update: Some(now),
+        tm_delete: None,
+    };
+    store::insert(db, &flow).await?;
+    // The id is new, so no stale copy can exist: a failed fill only costs a later miss.
+    if let Err(error) = cache::put(&state.deps.cache, &flow).await {
+        tracing::warn!(id = %flow.id, %error, "could not cache the new flow");
+    }
+    events::publish(&state.events, "flow_created", &flow).await;
+    Ok(flow)
+}
+
+/// `GET /v1/flows/{id}`: served from the cache when possible (the hot path of every call).
+pub(crate) async fn get(ctx: Ctx<State>) -> Result<Value> {
+    let id = ctx.param_uuid("id")?;
+    let scope = Scope::from_ctx(&ctx)?;
+    let cache: &Arc<dyn Cache> = &ctx.state().deps.cache;
+    match cache::read(cache, id).await {
+        Cached::Live(value) if cached_owner_allowed(&value, scope) => return Ok(value),
+        Cached::Live(_) | Cached::Deleted => return Err(Error::not_found("flow")),
+        Cached::Miss => {}
+    }
+    // Never a lagging replica: it would put an old flow in the cache for an hour.
+    let Some(flow) = store::get_live(fresh_reader(&ctx.state().deps.db), id).await? else {
+        return Err(Error::not_found("flow"));
+    };
+    cache::fill(cache, &flow).await;
+    if !scope.allows(flow.customer_id) {
+        return Err(Error::not_found("flow"));
+    }
+    serde_json::to_value(&flow).map_err(|e| Error::internal(format!("cannot encode flow: {e}")))
+}
+
+/// `PUT /v1/flows/{id}`: replaces name, detail, actions and on_complete_flow_id.
+pub(crate) async fn update(ctx: Ctx<State>) -> Result<Flow> {
+    let id = ctx.param_uuid("id")?;
+    let scope = Scope::from_ctx(&ctx)?;
+    let input = FlowInput::parse(&Body::from_ctx(&ctx)?)?;
+    let state = ctx.state();
+    let flow = cache::locked(&state.deps.cache, id, move || async move {
+        let mut flow = load_visible(state, id, scope).await?;
+        if let Some(target) = input.on_complete_flow_id {
+            check_reference(state, "on_complete_flow_id", target, flow.customer_id).await?;
+        }
+        flow.name = input.name;
+        flow.detail = input.detail;
+        flow.actions = input.actions;
+        flow.on_complete_flow_id = input.on_complete_flow_id.unwrap_or(Uuid::nil());
+        flow.tm_update = Some(clock::now());
+        store::update(state.deps.db.writer(), &flow).await?;
+        cache::put(&state.deps.cache, &flow).await?;
+        Ok(flow)
+    })
+    .await?;
+    events::publish(&state.events, "flow_updated", &flow).await;
+    Ok(flow)
+}
+
+/// `DELETE /v1/flows/{id}`: soft-deletes the flow and answers it as deleted.
+pub(crate) async fn delete(ctx: Ctx<State>) -> Result<Flow> {
+    let id = ctx.param_uuid("id")?;
+    let scope = Scope::from_ctx(&ctx)?;
+    let state = ctx.state();
+    let flow = cache::locked(&state.deps.cache, id, move || async move {
+        let flow = load_visible(state, id, scope).await?;
+        let db = state.deps.db.writer();
+        if !soft_delete(db, "flow_flows", id, Some(flow.customer_id)).await? {
+            return Err(Error::not_found("flow"));
+        }
+        cache::tombstone(&state.deps.cache, id).await?;
+        store::get_any(db, id)
+            .await?
+            .ok_or_else(|| Error::internal(format!("flow {id} vanished after its delete")))
+    })
+    .await?;
+    events::publish(&state.events, "flow_deleted", &flow).await;
+    Ok(flow)
+}

@@ -1,0 +1,80 @@
+//! The flow service: flows and activeflows.
+//!
+//! A *flow* is a customer's stored list of actions (`flow_flows`); an *activeflow* is one run
+//! of a flow against a reference such as a call (`flow_activeflows`), holding the stack of
+//! action lists and the cursor the execution engine moves. This crate answers the RPCs the API
+//! gateway forwards for `/flows` and `/activeflows` (see `voxbin_svc_kit` for the conventions)
+//! plus the internal `POST /v1/activeflows` other services use to start a run.
+//!
+//! `GET /v1/flows/{id}` is on the hot path of every call, so a flow's public JSON is cached
+//! (`flow:<id>`); see [`flow`] for how writes keep that cache from ever serving a stale flow.
+
+#![warn(missing_docs)]
+
+pub mod activeflow;
+mod body;
+mod events;
+pub mod flow;
+#[cfg(test)]
+mod testutil;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use voxbin_bus::{BusClient, Method, Router};
+use voxbin_svc_kit::Deps;
+
+/// The service name: requests arrive on `bin-manager.flow-manager.request`.
+pub const SERVICE: &str = "flow";
+
+/// What every route handler of this service reaches through `Ctx::state`.
+pub(crate) struct State {
+    /// Database, cache, bus and configuration.
+    pub deps: Deps,
+    /// Publishes this service's events (`flow_*`, `activeflow_*`).
+    pub events: BusClient,
+}
+
+/// A pool whose reads see every committed write (read-your-writes).
+///
+/// SQLite's reader pool qualifies (same file, WAL) and spares the single writer connection;
+/// MySQL replicas may lag, so there it is the writer. Used wherever a stale read would be
+/// cached or would contradict a write the caller just saw succeed.
+pub(crate) fn fresh_reader(db: &voxbin_store::Db) -> &voxbin_store::sqlx::AnyPool {
+    match db.dialect() {
+        voxbin_store::Dialect::Sqlite => db.reader(),
+        voxbin_store::Dialect::MySql => db.writer(),
+    }
+}
+
+/// Timeout of calls made through the service's own client (it only publishes events today).
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The bus handler of the flow service, to serve on `request_queue(SERVICE)`.
+pub fn handler(deps: Deps) -> Arc<dyn voxbin_bus::Handler> {
+    let events = BusClient::new(deps.bus.clone(), SERVICE, CLIENT_TIMEOUT);
+    let state = State { deps, events };
+    let router = Router::with_state(SERVICE, state)
+        .route(Method::Get, "/v1/flows", flow::handlers::list)
+        .route(Method::Post, "/v1/flows", flow::handlers::create)
+        .route(Method::Get, "/v1/flows/{id}", flow::handlers::get)
+        .route(Method::Put, "/v1/flows/{id}", flow::handlers::update)
+        .route(Method::Delete, "/v1/flows/{id}", flow::handlers::delete)
+        .route(Method::Get, "/v1/activeflows", activeflow::handlers::list)
+        .route(
+            Method::Post,
+            "/v1/activeflows",
+            activeflow::handlers::create,
+        )
+        .route(
+            Method::Get,
+            "/v1/activeflows/{id}",
+            activeflow::handlers::get,
+        )
+        .route(
+            Method::Post,
+            "/v1/activeflows/{id}/stop",
+            activeflow::handlers::stop,
+        );
+    Arc::new(router)
+}

@@ -1,0 +1,150 @@
+//! SQL over `registrar_extensions`.
+
+use uuid::Uuid;
+use voxbin_core::{Error, ErrorKind, Result};
+use voxbin_store::sqlx::{self, AnyPool, AssertSqlSafe};
+use voxbin_store::{map_db_error, page_clause, BindAll, PageRequest, LIVE};
+use voxbin_svc_kit::Scope;
+
+use super::model::ExtensionRow;
+
+/// The columns every query selects, in [`ExtensionRow`] order.
+pub const COLUMNS: &str = "id, customer_id, name, detail, extension, realm, password, ha1_md5, \
+                           ha1_sha256, direct_hash, tm_create, tm_update, tm_delete";
+
+/// The 409 for a second live extension with the same user name in one customer.
+fn duplicate(extension: &str) -> Error {
+    Error::new(
+        ErrorKind::AlreadyExists,
+        "EXTENSION_ALREADY_EXISTS",
+        format!("extension {extension:?} already exists for this customer"),
+    )
+}
+
+/// Inserts a new live extension; 409 when its user name is taken among the customer's live ones.
+pub async fn insert(pool: &AnyPool, e: &ExtensionRow) -> Result<()> {
+    let sql = format!("INSERT INTO registrar_extensions ({COLUMNS}, live) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 1)");
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(e.id.to_string())
+        .bind(e.customer_id.to_string())
+        .bind(e.name.as_str())
+        .bind(e.detail.as_str())
+        .bind(e.extension.as_str())
+        .bind(e.realm.as_str())
+        .bind(e.password.as_str())
+        .bind(e.ha1_md5.as_str())
+        .bind(e.ha1_sha256.as_str())
+        .bind(e.direct_hash.as_str())
+        .bind(e.tm_create.as_str())
+        .bind(e.tm_update.as_str())
+        .execute(pool)
+        .await
+        .map_err(|err| match map_db_error(err) {
+            mapped if mapped.kind == ErrorKind::AlreadyExists => duplicate(&e.extension),
+            mapped => mapped,
+        })?;
+    Ok(())
+}
+
+/// The extension `id` visible in `scope`; deleted rows only when `include_deleted`.
+pub async fn get(
+    pool: &AnyPool,
+    id: Uuid,
+    scope: Scope,
+    include_deleted: bool,
+) -> Result<Option<ExtensionRow>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM registrar_extensions WHERE id = ?");
+    if !include_deleted {
+        sql.push_str(&format!(" AND {LIVE}"));
+    }
+    if scope.customer().is_some() {
+        sql.push_str(" AND customer_id = ?");
+    }
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string());
+    if let Some(customer) = scope.customer() {
+        query = query.bind(customer.to_string());
+    }
+    let row = query.fetch_optional(pool).await.map_err(map_db_error)?;
+    row.as_ref().map(ExtensionRow::from_row).transpose()
+}
+
+/// One page of the live extensions visible in `scope`, newest first (`size + 1` rows at most).
+pub async fn list(pool: &AnyPool, scope: Scope, page: &PageRequest) -> Result<Vec<ExtensionRow>> {
+    let (clause, binds) = page_clause(page);
+    let filter = if scope.customer().is_some() {
+        " AND customer_id = ?"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT {COLUMNS} FROM registrar_extensions WHERE {LIVE}{filter}{clause}");
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    if let Some(customer) = scope.customer() {
+        query = query.bind(customer.to_string());
+    }
+    let rows = query
+        .bind_all(binds)
+        .fetch_all(pool)
+        .await
+        .map_err(map_db_error)?;
+    rows.iter().map(ExtensionRow::from_row).collect()
+}
+
+/// Writes the mutable fields of a live extension; false when it is gone.
+pub async fn update(pool: &AnyPool, e: &ExtensionRow) -> Result<bool> {
+    let sql = format!(
+        "UPDATE registrar_extensions SET name = ?, detail = ?, realm = ?, password = ?, \
+         ha1_md5 = ?, ha1_sha256 = ?, tm_update = ? WHERE id = ? AND customer_id = ? AND {LIVE}"
+    );
+    let done = sqlx::query(AssertSqlSafe(sql))
+        .bind(e.name.as_str())
+        .bind(e.detail.as_str())
+        .bind(e.realm.as_str())
+        .bind(e.password.as_str())
+        .bind(e.ha1_md5.as_str())
+        .bind(e.ha1_sha256.as_str())
+        .bind(e.tm_update.as_str())
+        .bind(e.id.to_string())
+        .bind(e.customer_id.to_string())
+        .execute(pool)
+        .await
+        .map_err(map_db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Soft-deletes a live extension visible in `scope` and frees its user name; false when none.
+pub async fn delete(pool: &AnyPool, id: Uuid, scope: Scope, now: &str) -> Result<bool> {
+    let mut sql = format!(
+        "UPDATE registrar_extensions SET tm_delete = ?, tm_update = ?, live = NULL \
+         WHERE id = ? AND {LIVE}"
+    );
+    if scope.customer().is_some() {
+        sql.push_str(" AND customer_id = ?");
+    }
+    let mut query = sqlx::query(AssertSqlSafe(sql))
+        .bind(now)
+        .bind(now)
+        .bind(id.to_string());
+    if let Some(customer) = scope.customer() {
+        query = query.bind(customer.to_string());
+    }
+    let done = query.execute(pool).await.map_err(map_db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The live extension of `customer_id` whose user name is `username`.
+pub async fn by_username(
+    pool: &AnyPool,
+    customer_id: Uuid,
+    username: &str,
+) -> Result<Option<ExtensionRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM registrar_extensions WHERE customer_id = ? AND extension = ? AND {LIVE}"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(customer_id.to_string())
+        .bind(username)
+        .fetch_optional(pool)
+        .await
+        .map_err(map_db_error)?;
+    row.as_ref().map(ExtensionRow::from_row).transpose()
+}

@@ -1,0 +1,153 @@
+//! SQL over `registrar_trunks`.
+
+use uuid::Uuid;
+use voxbin_core::{Error, ErrorKind, Result};
+use voxbin_store::sqlx::{self, AnyPool, AssertSqlSafe};
+use voxbin_store::{map_db_error, page_clause, BindAll, PageRequest, LIVE};
+use voxbin_svc_kit::Scope;
+
+use super::model::TrunkRow;
+
+/// The columns every query selects, in [`TrunkRow`] order.
+pub const COLUMNS: &str = "id, customer_id, name, detail, domain_name, realm, auth_types, \
+                           username, password, ha1_md5, ha1_sha256, allowed_ips, tm_create, \
+                           tm_update, tm_delete";
+
+/// Serialises a list for a JSON text column.
+fn json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::internal(format!("cannot serialise: {e}")))
+}
+
+/// Inserts a new live trunk; 409 when a live trunk already has its domain name.
+pub async fn insert(pool: &AnyPool, t: &TrunkRow) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO registrar_trunks ({COLUMNS}, live) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 1)"
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(t.id.to_string())
+        .bind(t.customer_id.to_string())
+        .bind(t.name.as_str())
+        .bind(t.detail.as_str())
+        .bind(t.domain_name.as_str())
+        .bind(t.realm.as_str())
+        .bind(json(&t.auth_types)?)
+        .bind(t.username.as_str())
+        .bind(t.password.as_str())
+        .bind(t.ha1_md5.as_str())
+        .bind(t.ha1_sha256.as_str())
+        .bind(json(&t.allowed_ips)?)
+        .bind(t.tm_create.as_str())
+        .bind(t.tm_update.as_str())
+        .execute(pool)
+        .await
+        .map_err(|err| match map_db_error(err) {
+            mapped if mapped.kind == ErrorKind::AlreadyExists => Error::new(
+                ErrorKind::AlreadyExists,
+                "TRUNK_ALREADY_EXISTS",
+                format!("a trunk named {:?} already exists", t.domain_name),
+            ),
+            mapped => mapped,
+        })?;
+    Ok(())
+}
+
+/// The trunk `id` visible in `scope`; deleted rows only when `include_deleted`.
+pub async fn get(
+    pool: &AnyPool,
+    id: Uuid,
+    scope: Scope,
+    include_deleted: bool,
+) -> Result<Option<TrunkRow>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM registrar_trunks WHERE id = ?");
+    if !include_deleted {
+        sql.push_str(&format!(" AND {LIVE}"));
+    }
+    if scope.customer().is_some() {
+        sql.push_str(" AND customer_id = ?");
+    }
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string());
+    if let Some(customer) = scope.customer() {
+        query = query.bind(customer.to_string());
+    }
+    let row = query.fetch_optional(pool).await.map_err(map_db_error)?;
+    row.as_ref().map(TrunkRow::from_row).transpose()
+}
+
+/// One page of the live trunks visible in `scope`, newest first (`size + 1` rows at most).
+pub async fn list(pool: &AnyPool, scope: Scope, page: &PageRequest) -> Result<Vec<TrunkRow>> {
+    let (clause, binds) = page_clause(page);
+    let filter = if scope.customer().is_some() {
+        " AND customer_id = ?"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT {COLUMNS} FROM registrar_trunks WHERE {LIVE}{filter}{clause}");
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    if let Some(customer) = scope.customer() {
+        query = query.bind(customer.to_string());
+    }
+    let rows = query
+        .bind_all(binds)
+        .fetch_all(pool)
+        .await
+        .map_err(map_db_error)?;
+    rows.iter().map(TrunkRow::from_row).collect()
+}
+
+/// Writes the mutable fields of a live trunk; false when it is gone.
+pub async fn update(pool: &AnyPool, t: &TrunkRow) -> Result<bool> {
+    let sql = format!(
+        "UPDATE registrar_trunks SET name = ?, detail = ?, realm = ?, auth_types = ?, \
+         username = ?, password = ?, ha1_md5 = ?, ha1_sha256 = ?, allowed_ips = ?, tm_update = ? \
+         WHERE id = ? AND customer_id = ? AND {LIVE}"
+    );
+    let done = sqlx::query(AssertSqlSafe(sql))
+        .bind(t.name.as_str())
+        .bind(t.detail.as_str())
+        .bind(t.realm.as_str())
+        .bind(json(&t.auth_types)?)
+        .bind(t.username.as_str())
+        .bind(t.password.as_str())
+        .bind(t.ha1_md5.as_str())
+        .bind(t.ha1_sha256.as_str())
+        .bind(json(&t.allowed_ips)?)
+        .bind(t.tm_update.as_str())
+        .bind(t.id.to_string())
+        .bind(t.customer_id.to_string())
+        .execute(pool)
+        .await
+        .map_err(map_db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Soft-deletes a live trunk visible in `scope` and frees its name; false when none.
+pub async fn delete(pool: &AnyPool, id: Uuid, scope: Scope, now: &str) -> Result<bool> {
+    let mut sql = format!(
+        "UPDATE registrar_trunks SET tm_delete = ?, tm_update = ?, live = NULL \
+         WHERE id = ? AND {LIVE}"
+    );
+    if scope.customer().is_some() {
+        sql.push_str(" AND customer_id = ?");
+    }
+    let mut query = sqlx::query(AssertSqlSafe(sql))
+        .bind(now)
+        .bind(now)
+        .bind(id.to_string());
+    if let Some(customer) = scope.customer() {
+        query = query.bind(customer.to_string());
+    }
+    let done = query.execute(pool).await.map_err(map_db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The live trunk named `domain_name`.
+pub async fn by_domain(pool: &AnyPool, domain_name: &str) -> Result<Option<TrunkRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM registrar_trunks WHERE domain_name = ? AND {LIVE}");
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(domain_name)
+        .fetch_optional(pool)
+        .await
+        .map_err(map_db_error)?;
+    row.as_ref().map(TrunkRow::from_row).transpose()
+}

@@ -1,0 +1,7 @@
+//! Providers: the platform's SIP carriers for outbound PSTN calls.
+
+pub mod handlers;
+pub mod model;
+pub mod store;
+#[cfg(test)]
+pub mod tests;

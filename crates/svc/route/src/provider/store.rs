@@ -1,0 +1,99 @@
+//! SQL over `route_providers`.
+
+use uuid::Uuid;
+use voxbin_core::{Error, Result};
+use voxbin_store::sqlx::{self, AnyPool, AssertSqlSafe};
+use voxbin_store::{map_db_error, page_clause, soft_delete, BindAll, PageRequest, LIVE};
+
+use super::model::Provider;
+
+/// The columns every query selects.
+pub const COLUMNS: &str = "id, type, hostname, tech_prefix, tech_postfix, tech_headers, codecs, \
+                           metadata, name, detail, health_status, health_checked_at, tm_create, \
+                           tm_update, tm_delete";
+
+/// Serialises a value for a JSON text column.
+fn json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::internal(format!("cannot serialise: {e}")))
+}
+
+/// Inserts a new provider.
+pub async fn insert(pool: &AnyPool, p: &Provider) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO route_providers ({COLUMNS}) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(p.id.to_string())
+        .bind(p.kind.as_str())
+        .bind(p.hostname.as_str())
+        .bind(p.tech_prefix.as_str())
+        .bind(p.tech_postfix.as_str())
+        .bind(json(&p.tech_headers)?)
+        .bind(p.codecs.as_str())
+        .bind(json(&p.metadata)?)
+        .bind(p.name.as_str())
+        .bind(p.detail.as_str())
+        .bind(p.health_status.as_str())
+        .bind(p.health_checked_at.clone())
+        .bind(p.tm_create.as_str())
+        .bind(p.tm_update.as_str())
+        .execute(pool)
+        .await
+        .map_err(map_db_error)?;
+    Ok(())
+}
+
+/// The provider `id`; deleted ones only when `include_deleted`.
+pub async fn get(pool: &AnyPool, id: Uuid, include_deleted: bool) -> Result<Option<Provider>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM route_providers WHERE id = ?");
+    if !include_deleted {
+        sql.push_str(&format!(" AND {LIVE}"));
+    }
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await
+        .map_err(map_db_error)?;
+    row.as_ref().map(|r| Provider::from_row(r, "")).transpose()
+}
+
+/// One page of live providers, newest first (`size + 1` rows at most).
+pub async fn list(pool: &AnyPool, page: &PageRequest) -> Result<Vec<Provider>> {
+    let (clause, binds) = page_clause(page);
+    let sql = format!("SELECT {COLUMNS} FROM route_providers WHERE {LIVE}{clause}");
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind_all(binds)
+        .fetch_all(pool)
+        .await
+        .map_err(map_db_error)?;
+    rows.iter().map(|r| Provider::from_row(r, "")).collect()
+}
+
+/// Writes the editable fields of a live provider; false when it is gone.
+pub async fn update(pool: &AnyPool, p: &Provider) -> Result<bool> {
+    let sql = format!(
+        "UPDATE route_providers SET type = ?, hostname = ?, tech_prefix = ?, tech_postfix = ?, \
+         tech_headers = ?, codecs = ?, name = ?, detail = ?, tm_update = ? WHERE id = ? AND {LIVE}"
+    );
+    let done = sqlx::query(AssertSqlSafe(sql))
+        .bind(p.kind.as_str())
+        .bind(p.hostname.as_str())
+        .bind(p.tech_prefix.as_str())
+        .bind(p.tech_postfix.as_str())
+        .bind(json(&p.tech_headers)?)
+        .bind(p.codecs.as_str())
+        .bind(p.name.as_str())
+        .bind(p.detail.as_str())
+        .bind(p.tm_update.as_str())
+        .bind(p.id.to_string())
+        .execute(pool)
+        .await
+        .map_err(map_db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Soft-deletes a live provider; false when none.
+pub async fn delete(pool: &AnyPool, id: Uuid) -> Result<bool> {
+    soft_delete(pool, "route_providers", id, None).await
+}

@@ -1,0 +1,142 @@
+//! SQL over `route_routes`.
+
+use uuid::Uuid;
+use voxbin_core::Result;
+use voxbin_store::sqlx::{self, AnyPool, AssertSqlSafe};
+use voxbin_store::{map_db_error, page_clause, soft_delete, BindAll, PageRequest, LIVE};
+use voxbin_svc_kit::Scope;
+
+use super::model::Route;
+use crate::provider::model::Provider;
+use crate::provider::store::COLUMNS as PROVIDER_COLUMNS;
+
+/// The columns every query selects.
+pub const COLUMNS: &str = "id, customer_id, name, detail, provider_id, priority, target, \
+                           tm_create, tm_update, tm_delete";
+
+/// Inserts a new route.
+pub async fn insert(pool: &AnyPool, r: &Route) -> Result<()> {
+    let sql =
+        format!("INSERT INTO route_routes ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)");
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(r.id.to_string())
+        .bind(r.customer_id.to_string())
+        .bind(r.name.as_str())
+        .bind(r.detail.as_str())
+        .bind(r.provider_id.to_string())
+        .bind(r.priority)
+        .bind(r.target.as_str())
+        .bind(r.tm_create.as_str())
+        .bind(r.tm_update.as_str())
+        .execute(pool)
+        .await
+        .map_err(map_db_error)?;
+    Ok(())
+}
+
+/// The route `id` visible in `scope`; deleted ones only when `include_deleted`.
+pub async fn get(
+    pool: &AnyPool,
+    id: Uuid,
+    scope: Scope,
+    include_deleted: bool,
+) -> Result<Option<Route>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM route_routes WHERE id = ?");
+    if !include_deleted {
+        sql.push_str(&format!(" AND {LIVE}"));
+    }
+    if scope.customer().is_some() {
+        sql.push_str(" AND customer_id = ?");
+    }
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string());
+    if let Some(customer) = scope.customer() {
+        query = query.bind(customer.to_string());
+    }
+    let row = query.fetch_optional(pool).await.map_err(map_db_error)?;
+    row.as_ref().map(|r| Route::from_row(r, "")).transpose()
+}
+
+/// One page of the live routes visible in `scope`, newest first (`size + 1` rows at most).
+pub async fn list(pool: &AnyPool, scope: Scope, page: &PageRequest) -> Result<Vec<Route>> {
+    let (clause, binds) = page_clause(page);
+    let filter = if scope.customer().is_some() {
+        " AND customer_id = ?"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT {COLUMNS} FROM route_routes WHERE {LIVE}{filter}{clause}");
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    if let Some(customer) = scope.customer() {
+        query = query.bind(customer.to_string());
+    }
+    let rows = query
+        .bind_all(binds)
+        .fetch_all(pool)
+        .await
+        .map_err(map_db_error)?;
+    rows.iter().map(|r| Route::from_row(r, "")).collect()
+}
+
+/// Writes the editable fields of a live route; false when it is gone.
+pub async fn update(pool: &AnyPool, r: &Route) -> Result<bool> {
+    let sql = format!(
+        "UPDATE route_routes SET name = ?, detail = ?, provider_id = ?, priority = ?, target = ?, \
+         tm_update = ? WHERE id = ? AND customer_id = ? AND {LIVE}"
+    );
+    let done = sqlx::query(AssertSqlSafe(sql))
+        .bind(r.name.as_str())
+        .bind(r.detail.as_str())
+        .bind(r.provider_id.to_string())
+        .bind(r.priority)
+        .bind(r.target.as_str())
+        .bind(r.tm_update.as_str())
+        .bind(r.id.to_string())
+        .bind(r.customer_id.to_string())
+        .execute(pool)
+        .await
+        .map_err(map_db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Soft-deletes a live route visible in `scope`; false when none.
+pub async fn delete(pool: &AnyPool, id: Uuid, scope: Scope) -> Result<bool> {
+    soft_delete(pool, "route_routes", id, scope.customer()).await
+}
+
+/// The live routes of `customers` whose target is one of `targets`, each with its live
+/// provider (routes through a deleted provider are left out), in no particular order.
+pub async fn with_providers(
+    pool: &AnyPool,
+    customers: &[Uuid],
+    targets: &[String],
+) -> Result<Vec<(Route, Provider)>> {
+    let route_cols = COLUMNS
+        .split(", ")
+        .map(|c| format!("r.{c} AS r_{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let provider_cols = PROVIDER_COLUMNS
+        .split(", ")
+        .map(|c| format!("p.{c} AS p_{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let marks = |n: usize| vec!["?"; n].join(", ");
+    let sql = format!(
+        "SELECT {route_cols}, {provider_cols} FROM route_routes r \
+         JOIN route_providers p ON p.id = r.provider_id AND p.tm_delete IS NULL \
+         WHERE r.tm_delete IS NULL AND r.customer_id IN ({}) AND r.target IN ({})",
+        marks(customers.len()),
+        marks(targets.len()),
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for customer in customers {
+        query = query.bind(customer.to_string());
+    }
+    for target in targets {
+        query = query.bind(target.as_str());
+    }
+    let rows = query.fetch_all(pool).await.map_err(map_db_error)?;
+    rows.iter()
+        .map(|r| Ok((Route::from_row(r, "r_")?, Provider::from_row(r, "p_")?)))
+        .collect()
+}

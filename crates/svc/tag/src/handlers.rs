@@ -1,0 +1,75 @@
+//! Bus entry points of the tag service: each reads the caller's scope, validates the request
+//! completely and only then makes one write.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use voxbin_bus::BusClient;
+use voxbin_core::{clock, Error, Result};
+use voxbin_store::{Db, Page, PageRequest};
+use voxbin_svc_kit::Scope;
+
+use crate::model::{parse_body, Tag, TagBody};
+use crate::store;
+
+/// What the routes share.
+pub struct State {
+    /// The database.
+    pub db: Arc<Db>,
+    /// Events, as `tag-manager`.
+    pub bus: BusClient,
+}
+
+type Ctx = voxbin_bus::Ctx<State>;
+
+/// `GET /v1/tags`: a page of live tags, newest first.
+pub async fn list(ctx: Ctx) -> Result<Page<Tag>> {
+    let scope = Scope::from_ctx(&ctx)?;
+    let req = PageRequest::from_query(ctx.query("page_size"), ctx.query("page_token"))?;
+    store::list(&ctx.state().db, scope.customer(), &req).await
+}
+
+/// `POST /v1/tags`: creates a tag for the calling customer.
+pub async fn create(ctx: Ctx) -> Result<Tag> {
+    let customer = Scope::from_ctx(&ctx)?.customer().ok_or_else(|| {
+        Error::invalid_argument(
+            "INVALID_ARGUMENT",
+            "customer_id is required to create a tag",
+        )
+    })?;
+    let info = parse_body::<TagBody>(ctx.request().data.as_ref())?.validate()?;
+    let tag = Tag::new(customer, info, clock::now());
+    store::insert(&ctx.state().db, &tag).await?;
+    publish(&ctx, "tag_created", &tag).await;
+    Ok(tag)
+}
+
+/// `GET /v1/tags/{id}`.
+pub async fn get(ctx: Ctx) -> Result<Tag> {
+    let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
+    store::get(ctx.state().db.reader(), scope.customer(), id).await
+}
+
+/// `PUT /v1/tags/{id}`: replaces name and detail.
+pub async fn update(ctx: Ctx) -> Result<Tag> {
+    let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
+    let info = parse_body::<TagBody>(ctx.request().data.as_ref())?.validate()?;
+    let tag = store::update(&ctx.state().db, scope.customer(), id, &info).await?;
+    publish(&ctx, "tag_updated", &tag).await;
+    Ok(tag)
+}
+
+/// `DELETE /v1/tags/{id}`: soft-deletes and answers the deleted tag.
+pub async fn delete(ctx: Ctx) -> Result<Tag> {
+    let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
+    let tag = store::delete(&ctx.state().db, scope.customer(), id).await?;
+    publish(&ctx, "tag_deleted", &tag).await;
+    Ok(tag)
+}
+
+/// Publishes an event; the write is done, so a failure is logged rather than answered.
+async fn publish(ctx: &Ctx, event_type: &str, data: impl Serialize) {
+    if let Err(error) = ctx.state().bus.publish_event(event_type, data).await {
+        tracing::warn!(event_type, %error, "could not publish the event");
+    }
+}
