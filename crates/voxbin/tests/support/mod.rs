@@ -64,7 +64,7 @@ impl Server {
             .env("VOXBIN_API_TLS_LISTEN", &https)
             .arg("serve")
             .args(args)
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(data_dir.path().join("stdout.log")).unwrap())
             .stderr(stderr)
             .spawn()
             .expect("voxbin starts");
@@ -117,6 +117,25 @@ impl Server {
             assert!(Instant::now() < deadline, "did not exit in {within:?}");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The first-start credentials printed on stdout: (access key, admin username, password).
+    /// The admin is the project super-admin.
+    pub fn bootstrap(&self) -> (String, String, String) {
+        let out = std::fs::read_to_string(self.data_dir.path().join("stdout.log")).unwrap_or_default();
+        let key = out
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("access key").map(|k| k.trim().to_string()))
+            .expect("first-start access key on stdout");
+        let login = out
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("login").map(|k| k.trim().to_string()))
+            .expect("first-start login on stdout");
+        let mut parts = login.split_whitespace();
+        let user = parts.next().unwrap().to_string();
+        let _slash = parts.next();
+        let password = parts.next().unwrap().to_string();
+        (key, user, password)
     }
 
     /// Everything the process logged so far.
@@ -189,3 +208,5 @@ pub fn read_one(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<u16
         .map_err(|e| std::io::Error::other(format!("truncated body: {e}")))?;
     Ok(Some(status))
 }
+
+pub mod api;
