@@ -103,8 +103,9 @@ pub(crate) async fn create(ctx: Ctx<State>) -> Result<Flow> {
         check_reference(state, "on_complete_flow_id", target, customer_id).await?;
     }
     // A soft cap: two concurrent creates at 9,999 may both pass; the limit guards against
-    // runaway scripts, not a precise quota.
-    if store::count_live(db, customer_id).await? >= MAX_FLOWS_PER_CUSTOMER {
+    // runaway scripts, not a precise quota, so a replica's count is good enough and keeps
+    // the single writer free.
+    if store::count_live(state.deps.db.reader(), customer_id).await? >= MAX_FLOWS_PER_CUSTOMER {
         return Err(Error::new(
             ErrorKind::FailedPrecondition,
             "FAILED_PRECONDITION",
