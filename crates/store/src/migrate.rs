@@ -64,7 +64,7 @@ impl Db {
             let pending: Vec<String> = migrator
                 .iter()
                 .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
-                .map(|m| format!("{:04}_{}", m.version, m.description))
+                .map(|m| format!("{:04}_{}", m.version, m.description.replace(' ', "_")))
                 .collect();
             migrator.run_direct(None, &mut *conn, false).await?;
             Ok::<_, sqlx::migrate::MigrateError>(pending)
