@@ -99,3 +99,15 @@ pub async fn not_found() -> ApiError {
         "No such API path.",
     ))
 }
+
+/// The fallback for a known path with a method it does not serve.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::with_status(
+        StatusCode::METHOD_NOT_ALLOWED,
+        Error::new(
+            ErrorKind::InvalidArgument,
+            "METHOD_NOT_ALLOWED",
+            "This path does not serve that method.",
+        ),
+    )
+}

@@ -25,6 +25,7 @@ pub fn app(state: ApiState) -> Router {
         .route("/v1.0/ping", get(ping))
         .merge(routes::routes())
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::limit_ip,

@@ -13,6 +13,7 @@ use axum::routing::{on, MethodFilter};
 use axum::{Extension, Json, Router};
 use voxbin_bus::{BusClient, Method};
 use voxbin_core::Error;
+use voxbin_svc_kit::Scope;
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug)]
@@ -241,6 +242,13 @@ async fn forward(
     match need {
         Need::AdminOrManager => identity.require(Permission::ADMIN_OR_MANAGER)?,
         Need::Admin => identity.require(Permission::CUSTOMER_ADMIN)?,
+        // The collection is refused as the contract declares; a single customer is "not
+        // found" so that ids do not leak.
+        Need::SuperAdmin if !identity.is_super_admin() && uri.path().ends_with("/customers") => {
+            return Err(ApiError::new(Error::permission_denied(
+                "Only the project super-admin manages customers.",
+            )))
+        }
         Need::SuperAdmin if !identity.is_super_admin() => {
             return Err(ApiError::new(Error::not_found("customer")))
         }
@@ -260,7 +268,14 @@ async fn forward(
     };
     let data = read_json_body(&state, body).await?;
     let path = rpc_path(uri.path(), &identity);
-    let rpc_uri = with_query(&path, uri.query(), &identity);
+    // `/customer` is always the caller's own account, in the customer's view, even for the
+    // super-admin.
+    let scope = if uri.path() == "/v1.0/customer" {
+        Scope::Customer(identity.customer_id)
+    } else {
+        identity.scope()
+    };
+    let rpc_uri = with_query(&path, uri.query(), scope);
     let answer = state
         .bus
         .with_request_id(rid)
@@ -281,7 +296,7 @@ fn rpc_path(public: &str, identity: &Identity) -> String {
 }
 
 /// The client's query without credentials or scope, then the caller's scope.
-fn with_query(path: &str, query: Option<&str>, identity: &Identity) -> String {
+fn with_query(path: &str, query: Option<&str>, scope: Scope) -> String {
     let mut parts: Vec<&str> = query
         .unwrap_or("")
         .split('&')
@@ -290,7 +305,7 @@ fn with_query(path: &str, query: Option<&str>, identity: &Identity) -> String {
             !kv.is_empty() && !matches!(k, "token" | "accesskey" | "customer_id")
         })
         .collect();
-    let scope = identity.scope().query();
+    let scope = scope.query();
     if !scope.is_empty() {
         parts.push(&scope);
     }
@@ -367,7 +382,7 @@ mod tests {
         let q = with_query(
             "/v1/flows",
             Some("page_size=5&token=x&customer_id=evil&accesskey=k"),
-            &id,
+            id.scope(),
         );
         assert_eq!(
             q,
@@ -375,7 +390,7 @@ mod tests {
         );
         let admin = who(Permission::PROJECT_SUPER_ADMIN);
         assert_eq!(
-            with_query("/v1/flows", Some("customer_id=evil"), &admin),
+            with_query("/v1/flows", Some("customer_id=evil"), admin.scope()),
             "/v1/flows"
         );
     }

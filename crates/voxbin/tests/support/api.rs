@@ -21,7 +21,10 @@ pub struct Reply {
 impl Reply {
     /// A header value by lower-case name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Asserts the status and the error envelope of the contract; returns the `reason`.
@@ -36,7 +39,13 @@ impl Reply {
 }
 
 /// Sends one request with `Connection: close`; `body` is sent as given (may be invalid JSON).
-pub fn send(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
+pub fn send(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Reply {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
@@ -44,7 +53,10 @@ pub fn send(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     if let Some(b) = body {
-        req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.len()
+        ));
     }
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).unwrap();
@@ -57,15 +69,30 @@ pub fn send(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body
     let raw = String::from_utf8_lossy(&raw).to_string();
     let (head, body_text) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
     let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect::<Vec<_>>();
-    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
-    let text = if chunked { dechunk(body_text) } else { body_text.to_string() };
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let text = if chunked {
+        dechunk(body_text)
+    } else {
+        body_text.to_string()
+    };
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Reply { status, headers, body, raw }
+    Reply {
+        status,
+        headers,
+        body,
+        raw,
+    }
 }
 
 fn dechunk(mut s: &str) -> String {
@@ -94,12 +121,20 @@ pub struct Client {
 impl Client {
     /// A client using an access key in the query string.
     pub fn with_key(addr: &str, key: &str) -> Client {
-        Client { addr: addr.to_string(), accesskey: Some(key.to_string()), bearer: None }
+        Client {
+            addr: addr.to_string(),
+            accesskey: Some(key.to_string()),
+            bearer: None,
+        }
     }
 
     /// A client using a Bearer token.
     pub fn with_token(addr: &str, token: &str) -> Client {
-        Client { addr: addr.to_string(), accesskey: None, bearer: Some(token.to_string()) }
+        Client {
+            addr: addr.to_string(),
+            accesskey: None,
+            bearer: Some(token.to_string()),
+        }
     }
 
     /// The path with the access key appended when the client uses one.
@@ -114,7 +149,8 @@ impl Client {
     /// Sends raw bytes as the body.
     pub fn raw(&self, method: &str, path: &str, body: Option<&[u8]>) -> Reply {
         let auth = self.bearer.as_ref().map(|t| format!("Bearer {t}"));
-        let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
         send(&self.addr, method, &self.path(path), &headers, body)
     }
 
@@ -160,10 +196,23 @@ pub fn create_tenant(server: &Server, name: &str) -> Tenant {
     let out = Command::new(env!("CARGO_BIN_EXE_voxbin"))
         .env_clear()
         .env("VOXBIN_DATA_DIR", server.data_dir.path())
-        .args(["customer", "create", "--name", name, "--username", &username, "--password", &password])
+        .args([
+            "customer",
+            "create",
+            "--name",
+            name,
+            "--username",
+            &username,
+            "--password",
+            &password,
+        ])
         .output()
         .expect("voxbin customer create runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).expect("JSON from customer create");
     Tenant {
         customer_id: v["customer"]["id"].as_str().unwrap().to_string(),
@@ -180,12 +229,22 @@ pub fn login(server: &Server, username: &str, password: &str) -> String {
         "POST",
         "/auth/login",
         &[],
-        Some(json!({ "username": username, "password": password }).to_string().as_bytes()),
+        Some(
+            json!({ "username": username, "password": password })
+                .to_string()
+                .as_bytes(),
+        ),
     );
     assert_eq!(r.status, 200, "{}", r.raw);
     r.body["token"].as_str().unwrap().to_string()
 }
 
 fn uuid_like() -> String {
-    format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos())
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
 }

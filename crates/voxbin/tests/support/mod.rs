@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// A running voxbin process with its addresses; killed on drop.
@@ -77,7 +77,7 @@ impl Server {
             data_dir,
             stderr_path,
         };
-        s.wait_ready(Duration::from_secs(20));
+        s.wait_ready(Duration::from_secs(60));
         s
     }
 
@@ -122,10 +122,15 @@ impl Server {
     /// The first-start credentials printed on stdout: (access key, admin username, password).
     /// The admin is the project super-admin.
     pub fn bootstrap(&self) -> (String, String, String) {
-        let out = std::fs::read_to_string(self.data_dir.path().join("stdout.log")).unwrap_or_default();
+        let out =
+            std::fs::read_to_string(self.data_dir.path().join("stdout.log")).unwrap_or_default();
         let key = out
             .lines()
-            .find_map(|l| l.trim().strip_prefix("access key").map(|k| k.trim().to_string()))
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("access key")
+                    .map(|k| k.trim().to_string())
+            })
             .expect("first-start access key on stdout");
         let login = out
             .lines()

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use uuid::Uuid;
 use voxbin_bus::{BusClient, Ctx, Method};
-use voxbin_core::{clock, id::new_id, Error, Result};
+use voxbin_core::{clock, id::new_id, Error, ErrorKind, Result};
 use voxbin_store::map_db_error;
 use voxbin_svc_kit::{Deps, Scope};
 
@@ -323,8 +323,8 @@ pub async fn delete(ctx: CustomerCtx) -> Result<Value> {
 /// `POST /v1/signup`: the contract's signup body (`email` and `accepted_tos: true` required)
 /// plus optional `username` (defaults to the email) and `password` for the first admin agent
 /// -> `{customer, accesskey}` with the access key's token. The customer starts `active` (no
-/// email verification in Voxbin). A taken email answers `{}` as the contract says (no
-/// enumeration); a taken username is 409 `ALREADY_EXISTS`.
+/// email verification in Voxbin). A taken email or username answers `{}` as the contract
+/// says for failed signups, so signup cannot be used to find out which accounts exist.
 pub async fn signup(ctx: CustomerCtx) -> Result<Value> {
     let body = Body::new(ctx.request().data.as_ref())?;
     let input = CustomerInput::parse(&body)?;
@@ -346,7 +346,11 @@ pub async fn signup(ctx: CustomerCtx) -> Result<Value> {
     }
     let mut customer = Customer::new(new_id(), &clock::now());
     input.apply(&mut customer);
-    let created = create_customer(state, customer, admin, true).await?;
+    let created = match create_customer(state, customer, admin, true).await {
+        Ok(created) => created,
+        Err(e) if e.kind == ErrorKind::AlreadyExists => return Ok(json!({})),
+        Err(e) => return Err(e),
+    };
     let accesskey = created
         .accesskey
         .as_ref()
