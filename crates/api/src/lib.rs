@@ -28,6 +28,10 @@ pub fn app(state: ApiState) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            middleware::limit_body,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             middleware::limit_ip,
         ))
         .layer(axum::middleware::from_fn_with_state(

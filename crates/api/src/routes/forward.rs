@@ -316,6 +316,9 @@ fn with_query(path: &str, query: Option<&str>, scope: Scope) -> String {
     }
 }
 
+/// How long a request body may take to arrive.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Reads a JSON body within the size and depth limits; an empty body is `None`.
 pub async fn read_json_body(
     state: &ApiState,
