@@ -4,7 +4,8 @@
 //! MySQL/MariaDB (distributed mode). Queries go through sqlx's `Any` driver with `?`
 //! placeholders, so a service writes each query once for both engines. The crate also owns the
 //! migrations of both dialects ([`Db::migrate`]), instance settings ([`Db::get_setting`]),
-//! cursor paging ([`page`]) and soft delete ([`soft_delete()`], [`LIVE`]).
+//! cursor paging ([`page`]), typed column reads ([`row`]) and soft delete ([`soft_delete()`],
+//! [`LIVE`]).
 //!
 //! Data rules: ids are UUID v7 text (CHAR(36)); `tm_create`, `tm_update`, `tm_delete` are
 //! fixed-width contract timestamps (`voxbin_core::clock`) stored as text so they sort by time on
@@ -18,6 +19,7 @@ mod error;
 mod migrate;
 mod options;
 pub mod page;
+pub mod row;
 mod settings;
 mod soft_delete;
 #[cfg(test)]
@@ -27,7 +29,7 @@ pub use db::Db;
 pub use error::{map_db_error, DATABASE_BUSY, DATABASE_UNAVAILABLE};
 pub use options::{redact, DbOptions, Dialect};
 pub use page::{page_clause, BindAll, BindValue, Cursor, Page, PageRequest};
-pub use soft_delete::{soft_delete, LIVE};
+pub use soft_delete::{soft_delete, soft_delete_and_set, LIVE};
 
 /// The sqlx version this crate is built on, so services bind and decode with the same types.
 pub use sqlx;

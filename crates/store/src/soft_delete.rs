@@ -20,6 +20,18 @@ pub async fn soft_delete(
     id: Uuid,
     customer_id: Option<Uuid>,
 ) -> Result<bool> {
+    soft_delete_and_set(pool, table, "", id, customer_id).await
+}
+
+/// [`soft_delete`] that also applies `also_set`, SQL assignments such as `live_name = NULL`
+/// (how a unique index over live rows frees a name); empty for none.
+pub async fn soft_delete_and_set(
+    pool: &AnyPool,
+    table: &'static str,
+    also_set: &'static str,
+    id: Uuid,
+    customer_id: Option<Uuid>,
+) -> Result<bool> {
     // `table` is a compile-time constant of the owning service; still refuse anything but a
     // plain identifier, since it is pasted into SQL.
     if table.is_empty()
@@ -32,8 +44,13 @@ pub async fn soft_delete(
         )));
     }
     let now = clock::now();
+    let also = if also_set.is_empty() {
+        String::new()
+    } else {
+        format!("{also_set}, ")
+    };
     let mut sql =
-        format!("UPDATE {table} SET tm_delete = ?, tm_update = ? WHERE id = ? AND {LIVE}");
+        format!("UPDATE {table} SET {also}tm_delete = ?, tm_update = ? WHERE id = ? AND {LIVE}");
     if customer_id.is_some() {
         sql.push_str(" AND customer_id = ?");
     }
@@ -102,5 +119,40 @@ mod tests {
         assert!(soft_delete(db.writer(), "test_things; --", id, None)
             .await
             .is_err());
+    }
+
+    #[tokio::test]
+    async fn soft_delete_and_set_clears_the_live_key() {
+        let (_dir, db) = temp_db().await;
+        sqlx::query(
+            "CREATE TABLE test_names (id CHAR(36) NOT NULL PRIMARY KEY, \
+             customer_id CHAR(36) NOT NULL, live_name VARCHAR(255) NULL, \
+             tm_update VARCHAR(32) NULL, tm_delete VARCHAR(32) NULL)",
+        )
+        .execute(db.writer())
+        .await
+        .unwrap();
+        let (id, customer) = (Uuid::now_v7(), Uuid::now_v7());
+        sqlx::query("INSERT INTO test_names (id, customer_id, live_name) VALUES (?, ?, 'a')")
+            .bind(id.to_string())
+            .bind(customer.to_string())
+            .execute(db.writer())
+            .await
+            .unwrap();
+        let deleted = soft_delete_and_set(
+            db.writer(),
+            "test_names",
+            "live_name = NULL",
+            id,
+            Some(customer),
+        );
+        assert!(deleted.await.unwrap());
+        let (name, gone): (Option<String>, Option<String>) =
+            sqlx::query_as("SELECT live_name, tm_delete FROM test_names")
+                .fetch_one(db.writer())
+                .await
+                .unwrap();
+        assert_eq!(name, None);
+        assert!(gone.is_some());
     }
 }

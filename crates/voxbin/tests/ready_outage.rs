@@ -31,8 +31,13 @@ impl Relay {
                     let _ = client.shutdown(Shutdown::Both);
                     continue;
                 }
-                let Ok(server) = TcpStream::connect(&target) else { continue };
-                conns2.lock().unwrap().extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
+                let Ok(server) = TcpStream::connect(&target) else {
+                    continue;
+                };
+                conns2
+                    .lock()
+                    .unwrap()
+                    .extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
                 pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
                 pipe(server, client);
             }
@@ -72,7 +77,11 @@ fn wait_for(s: &Server, status: u16, within: Duration) -> String {
                 return body;
             }
         }
-        assert!(Instant::now() < deadline, "/ready never answered {status}; stderr:\n{}", s.stderr());
+        assert!(
+            Instant::now() < deadline,
+            "/ready never answered {status}; stderr:\n{}",
+            s.stderr()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -80,7 +89,10 @@ fn wait_for(s: &Server, status: u16, within: Duration) -> String {
 #[test]
 fn ready_reports_503_while_the_database_is_unreachable_and_recovers() {
     let Ok(dsn) = std::env::var("VOXBIN_TEST_MYSQL_DSN") else {
-        assert!(std::env::var("CI").is_err(), "CI runs this against MariaDB (scripts/test sets VOXBIN_TEST_MYSQL_DSN)");
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI runs this against MariaDB (scripts/test sets VOXBIN_TEST_MYSQL_DSN)"
+        );
         eprintln!("VOXBIN_TEST_MYSQL_DSN not set; skipped");
         return;
     };
@@ -89,17 +101,31 @@ fn ready_reports_503_while_the_database_is_unreachable_and_recovers() {
     let (userinfo, hostpath) = rest.split_once('@').expect("user@host");
     let hostport = hostpath.split('/').next().unwrap().to_string();
     let relay = Relay::start(hostport);
-    let db = format!("mysql://{userinfo}@127.0.0.1:{}/voxbin_ready_outage", relay.port);
+    let db = format!(
+        "mysql://{userinfo}@127.0.0.1:{}/voxbin_ready_outage",
+        relay.port
+    );
 
     // Production profile with the health ports moved: no API listener is needed here.
-    let s = Server::start(&["--role", "flow", "--database", &db, "--set", "profile=embedded"]);
+    let s = Server::start(&[
+        "--role",
+        "flow",
+        "--database",
+        &db,
+        "--set",
+        "profile=embedded",
+    ]);
     let body = wait_for(&s, 200, Duration::from_secs(10));
     assert!(body.contains("\"database\":\"ok\""), "{body}");
 
     relay.cut();
     let body = wait_for(&s, 503, Duration::from_secs(15));
     assert!(!body.contains("\"database\":\"ok\""), "{body}");
-    assert_eq!(get(&s.health, "/health").unwrap().0, 200, "alive while not ready");
+    assert_eq!(
+        get(&s.health, "/health").unwrap().0,
+        200,
+        "alive while not ready"
+    );
 
     relay.restore();
     wait_for(&s, 200, Duration::from_secs(30));

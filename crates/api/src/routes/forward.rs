@@ -325,7 +325,16 @@ pub async fn read_json_body(
     body: Body,
 ) -> Result<Option<serde_json::Value>, ApiError> {
     let limit = state.config.api.body_limit_bytes as usize;
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+    // A client that announces a body and never sends it must not hold the request forever.
+    let read = tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, limit))
+        .await
+        .map_err(|_| {
+            ApiError::with_status(
+                StatusCode::REQUEST_TIMEOUT,
+                Error::invalid_argument("BODY_TIMEOUT", "The request body did not arrive in time."),
+            )
+        })?;
+    let bytes = read.map_err(|_| {
         ApiError::with_status(
             StatusCode::PAYLOAD_TOO_LARGE,
             Error::invalid_argument(

@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
 use voxbin_bus::BusClient;
 use voxbin_core::{clock, Error, Result};
-use voxbin_store::{Db, Page, PageRequest};
-use voxbin_svc_kit::Scope;
+use voxbin_store::{Db, Page};
+use voxbin_svc_kit::{page_request, publish, Scope};
 
-use crate::model::{parse_body, DialBody, InfoBody, Outplan};
+use crate::model::{DialBody, InfoBody, Outplan};
 use crate::store;
+use voxbin_svc_kit::body::parse_body;
 
 /// What the routes share.
 pub struct State {
@@ -25,7 +25,7 @@ type Ctx = voxbin_bus::Ctx<State>;
 /// `GET /v1/outplans`: a page of live outplans, newest first.
 pub async fn list(ctx: Ctx) -> Result<Page<Outplan>> {
     let scope = Scope::from_ctx(&ctx)?;
-    let req = PageRequest::from_query(ctx.query("page_size"), ctx.query("page_token"))?;
+    let req = page_request(&ctx)?;
     store::list(&ctx.state().db, scope.customer(), &req).await
 }
 
@@ -43,7 +43,7 @@ pub async fn create(ctx: Ctx) -> Result<Outplan> {
     let dial = parse_body::<DialBody>(body)?.validate()?;
     let outplan = Outplan::new(customer, info, dial, clock::now());
     store::insert(&ctx.state().db, &outplan).await?;
-    publish(&ctx, "outplan_created", &outplan).await;
+    publish(&ctx.state().bus, "outplan_created", &outplan).await;
     Ok(outplan)
 }
 
@@ -58,7 +58,7 @@ pub async fn update(ctx: Ctx) -> Result<Outplan> {
     let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
     let info = parse_body::<InfoBody>(ctx.request().data.as_ref())?.validate()?;
     let outplan = store::update_info(&ctx.state().db, scope.customer(), id, info).await?;
-    publish(&ctx, "outplan_updated", &outplan).await;
+    publish(&ctx.state().bus, "outplan_updated", &outplan).await;
     Ok(outplan)
 }
 
@@ -67,7 +67,7 @@ pub async fn update_dial_info(ctx: Ctx) -> Result<Outplan> {
     let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
     let dial = parse_body::<DialBody>(ctx.request().data.as_ref())?.validate()?;
     let outplan = store::update_dial_info(&ctx.state().db, scope.customer(), id, dial).await?;
-    publish(&ctx, "outplan_updated", &outplan).await;
+    publish(&ctx.state().bus, "outplan_updated", &outplan).await;
     Ok(outplan)
 }
 
@@ -75,13 +75,6 @@ pub async fn update_dial_info(ctx: Ctx) -> Result<Outplan> {
 pub async fn delete(ctx: Ctx) -> Result<Outplan> {
     let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
     let outplan = store::delete(&ctx.state().db, scope.customer(), id).await?;
-    publish(&ctx, "outplan_deleted", &outplan).await;
+    publish(&ctx.state().bus, "outplan_deleted", &outplan).await;
     Ok(outplan)
-}
-
-/// Publishes an event; the write is done, so a failure is logged rather than answered.
-async fn publish(ctx: &Ctx, event_type: &str, data: impl Serialize) {
-    if let Err(error) = ctx.state().bus.publish_event(event_type, data).await {
-        tracing::warn!(event_type, %error, "could not publish the event");
-    }
 }

@@ -11,9 +11,8 @@ mod store;
 mod tests;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use voxbin_bus::{BusClient, Handler, Method, Router};
+use voxbin_bus::{Handler, Method, Router};
 use voxbin_svc_kit::Deps;
 
 pub use model::{Address, AddressType, Outplan};
@@ -23,10 +22,9 @@ pub const SERVICE: &str = "campaign";
 
 /// The bus handler of the campaign service.
 pub fn handler(deps: Deps) -> Arc<dyn Handler> {
-    let timeout = Duration::from_millis(deps.config.bus.rpc_timeout_ms);
     let state = handlers::State {
+        bus: deps.client(SERVICE),
         db: deps.db,
-        bus: BusClient::new(deps.bus, SERVICE, timeout),
     };
     Arc::new(
         Router::with_state(SERVICE, state)

@@ -5,17 +5,10 @@
 //! tutorials say milliseconds). A `dial_timeout` below one second is refused, which also
 //! catches the common mistake of sending seconds.
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use uuid::Uuid;
 use voxbin_core::{id, Error, Result};
-
-/// Longest `name` accepted (the column is VARCHAR(255)).
-const MAX_NAME_CHARS: usize = 255;
-
-/// Longest `detail` accepted; keeps rows small (the column is TEXT).
-const MAX_DETAIL_CHARS: usize = 4096;
+use voxbin_svc_kit::body::{is_e164, text, MAX_DETAIL_CHARS, MAX_NAME_CHARS};
 
 /// Longest text in a `source` address.
 const MAX_ADDRESS_CHARS: usize = 255;
@@ -146,20 +139,6 @@ impl Outplan {
     }
 }
 
-/// Decodes a request body as `T`; 400 naming the offending field (`source.type: unknown ...`).
-pub fn parse_body<T: DeserializeOwned>(data: Option<&Value>) -> Result<T> {
-    let data = data.cloned().unwrap_or(Value::Null);
-    if !data.is_object() {
-        return Err(Error::invalid_argument(
-            "INVALID_BODY",
-            "the request body must be a JSON object",
-        ));
-    }
-    serde_path_to_error::deserialize(data).map_err(|e| {
-        Error::invalid_argument("INVALID_ARGUMENT", format!("{}: {}", e.path(), e.inner()))
-    })
-}
-
 /// `name` and `detail` of `POST /outplans` and `PUT /outplans/{id}` (absent means empty).
 #[derive(Debug, Deserialize)]
 pub struct InfoBody {
@@ -277,24 +256,11 @@ fn check_address(field: &str, address: &Address) -> Result<()> {
             ));
         }
     }
-    let digits = address.target.strip_prefix('+').unwrap_or("");
-    let e164 = (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
-    if address.kind == AddressType::Tel && !e164 {
+    if address.kind == AddressType::Tel && !is_e164(&address.target) {
         return Err(Error::invalid_argument(
             "INVALID_ARGUMENT",
             format!("{field}.target of a tel address must be E.164 ('+' then 7 to 15 digits)"),
         ));
     }
     Ok(())
-}
-
-/// A text field of at most `max` characters.
-fn text(field: &str, value: String, max: usize) -> Result<String> {
-    if value.chars().count() > max {
-        return Err(Error::invalid_argument(
-            "INVALID_ARGUMENT",
-            format!("{field} is longer than {max} characters"),
-        ));
-    }
-    Ok(value)
 }

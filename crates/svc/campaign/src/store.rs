@@ -2,12 +2,11 @@
 //! driver); `source` is stored as JSON text.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe, Row};
+use sqlx::{AnyPool, AssertSqlSafe};
 use uuid::Uuid;
 use voxbin_core::{clock, Error, Result};
-use voxbin_store::{
-    map_db_error, page_clause, soft_delete, sqlx, BindAll, BindValue, Db, Page, PageRequest, LIVE,
-};
+use voxbin_store::{map_db_error, row, sqlx, BindAll, BindValue, Db, Page, PageRequest, LIVE};
+use voxbin_svc_kit::scoped::Table;
 
 use crate::model::{DialInfo, Outplan, OutplanInfo};
 
@@ -16,6 +15,9 @@ const TABLE: &str = "campaign_outplans";
 const COLUMNS: &str = "id, customer_id, name, detail, source, dial_timeout, try_interval, \
     max_try_count_0, max_try_count_1, max_try_count_2, max_try_count_3, max_try_count_4, \
     tm_create, tm_update, tm_delete";
+
+/// `campaign_outplans`, scoped on `customer_id`.
+const SCOPED: Table = Table::new(TABLE, COLUMNS);
 
 /// Stores a new outplan.
 pub async fn insert(db: &Db, o: &Outplan) -> Result<()> {
@@ -44,41 +46,15 @@ pub async fn insert(db: &Db, o: &Outplan) -> Result<()> {
 
 /// The live outplan `id` visible to `customer` (any owner when `None`); 404 otherwise.
 pub async fn get(pool: &AnyPool, customer: Option<Uuid>, id: Uuid) -> Result<Outplan> {
-    let mut sql = format!("SELECT {COLUMNS} FROM {TABLE} WHERE id = ? AND {LIVE}");
-    if customer.is_some() {
-        sql.push_str(" AND customer_id = ?");
-    }
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string());
-    if let Some(c) = customer {
-        query = query.bind(c.to_string());
-    }
-    let row = query.fetch_optional(pool).await.map_err(map_db_error)?;
-    row.as_ref()
-        .map(from_row)
-        .unwrap_or_else(|| Err(Error::not_found("outplan")))
+    let found = SCOPED.get(pool, id, customer, false, from_row).await?;
+    found.ok_or_else(|| Error::not_found("outplan"))
 }
 
 /// One page of live outplans of `customer` (of everyone when `None`), newest first.
 pub async fn list(db: &Db, customer: Option<Uuid>, req: &PageRequest) -> Result<Page<Outplan>> {
-    let (clause, binds) = page_clause(req);
-    let owner = if customer.is_some() {
-        "customer_id = ? AND "
-    } else {
-        ""
-    };
-    let sql = format!("SELECT {COLUMNS} FROM {TABLE} WHERE {owner}{LIVE}{clause}");
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    if let Some(c) = customer {
-        query = query.bind(c.to_string());
-    }
-    let rows = query
-        .bind_all(binds)
-        .fetch_all(db.reader())
-        .await
-        .map_err(map_db_error)?;
-    let outplans = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
-    Ok(Page::from_rows(outplans, req.size, |o| {
-        (o.tm_create.clone(), o.id)
+    let rows = SCOPED.list(db.reader(), customer, req, from_row).await?;
+    Ok(Page::from_rows(rows, req.size, |r| {
+        (r.tm_create.clone(), r.id)
     }))
 }
 
@@ -141,17 +117,11 @@ async fn update(
 /// Soft-deletes the live outplan `id` of `customer`; returns the deleted row, 404 when there
 /// was no live one.
 pub async fn delete(db: &Db, customer: Option<Uuid>, id: Uuid) -> Result<Outplan> {
-    if !soft_delete(db.writer(), TABLE, id, customer).await? {
+    if !SCOPED.soft_delete(db.writer(), id, customer, "").await? {
         return Err(Error::not_found("outplan"));
     }
-    let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM {TABLE} WHERE id = ?"
-    )))
-    .bind(id.to_string())
-    .fetch_one(db.writer())
-    .await
-    .map_err(map_db_error)?;
-    from_row(&row)
+    let found = SCOPED.get(db.writer(), id, None, true, from_row).await?;
+    found.ok_or_else(|| Error::not_found("outplan"))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
@@ -159,30 +129,22 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
 }
 
 /// A row as an [`Outplan`]; a value that does not decode is a 500 (the table is ours).
-fn from_row(row: &AnyRow) -> Result<Outplan> {
-    let text = |col: &str| row.try_get::<String, _>(col).map_err(map_db_error);
-    let opt = |col: &str| row.try_get::<Option<String>, _>(col).map_err(map_db_error);
-    let int = |col: &str| row.try_get::<i64, _>(col).map_err(map_db_error);
-    let uuid = |col: &str| {
-        Uuid::parse_str(&text(col)?)
-            .map_err(|e| Error::internal(format!("{TABLE}.{col} is not a UUID: {e}")))
-    };
+fn from_row(r: &AnyRow) -> Result<Outplan> {
     Ok(Outplan {
-        id: uuid("id")?,
-        customer_id: uuid("customer_id")?,
-        name: text("name")?,
-        detail: text("detail")?,
-        source: serde_json::from_str(&text("source")?)
-            .map_err(|e| Error::internal(format!("{TABLE}.source: {e}")))?,
-        dial_timeout: int("dial_timeout")?,
-        try_interval: int("try_interval")?,
-        max_try_count_0: int("max_try_count_0")?,
-        max_try_count_1: int("max_try_count_1")?,
-        max_try_count_2: int("max_try_count_2")?,
-        max_try_count_3: int("max_try_count_3")?,
-        max_try_count_4: int("max_try_count_4")?,
-        tm_create: text("tm_create")?,
-        tm_update: opt("tm_update")?,
-        tm_delete: opt("tm_delete")?,
+        id: row::uuid(r, "id")?,
+        customer_id: row::uuid(r, "customer_id")?,
+        name: row::text(r, "name")?,
+        detail: row::text(r, "detail")?,
+        source: row::json(r, "source")?,
+        dial_timeout: row::int(r, "dial_timeout")?,
+        try_interval: row::int(r, "try_interval")?,
+        max_try_count_0: row::int(r, "max_try_count_0")?,
+        max_try_count_1: row::int(r, "max_try_count_1")?,
+        max_try_count_2: row::int(r, "max_try_count_2")?,
+        max_try_count_3: row::int(r, "max_try_count_3")?,
+        max_try_count_4: row::int(r, "max_try_count_4")?,
+        tm_create: row::text(r, "tm_create")?,
+        tm_update: row::opt_text(r, "tm_update")?,
+        tm_delete: row::opt_text(r, "tm_delete")?,
     })
 }

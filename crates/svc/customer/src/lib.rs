@@ -26,7 +26,6 @@ pub mod agent;
 mod common;
 pub mod customer;
 mod fields;
-mod store_util;
 
 #[cfg(test)]
 mod tests;

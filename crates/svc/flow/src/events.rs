@@ -5,12 +5,4 @@
 //! failed publish is logged, not returned. (Durable delivery through an outbox comes with the
 //! bus's outbox in a later issue.)
 
-use serde::Serialize;
-use voxbin_bus::BusClient;
-
-/// Publishes `event_type` with `data`; failures are logged.
-pub(crate) async fn publish(client: &BusClient, event_type: &str, data: &impl Serialize) {
-    if let Err(error) = client.publish_event(event_type, data).await {
-        tracing::warn!(event_type, %error, "could not publish event");
-    }
-}
+pub(crate) use voxbin_svc_kit::publish;

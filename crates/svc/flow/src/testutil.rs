@@ -1,95 +1,26 @@
-//! A flow service on a temporary SQLite database, called through the bus as the gateway does.
+//! The flow service as its tests serve it: see `voxbin_svc_testkit` for the harness.
 
 use std::sync::Arc;
 use std::time::Duration;
-
-use serde_json::Value;
-use uuid::Uuid;
-use voxbin_bus::{request_queue, Bus, BusClient, Consumer, InProcBus, Method};
-use voxbin_cache::{Cache, MemoryCache};
-use voxbin_core::config::Config;
-use voxbin_core::Result;
-use voxbin_store::{Db, DbOptions};
+use voxbin_bus::Handler;
 use voxbin_svc_kit::Deps;
+use voxbin_svc_testkit::Served;
 
 use crate::{handler, SERVICE};
 
-/// A served flow service and a client to call it.
-pub(crate) struct Harness {
-    /// The service's dependencies (to peek at the database and the cache).
-    pub deps: Deps,
-    /// Calls the service like the API gateway.
-    pub client: BusClient,
-    _server: Consumer,
-    _dir: tempfile::TempDir,
-}
+pub(crate) use voxbin_svc_testkit::assert_contract;
 
-impl Harness {
-    /// A fresh service on an empty, migrated SQLite database.
-    pub(crate) async fn new() -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let dsn = format!("sqlite://{}/t.db", dir.path().display());
-        let db = Db::connect(&DbOptions::new(dsn)).await.unwrap();
-        db.migrate().await.unwrap();
-        let bus: Arc<dyn Bus> = Arc::new(InProcBus::new());
-        let cache: Arc<dyn Cache> = Arc::new(MemoryCache::new(1000));
-        let deps = Deps {
-            bus: bus.clone(),
-            db: Arc::new(db),
-            cache,
-            config: Arc::new(Config::default()),
-        };
-        let server = bus
-            .serve(&request_queue(SERVICE), handler(deps.clone()))
-            .await
-            .unwrap();
-        let client = BusClient::new(bus, "api", Duration::from_secs(5));
-        Harness {
-            deps,
-            client,
-            _server: server,
-            _dir: dir,
-        }
-    }
+/// The flow service alone.
+pub(crate) struct Flow;
 
-    /// Calls `method uri` with an optional body.
-    pub(crate) async fn call(
-        &self,
-        method: Method,
-        uri: &str,
-        body: Option<Value>,
-    ) -> Result<Value> {
-        self.client.call(SERVICE, method, uri, body).await
-    }
-
-    /// Calls `method path` in the scope of `customer` (the gateway appends `customer_id`).
-    pub(crate) async fn call_as(
-        &self,
-        customer: Uuid,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Value> {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        self.call(method, &format!("{path}{sep}customer_id={customer}"), body)
-            .await
-    }
-
-    /// How many rows `table` holds, deleted ones included.
-    pub(crate) async fn count(&self, table: &str) -> i64 {
-        voxbin_store::sqlx::query_scalar::<_, i64>(voxbin_store::sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM {table}"
-        )))
-        .fetch_one(self.deps.db.writer())
-        .await
-        .unwrap()
+impl Served for Flow {
+    const SERVICE: &'static str = SERVICE;
+    const MYSQL_PREFIX: &'static str = "voxbin_svc_flow_";
+    const TIMEOUT: Duration = Duration::from_secs(5);
+    fn handlers(deps: &Deps) -> Vec<(&'static str, Arc<dyn Handler>)> {
+        vec![(SERVICE, handler(deps.clone()))]
     }
 }
 
-/// Asserts `body` is what the contract says `method path` answers with `status` (strictly).
-pub(crate) fn assert_contract(method: &str, path: &str, status: u16, body: &Value) {
-    let contract = voxbin_contract::Contract::shared().expect("contract loads");
-    if let Err(errors) = contract.validate_response_strict(method, path, status, body) {
-        panic!("{method} {path} answer breaks the contract: {errors:#?}\n{body:#}");
-    }
-}
+/// A served flow service on a fresh SQLite database and a client to call it.
+pub(crate) type Harness = voxbin_svc_testkit::Harness<Flow>;

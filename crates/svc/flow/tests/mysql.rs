@@ -6,91 +6,32 @@
 //! Each test works in its own database, `voxbin_svc_flow_<test>`, dropped and recreated first.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::{json, Value};
 use uuid::Uuid;
-use voxbin_bus::{request_queue, Bus, BusClient, Consumer, InProcBus, Method};
-use voxbin_cache::{Cache, MemoryCache};
-use voxbin_core::config::Config;
+use voxbin_bus::{Handler, Method};
 use voxbin_core::ErrorKind;
-use voxbin_store::sqlx::{AssertSqlSafe, Executor};
-use voxbin_store::{Db, DbOptions, Dialect};
+use voxbin_store::Dialect;
 use voxbin_svc_flow::{handler, SERVICE};
 use voxbin_svc_kit::Deps;
+use voxbin_svc_testkit::{Harness, Served};
 
-/// The DSN of a database for one test, or `None` (after saying so) when MySQL is not set up.
-fn dsn_for(test: &str) -> Option<String> {
-    let Ok(base) = std::env::var("VOXBIN_TEST_MYSQL_DSN") else {
-        println!("skipped {test}: set VOXBIN_TEST_MYSQL_DSN (e.g. mysql://root@127.0.0.1:3306) to run it");
-        return None;
-    };
-    let (base, query) = match base.split_once('?') {
-        Some((b, q)) => (b.to_string(), format!("?{q}")),
-        None => (base, String::new()),
-    };
-    // Keep scheme, credentials and host; our own database name replaces any given one.
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let server = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base.as_str(),
-    };
-    Some(format!("{server}/voxbin_svc_flow_{test}{query}"))
-}
+/// The flow service alone.
+struct Flow;
 
-struct Service {
-    client: BusClient,
-    cache: Arc<dyn Cache>,
-    _server: Consumer,
-}
-
-impl Service {
-    async fn call_as(
-        &self,
-        customer: Uuid,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> voxbin_core::Result<Value> {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let uri = format!("{path}{sep}customer_id={customer}");
-        self.client.call(SERVICE, method, &uri, body).await
+impl Served for Flow {
+    const SERVICE: &'static str = SERVICE;
+    const MYSQL_PREFIX: &'static str = "voxbin_svc_flow_";
+    fn handlers(deps: &Deps) -> Vec<(&'static str, Arc<dyn Handler>)> {
+        vec![(SERVICE, handler(deps.clone()))]
     }
 }
 
 /// A flow service on a freshly created, migrated MySQL database.
-async fn service(test: &str) -> Option<Service> {
-    let dsn = dsn_for(test)?;
-    let db = Db::connect(&DbOptions::new(dsn.clone())).await.unwrap();
-    let name: String = voxbin_store::sqlx::query_scalar("SELECT DATABASE()")
-        .fetch_one(db.writer())
-        .await
-        .unwrap();
-    db.writer()
-        .execute(AssertSqlSafe(format!("DROP DATABASE `{name}`")))
-        .await
-        .unwrap();
-    db.close().await;
-    let db = Db::connect(&DbOptions::new(dsn)).await.unwrap();
-    assert_eq!(db.dialect(), Dialect::MySql);
-    db.migrate().await.unwrap();
-    let bus: Arc<dyn Bus> = Arc::new(InProcBus::new());
-    let cache: Arc<dyn Cache> = Arc::new(MemoryCache::new(1000));
-    let deps = Deps {
-        bus: bus.clone(),
-        db: Arc::new(db),
-        cache: cache.clone(),
-        config: Arc::new(Config::default()),
-    };
-    let server = bus
-        .serve(&request_queue(SERVICE), handler(deps))
-        .await
-        .unwrap();
-    Some(Service {
-        client: BusClient::new(bus, "api", Duration::from_secs(10)),
-        cache,
-        _server: server,
-    })
+async fn service(test: &str) -> Option<Harness<Flow>> {
+    let service = Harness::<Flow>::mysql(test).await?;
+    assert_eq!(service.deps.db.dialect(), Dialect::MySql);
+    Some(service)
 }
 
 fn new_flow(name: &str) -> Value {
@@ -141,7 +82,7 @@ async fn mysql_flow_round_trip_paging_and_isolation() {
 
     let id = ids[0].clone();
     let path = format!("/v1/flows/{id}");
-    s.cache.delete(&format!("flow:{id}")).await.unwrap();
+    s.deps.cache.delete(&format!("flow:{id}")).await.unwrap();
     let got = s.call_as(a, Method::Get, &path, None).await.unwrap();
     assert_eq!(got["detail"], "détail ✓");
     assert_eq!(got["actions"][1]["option"]["text"], "héllo");
@@ -157,13 +98,13 @@ async fn mysql_flow_round_trip_paging_and_isolation() {
         .await
         .unwrap();
     assert_eq!(updated["on_complete_flow_id"], json!(ids[1]));
-    s.cache.delete(&format!("flow:{id}")).await.unwrap();
+    s.deps.cache.delete(&format!("flow:{id}")).await.unwrap();
     let got = s.call_as(a, Method::Get, &path, None).await.unwrap();
     assert_eq!(got, updated);
 
     let deleted = s.call_as(a, Method::Delete, &path, None).await.unwrap();
     assert!(deleted["tm_delete"].is_string());
-    s.cache.delete(&format!("flow:{id}")).await.unwrap();
+    s.deps.cache.delete(&format!("flow:{id}")).await.unwrap();
     let err = s.call_as(a, Method::Get, &path, None).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound);
     let list = s.call_as(a, Method::Get, "/v1/flows", None).await.unwrap();

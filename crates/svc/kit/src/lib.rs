@@ -10,14 +10,23 @@
 //! `customer_id=<uuid>` (absent only for the project super-admin and internal callers).
 //! A row of another customer is reported as not found, never as forbidden, so ids do not leak.
 //! Services answer with the contract's public shape of the resource (internal fields removed).
+//!
+//! Besides, [`body`] reads request bodies so every 400 names its field, [`scoped`] holds the
+//! scoped get, list and soft-delete queries of customer-owned tables, and [`page_request`] and
+//! [`publish`] are the paging input and the best-effort events every handler uses.
 
+pub mod body;
+pub mod scoped;
+
+use serde::Serialize;
 use std::sync::Arc;
+use std::time::Duration;
 use uuid::Uuid;
-use voxbin_bus::{Bus, Ctx};
+use voxbin_bus::{Bus, BusClient, Ctx};
 use voxbin_cache::Cache;
 use voxbin_core::config::Config;
 use voxbin_core::{Error, Result};
-use voxbin_store::Db;
+use voxbin_store::{Db, PageRequest};
 
 /// Shared handles every service is built from.
 #[derive(Clone)]
@@ -30,6 +39,14 @@ pub struct Deps {
     pub cache: Arc<dyn Cache>,
     /// Effective configuration.
     pub config: Arc<Config>,
+}
+
+impl Deps {
+    /// A bus client that calls and publishes as `service`, waiting the configured RPC timeout.
+    pub fn client(&self, service: &str) -> BusClient {
+        let timeout = Duration::from_millis(self.config.bus.rpc_timeout_ms);
+        BusClient::new(self.bus.clone(), service, timeout)
+    }
 }
 
 /// Whose data a request may touch.
@@ -74,6 +91,19 @@ impl Scope {
             Scope::Customer(c) => format!("customer_id={c}"),
             Scope::All => String::new(),
         }
+    }
+}
+
+/// The `page_size` / `page_token` query parameters of a list RPC; 400 when they are bad.
+pub fn page_request<S>(ctx: &Ctx<S>) -> Result<PageRequest> {
+    PageRequest::from_query(ctx.query("page_size"), ctx.query("page_token"))
+}
+
+/// Publishes an event as `client`'s service. Best effort: the write it reports is already
+/// done, so a failure is logged, never answered.
+pub async fn publish(client: &BusClient, event_type: &str, data: impl Serialize) {
+    if let Err(error) = client.publish_event(event_type, data).await {
+        tracing::warn!(event_type, %error, "could not publish the event");
     }
 }
 

@@ -3,17 +3,17 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
 use uuid::Uuid;
 use voxbin_bus::{BusClient, Method};
 use voxbin_core::{clock, Error, ErrorKind, Result};
-use voxbin_store::{Db, Page, PageRequest};
-use voxbin_svc_kit::Scope;
+use voxbin_store::{Db, Page};
+use voxbin_svc_kit::{page_request, publish, Scope};
 
 use crate::model::{
-    check_e164, parse_body, CreateNumber, FlowIds, Metadata, Number, UpdateFlowIds, UpdateNumber,
+    check_e164, CreateNumber, FlowIds, Metadata, Number, UpdateFlowIds, UpdateNumber,
 };
 use crate::store;
+use voxbin_svc_kit::body::parse_body;
 
 /// What the routes share.
 pub struct State {
@@ -28,7 +28,7 @@ type Ctx = voxbin_bus::Ctx<State>;
 /// `GET /v1/numbers`: a page of live numbers, newest first.
 pub async fn list(ctx: Ctx) -> Result<Page<Number>> {
     let scope = Scope::from_ctx(&ctx)?;
-    let req = PageRequest::from_query(ctx.query("page_size"), ctx.query("page_token"))?;
+    let req = page_request(&ctx)?;
     store::list(&ctx.state().db, scope.customer(), &req).await
 }
 
@@ -44,7 +44,7 @@ pub async fn create(ctx: Ctx) -> Result<Number> {
     check_flows(&ctx, customer, &new.flows).await?;
     let number = Number::new(customer, new, clock::now());
     store::insert(&ctx.state().db, &number).await?;
-    publish(&ctx, "number_created", &number).await;
+    publish(&ctx.state().bus, "number_created", &number).await;
     Ok(number)
 }
 
@@ -96,7 +96,7 @@ pub async fn update_metadata(ctx: Ctx) -> Result<Number> {
 pub async fn delete(ctx: Ctx) -> Result<Number> {
     let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
     let number = store::delete(&ctx.state().db, scope.customer(), id).await?;
-    publish(&ctx, "number_deleted", &number).await;
+    publish(&ctx.state().bus, "number_deleted", &number).await;
     Ok(number)
 }
 
@@ -107,7 +107,7 @@ async fn changed(ctx: &Ctx, found: bool, id: Uuid) -> Result<Number> {
         return Err(Error::not_found("number"));
     }
     let number = store::get(ctx.state().db.writer(), None, id).await?;
-    publish(ctx, "number_updated", &number).await;
+    publish(&ctx.state().bus, "number_updated", &number).await;
     Ok(number)
 }
 
@@ -129,11 +129,4 @@ async fn check_flows(ctx: &Ctx, customer: Uuid, flows: &FlowIds) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Publishes an event; the write is done, so a failure is logged rather than answered.
-async fn publish(ctx: &Ctx, event_type: &str, data: impl Serialize) {
-    if let Err(error) = ctx.state().bus.publish_event(event_type, data).await {
-        tracing::warn!(event_type, %error, "could not publish the event");
-    }
 }

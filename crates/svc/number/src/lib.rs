@@ -14,9 +14,8 @@ mod store;
 mod tests;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use voxbin_bus::{BusClient, Handler, Method, Router};
+use voxbin_bus::{Handler, Method, Router};
 use voxbin_svc_kit::Deps;
 
 pub use model::{Metadata, Number, NumberStatus, NumberType};
@@ -26,10 +25,9 @@ pub const SERVICE: &str = "number";
 
 /// The bus handler of the number service.
 pub fn handler(deps: Deps) -> Arc<dyn Handler> {
-    let timeout = Duration::from_millis(deps.config.bus.rpc_timeout_ms);
     let state = handlers::State {
+        bus: deps.client(SERVICE),
         db: deps.db,
-        bus: BusClient::new(deps.bus, SERVICE, timeout),
     };
     Arc::new(
         Router::with_state(SERVICE, state)

@@ -1,17 +1,10 @@
 //! The number as stored and as answered (contract schema `NumberManagerNumber`), and the
 //! request bodies that create and change it, each validated into a value the store can write.
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use uuid::Uuid;
 use voxbin_core::{id, Error, Result};
-
-/// Longest `name` accepted (the column is VARCHAR(255)).
-const MAX_NAME_CHARS: usize = 255;
-
-/// Longest `detail` accepted; keeps rows small (the column is TEXT).
-const MAX_DETAIL_CHARS: usize = 4096;
+use voxbin_svc_kit::body::{is_e164, text, MAX_DETAIL_CHARS, MAX_NAME_CHARS};
 
 /// Country code of the non-geographic "virtual" numbers of the contract (`+899...`).
 const VIRTUAL_PREFIX: &str = "+899";
@@ -109,20 +102,6 @@ impl Number {
     }
 }
 
-/// Decodes a request body as `T`; 400 naming the offending field (`type: unknown variant ...`).
-pub fn parse_body<T: DeserializeOwned>(data: Option<&Value>) -> Result<T> {
-    let data = data.cloned().unwrap_or(Value::Null);
-    if !data.is_object() {
-        return Err(Error::invalid_argument(
-            "INVALID_BODY",
-            "the request body must be a JSON object",
-        ));
-    }
-    serde_path_to_error::deserialize(data).map_err(|e| {
-        Error::invalid_argument("INVALID_ARGUMENT", format!("{}: {}", e.path(), e.inner()))
-    })
-}
-
 /// Body of `POST /numbers`; unknown fields are ignored (the contract schema is open).
 #[derive(Debug, Deserialize)]
 pub struct CreateNumber {
@@ -168,8 +147,8 @@ impl CreateNumber {
             number,
             kind,
             flows: FlowIds::parse(self.call_flow_id, self.message_flow_id)?,
-            name: text("name", self.name, MAX_NAME_CHARS)?,
-            detail: text("detail", self.detail, MAX_DETAIL_CHARS)?,
+            name: text("name", self.name.unwrap_or_default(), MAX_NAME_CHARS)?,
+            detail: text("detail", self.detail.unwrap_or_default(), MAX_DETAIL_CHARS)?,
         })
     }
 }
@@ -200,8 +179,8 @@ impl UpdateNumber {
     pub fn validate(self) -> Result<NumberInfo> {
         Ok(NumberInfo {
             flows: FlowIds::parse(self.call_flow_id, self.message_flow_id)?,
-            name: text("name", self.name, MAX_NAME_CHARS)?,
-            detail: text("detail", self.detail, MAX_DETAIL_CHARS)?,
+            name: text("name", self.name.unwrap_or_default(), MAX_NAME_CHARS)?,
+            detail: text("detail", self.detail.unwrap_or_default(), MAX_DETAIL_CHARS)?,
         })
     }
 }
@@ -258,8 +237,7 @@ fn flow_id(field: &str, text: Option<String>) -> Result<Uuid> {
 
 /// `+` then 7 to 15 digits.
 pub fn check_e164(number: &str) -> Result<()> {
-    let digits = number.strip_prefix('+').unwrap_or("");
-    if (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+    if is_e164(number) {
         Ok(())
     } else {
         Err(Error::invalid_argument(
@@ -269,22 +247,11 @@ pub fn check_e164(number: &str) -> Result<()> {
     }
 }
 
-/// An optional text field (absent is empty), at most `max` characters.
-fn text(field: &str, value: Option<String>, max: usize) -> Result<String> {
-    let value = value.unwrap_or_default();
-    if value.chars().count() > max {
-        return Err(Error::invalid_argument(
-            "INVALID_ARGUMENT",
-            format!("{field} is longer than {max} characters"),
-        ));
-    }
-    Ok(value)
-}
-
 #[cfg(test)]
 mod unit {
     use super::*;
     use serde_json::json;
+    use voxbin_svc_kit::body::parse_body;
 
     #[test]
     fn e164_is_plus_and_7_to_15_digits() {

@@ -4,10 +4,11 @@
 //! index is what makes two live rows with one number impossible, even under concurrent writes.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe, Row};
+use sqlx::{AnyPool, AssertSqlSafe};
 use uuid::Uuid;
 use voxbin_core::{clock, Error, ErrorKind, Result};
-use voxbin_store::{map_db_error, page_clause, sqlx, BindAll, Db, Page, PageRequest, LIVE};
+use voxbin_store::{map_db_error, row, sqlx, Db, Page, PageRequest, LIVE};
+use voxbin_svc_kit::scoped::Table;
 
 use crate::model::{FlowIds, Metadata, Number, NumberInfo, NumberType};
 
@@ -15,6 +16,9 @@ use crate::model::{FlowIds, Metadata, Number, NumberInfo, NumberType};
 const COLUMNS: &str = "id, customer_id, number, type, call_flow_id, message_flow_id, name, \
     detail, status, t38_enabled, emergency_enabled, metadata, tm_purchase, tm_renew, \
     tm_create, tm_update, tm_delete";
+
+/// `number_numbers`, scoped on `customer_id`.
+const SCOPED: Table = Table::new("number_numbers", COLUMNS);
 
 /// Stores a new number; 409 when the number is live already (for any customer).
 pub async fn insert(db: &Db, n: &Number) -> Result<()> {
@@ -56,18 +60,8 @@ pub async fn insert(db: &Db, n: &Number) -> Result<()> {
 
 /// The live number `id` visible to `customer` (any owner when `None`); 404 otherwise.
 pub async fn get(pool: &AnyPool, customer: Option<Uuid>, id: Uuid) -> Result<Number> {
-    let mut sql = format!("SELECT {COLUMNS} FROM number_numbers WHERE id = ? AND {LIVE}");
-    if customer.is_some() {
-        sql.push_str(" AND customer_id = ?");
-    }
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string());
-    if let Some(c) = customer {
-        query = query.bind(c.to_string());
-    }
-    let row = query.fetch_optional(pool).await.map_err(map_db_error)?;
-    row.as_ref()
-        .map(from_row)
-        .unwrap_or_else(|| Err(Error::not_found("number")))
+    let found = SCOPED.get(pool, id, customer, false, from_row).await?;
+    found.ok_or_else(|| Error::not_found("number"))
 }
 
 /// The live row holding `number`, visible to `customer` (any owner when `None`).
@@ -91,25 +85,9 @@ pub async fn get_by_number(db: &Db, customer: Option<Uuid>, number: &str) -> Res
 
 /// One page of live numbers of `customer` (of everyone when `None`), newest first.
 pub async fn list(db: &Db, customer: Option<Uuid>, req: &PageRequest) -> Result<Page<Number>> {
-    let (clause, binds) = page_clause(req);
-    let owner = if customer.is_some() {
-        "customer_id = ? AND "
-    } else {
-        ""
-    };
-    let sql = format!("SELECT {COLUMNS} FROM number_numbers WHERE {owner}{LIVE}{clause}");
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    if let Some(c) = customer {
-        query = query.bind(c.to_string());
-    }
-    let rows = query
-        .bind_all(binds)
-        .fetch_all(db.reader())
-        .await
-        .map_err(map_db_error)?;
-    let numbers = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
-    Ok(Page::from_rows(numbers, req.size, |n| {
-        (n.tm_create.clone(), n.id)
+    let rows = SCOPED.list(db.reader(), customer, req, from_row).await?;
+    Ok(Page::from_rows(rows, req.size, |r| {
+        (r.tm_create.clone(), r.id)
     }))
 }
 
@@ -164,33 +142,19 @@ pub async fn update_metadata(db: &Db, id: Uuid, metadata: &Metadata) -> Result<b
 /// Soft-deletes the live number `id` of `customer` (any owner when `None`) and frees its
 /// number for reuse; returns the deleted row, 404 when there was no live one.
 pub async fn delete(db: &Db, customer: Option<Uuid>, id: Uuid) -> Result<Number> {
-    let now = clock::now();
-    let mut sql = format!(
-        "UPDATE number_numbers SET status = 'deleted', live_number = NULL, tm_update = ?, \
-         tm_delete = ? WHERE id = ? AND {LIVE}"
-    );
-    if customer.is_some() {
-        sql.push_str(" AND customer_id = ?");
-    }
-    let mut query = sqlx::query(AssertSqlSafe(sql))
-        .bind(now.as_str())
-        .bind(now.as_str())
-        .bind(id.to_string());
-    if let Some(c) = customer {
-        query = query.bind(c.to_string());
-    }
-    let done = query.execute(db.writer()).await.map_err(map_db_error)?;
-    if done.rows_affected() == 0 {
+    if !SCOPED
+        .soft_delete(
+            db.writer(),
+            id,
+            customer,
+            "status = 'deleted', live_number = NULL",
+        )
+        .await?
+    {
         return Err(Error::not_found("number"));
     }
-    let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM number_numbers WHERE id = ?"
-    )))
-    .bind(id.to_string())
-    .fetch_one(db.writer())
-    .await
-    .map_err(map_db_error)?;
-    from_row(&row)
+    let found = SCOPED.get(db.writer(), id, None, true, from_row).await?;
+    found.ok_or_else(|| Error::not_found("number"))
 }
 
 fn kind_text(kind: NumberType) -> &'static str {
@@ -205,54 +169,24 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
 }
 
 /// A row as a [`Number`]; a value that does not decode is a 500 (the table is ours).
-fn from_row(row: &AnyRow) -> Result<Number> {
+fn from_row(r: &AnyRow) -> Result<Number> {
     Ok(Number {
-        id: uuid(row, "id")?,
-        customer_id: uuid(row, "customer_id")?,
-        number: text(row, "number")?,
-        kind: json(row, "type", true)?,
-        call_flow_id: uuid(row, "call_flow_id")?,
-        message_flow_id: uuid(row, "message_flow_id")?,
-        name: text(row, "name")?,
-        detail: text(row, "detail")?,
-        status: json(row, "status", true)?,
-        t38_enabled: flag(row, "t38_enabled")?,
-        emergency_enabled: flag(row, "emergency_enabled")?,
-        metadata: json(row, "metadata", false)?,
-        tm_purchase: opt(row, "tm_purchase")?,
-        tm_renew: opt(row, "tm_renew")?,
-        tm_create: text(row, "tm_create")?,
-        tm_update: opt(row, "tm_update")?,
-        tm_delete: opt(row, "tm_delete")?,
+        id: row::uuid(r, "id")?,
+        customer_id: row::uuid(r, "customer_id")?,
+        number: row::text(r, "number")?,
+        kind: row::variant(r, "type")?,
+        call_flow_id: row::uuid(r, "call_flow_id")?,
+        message_flow_id: row::uuid(r, "message_flow_id")?,
+        name: row::text(r, "name")?,
+        detail: row::text(r, "detail")?,
+        status: row::variant(r, "status")?,
+        t38_enabled: row::flag(r, "t38_enabled")?,
+        emergency_enabled: row::flag(r, "emergency_enabled")?,
+        metadata: row::json(r, "metadata")?,
+        tm_purchase: row::opt_text(r, "tm_purchase")?,
+        tm_renew: row::opt_text(r, "tm_renew")?,
+        tm_create: row::text(r, "tm_create")?,
+        tm_update: row::opt_text(r, "tm_update")?,
+        tm_delete: row::opt_text(r, "tm_delete")?,
     })
-}
-
-fn text(row: &AnyRow, col: &str) -> Result<String> {
-    row.try_get(col).map_err(map_db_error)
-}
-
-fn opt(row: &AnyRow, col: &str) -> Result<Option<String>> {
-    row.try_get(col).map_err(map_db_error)
-}
-
-fn flag(row: &AnyRow, col: &str) -> Result<bool> {
-    row.try_get::<i64, _>(col)
-        .map(|v| v != 0)
-        .map_err(map_db_error)
-}
-
-fn uuid(row: &AnyRow, col: &str) -> Result<Uuid> {
-    Uuid::parse_str(&text(row, col)?)
-        .map_err(|e| Error::internal(format!("number_numbers.{col} is not a UUID: {e}")))
-}
-
-/// A column holding JSON text, or (`bare`) a bare enum name such as `active`.
-fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str, bare: bool) -> Result<T> {
-    let text = text(row, col)?;
-    let decoded = if bare {
-        serde_json::from_value(serde_json::Value::String(text))
-    } else {
-        serde_json::from_str(&text)
-    };
-    decoded.map_err(|e| Error::internal(format!("number_numbers.{col}: {e}")))
 }

@@ -7,13 +7,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use uuid::Uuid;
-use voxbin_bus::{request_queue, Bus, BusClient, Consumer, Ctx, InProcBus, Method, Router};
-use voxbin_cache::MemoryCache;
-use voxbin_contract::Contract;
-use voxbin_core::config::Config;
-use voxbin_core::{Error, ErrorKind, Result};
-use voxbin_store::{sqlx, Db, DbOptions};
+use voxbin_bus::{Ctx, Handler, Method, Router};
+use voxbin_core::{Error, ErrorKind};
 use voxbin_svc_kit::Deps;
+use voxbin_svc_testkit::{assert_400, contract_ok, on_sqlite_and_mysql, Harness, Served};
 
 use crate::{handler, SERVICE};
 
@@ -23,87 +20,23 @@ const FLOW_A1: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0a01)
 const FLOW_A2: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0a02);
 const FLOW_B: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0b01);
 
+/// The number service and a fake flow service (stopped by some stories).
+struct Number;
+
+impl Served for Number {
+    const SERVICE: &'static str = SERVICE;
+    const MYSQL_PREFIX: &'static str = "vxnum_";
+    const TIMEOUT: Duration = Duration::from_secs(5);
+    fn handlers(deps: &Deps) -> Vec<(&'static str, Arc<dyn Handler>)> {
+        vec![
+            (SERVICE, handler(deps.clone())),
+            ("flow", Arc::new(fake_flow_service())),
+        ]
+    }
+}
+
 /// A running number service, a fake flow service and a client playing the gateway.
-struct Env {
-    client: BusClient,
-    db: Arc<Db>,
-    flow_server: Option<Consumer>,
-    _server: Consumer,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Env {
-    async fn sqlite() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let dsn = format!("sqlite://{}/t.db", dir.path().display());
-        let db = Db::connect(&DbOptions::new(dsn)).await.unwrap();
-        Env::start(db, Some(dir)).await
-    }
-
-    /// A fresh database `vxnum_<test>` on the server of `VOXBIN_TEST_MYSQL_DSN`.
-    async fn mysql(test: &str) -> Option<Env> {
-        let Ok(base) = std::env::var("VOXBIN_TEST_MYSQL_DSN") else {
-            println!("skipped {test} on MySQL: VOXBIN_TEST_MYSQL_DSN is not set");
-            return None;
-        };
-        let base = base.split('?').next().unwrap_or_default();
-        let scheme_end = base.find("://").map_or(0, |i| i + 3);
-        let server = match base[scheme_end..].find('/') {
-            Some(i) => &base[..scheme_end + i],
-            None => base,
-        };
-        // MySQL names are at most 64 characters.
-        let name = format!("vxnum_{}", &test[..test.len().min(48)]);
-        let dsn = format!("{server}/{name}");
-        let db = Db::connect(&DbOptions::new(dsn.clone())).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
-            .execute(db.writer())
-            .await
-            .unwrap();
-        db.close().await;
-        let db = Db::connect(&DbOptions::new(dsn)).await.unwrap();
-        Some(Env::start(db, None).await)
-    }
-
-    async fn start(db: Db, dir: Option<tempfile::TempDir>) -> Env {
-        db.migrate().await.unwrap();
-        let bus: Arc<dyn Bus> = Arc::new(InProcBus::new());
-        let db = Arc::new(db);
-        let deps = Deps {
-            bus: bus.clone(),
-            db: db.clone(),
-            cache: Arc::new(MemoryCache::new(1000)),
-            config: Arc::new(Config::default()),
-        };
-        let server = bus
-            .serve(&request_queue(SERVICE), handler(deps))
-            .await
-            .unwrap();
-        let flow_server = bus
-            .serve(&request_queue("flow"), Arc::new(fake_flow_service()))
-            .await
-            .unwrap();
-        Env {
-            client: BusClient::new(bus, "api", Duration::from_secs(5)),
-            db,
-            flow_server: Some(flow_server),
-            _server: server,
-            _dir: dir,
-        }
-    }
-
-    async fn call(&self, method: Method, uri: impl AsRef<str>, body: Value) -> Result<Value> {
-        let data = (!body.is_null()).then_some(body);
-        self.client.call(SERVICE, method, uri.as_ref(), data).await
-    }
-
-    async fn rows(&self) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM number_numbers")
-            .fetch_one(self.db.writer())
-            .await
-            .unwrap()
-    }
-}
+type Env = Harness<Number>;
 
 /// Answers `GET /v1/flows/{id}?customer_id=` for the flows A1, A2 (customer A) and B.
 fn fake_flow_service() -> Router {
@@ -122,13 +55,6 @@ fn fake_flow_service() -> Router {
     })
 }
 
-fn contract_ok(method: &str, path: &str, body: &Value) {
-    let contract = Contract::shared().unwrap();
-    if let Err(errors) = contract.validate_response_strict(method, path, 200, body) {
-        panic!("{method} {path} answer breaks the contract: {errors:#?}\n{body:#}");
-    }
-}
-
 fn numbers_uri(customer: Uuid) -> String {
     format!("/v1/numbers?customer_id={customer}")
 }
@@ -138,12 +64,6 @@ fn number_uri(id: &Value, customer: Uuid, tail: &str) -> String {
         "/v1/numbers/{}{tail}?customer_id={customer}",
         id.as_str().unwrap()
     )
-}
-
-fn assert_400(result: Result<Value>, field: &str) {
-    let error = result.expect_err(field);
-    assert_eq!(error.kind, ErrorKind::InvalidArgument, "{field}: {error}");
-    assert!(error.message.contains(field), "{field}: {error}");
 }
 
 async fn create(env: &Env, customer: Uuid, number: &str) -> Value {
@@ -274,7 +194,7 @@ async fn numbers_are_unique_among_live_numbers(env: Env) {
         assert_eq!(error.kind, ErrorKind::AlreadyExists, "{error}");
         assert!(error.message.contains("+14155550101"), "{error}");
     }
-    assert_eq!(env.rows().await, 1);
+    assert_eq!(env.count("number_numbers").await, 1);
 }
 
 async fn list_pages_newest_first(env: Env) {
@@ -406,7 +326,7 @@ async fn bad_requests_are_refused_and_write_nothing(env: Env) {
         .await,
         "customer_id",
     );
-    assert_eq!(env.rows().await, 0);
+    assert_eq!(env.count("number_numbers").await, 0);
 
     let mine = create(&env, A, "+14155550401").await;
     let id = &mine["id"];
@@ -444,42 +364,24 @@ async fn bad_requests_are_refused_and_write_nothing(env: Env) {
         .await
         .unwrap();
     assert_eq!(still, mine);
-    assert_eq!(env.rows().await, 1);
+    assert_eq!(env.count("number_numbers").await, 1);
 }
 
 async fn flow_service_down_is_unavailable_and_writes_nothing(mut env: Env) {
-    env.flow_server.take().unwrap().stop();
+    env.stop("flow");
     let body = json!({"number": "+14155550500", "call_flow_id": FLOW_A1});
     let error = env
         .call(Method::Post, &numbers_uri(A), body)
         .await
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::Unavailable, "{error}");
-    assert_eq!(env.rows().await, 0);
+    assert_eq!(env.count("number_numbers").await, 0);
     // Without flows nothing needs checking.
     create(&env, A, "+14155550500").await;
 }
 
-macro_rules! on_sqlite_and_mysql {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $story() {
-                super::$story(super::Env::sqlite().await).await;
-            })*
-        }
-        mod mysql {
-            $(#[tokio::test]
-            async fn $story() {
-                if let Some(env) = super::Env::mysql(stringify!($story)).await {
-                    super::$story(env).await;
-                }
-            })*
-        }
-    };
-}
-
 on_sqlite_and_mysql!(
+    Env:
     customer_registers_a_number_and_routes_it_to_flows,
     numbers_are_unique_among_live_numbers,
     list_pages_newest_first,

@@ -19,7 +19,6 @@
 mod digest;
 mod extension;
 mod input;
-mod row;
 #[cfg(test)]
 mod testutil;
 mod trunk;

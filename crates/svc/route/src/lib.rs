@@ -11,10 +11,8 @@
 //! the ordered list of routes to try for a number, each joined with its provider; see
 //! [`route::dialroute`] for the order.
 
-mod input;
 mod provider;
 mod route;
-mod row;
 #[cfg(test)]
 mod testutil;
 

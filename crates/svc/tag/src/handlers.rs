@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
 use voxbin_bus::BusClient;
 use voxbin_core::{clock, Error, Result};
-use voxbin_store::{Db, Page, PageRequest};
-use voxbin_svc_kit::Scope;
+use voxbin_store::{Db, Page};
+use voxbin_svc_kit::{page_request, publish, Scope};
 
-use crate::model::{parse_body, Tag, TagBody};
+use crate::model::{Tag, TagBody};
 use crate::store;
+use voxbin_svc_kit::body::parse_body;
 
 /// What the routes share.
 pub struct State {
@@ -25,7 +25,7 @@ type Ctx = voxbin_bus::Ctx<State>;
 /// `GET /v1/tags`: a page of live tags, newest first.
 pub async fn list(ctx: Ctx) -> Result<Page<Tag>> {
     let scope = Scope::from_ctx(&ctx)?;
-    let req = PageRequest::from_query(ctx.query("page_size"), ctx.query("page_token"))?;
+    let req = page_request(&ctx)?;
     store::list(&ctx.state().db, scope.customer(), &req).await
 }
 
@@ -40,7 +40,7 @@ pub async fn create(ctx: Ctx) -> Result<Tag> {
     let info = parse_body::<TagBody>(ctx.request().data.as_ref())?.validate()?;
     let tag = Tag::new(customer, info, clock::now());
     store::insert(&ctx.state().db, &tag).await?;
-    publish(&ctx, "tag_created", &tag).await;
+    publish(&ctx.state().bus, "tag_created", &tag).await;
     Ok(tag)
 }
 
@@ -55,7 +55,7 @@ pub async fn update(ctx: Ctx) -> Result<Tag> {
     let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
     let info = parse_body::<TagBody>(ctx.request().data.as_ref())?.validate()?;
     let tag = store::update(&ctx.state().db, scope.customer(), id, &info).await?;
-    publish(&ctx, "tag_updated", &tag).await;
+    publish(&ctx.state().bus, "tag_updated", &tag).await;
     Ok(tag)
 }
 
@@ -63,13 +63,6 @@ pub async fn update(ctx: Ctx) -> Result<Tag> {
 pub async fn delete(ctx: Ctx) -> Result<Tag> {
     let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
     let tag = store::delete(&ctx.state().db, scope.customer(), id).await?;
-    publish(&ctx, "tag_deleted", &tag).await;
+    publish(&ctx.state().bus, "tag_deleted", &tag).await;
     Ok(tag)
-}
-
-/// Publishes an event; the write is done, so a failure is logged rather than answered.
-async fn publish(ctx: &Ctx, event_type: &str, data: impl Serialize) {
-    if let Err(error) = ctx.state().bus.publish_event(event_type, data).await {
-        tracing::warn!(event_type, %error, "could not publish the event");
-    }
 }

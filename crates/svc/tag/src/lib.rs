@@ -10,9 +10,8 @@ mod store;
 mod tests;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use voxbin_bus::{BusClient, Handler, Method, Router};
+use voxbin_bus::{Handler, Method, Router};
 use voxbin_svc_kit::Deps;
 
 pub use model::Tag;
@@ -22,10 +21,9 @@ pub const SERVICE: &str = "tag";
 
 /// The bus handler of the tag service.
 pub fn handler(deps: Deps) -> Arc<dyn Handler> {
-    let timeout = Duration::from_millis(deps.config.bus.rpc_timeout_ms);
     let state = handlers::State {
+        bus: deps.client(SERVICE),
         db: deps.db,
-        bus: BusClient::new(deps.bus, SERVICE, timeout),
     };
     Arc::new(
         Router::with_state(SERVICE, state)

@@ -1,17 +1,10 @@
 //! The tag as stored and as answered (contract schema `TagManagerTag`), and the request body
 //! of `POST /tags` and `PUT /tags/{id}`.
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use uuid::Uuid;
 use voxbin_core::{id, Error, Result};
-
-/// Longest `name` accepted (the column is VARCHAR(255)).
-const MAX_NAME_CHARS: usize = 255;
-
-/// Longest `detail` accepted; keeps rows small (the column is TEXT).
-const MAX_DETAIL_CHARS: usize = 4096;
+use voxbin_svc_kit::body::{text, MAX_DETAIL_CHARS, MAX_NAME_CHARS};
 
 /// A tag, in the public shape of the contract.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,20 +40,6 @@ impl Tag {
     }
 }
 
-/// Decodes a request body as `T`; 400 naming the offending field (`name: invalid type ...`).
-pub fn parse_body<T: DeserializeOwned>(data: Option<&Value>) -> Result<T> {
-    let data = data.cloned().unwrap_or(Value::Null);
-    if !data.is_object() {
-        return Err(Error::invalid_argument(
-            "INVALID_BODY",
-            "the request body must be a JSON object",
-        ));
-    }
-    serde_path_to_error::deserialize(data).map_err(|e| {
-        Error::invalid_argument("INVALID_ARGUMENT", format!("{}: {}", e.path(), e.inner()))
-    })
-}
-
 /// Body of `POST /tags` and `PUT /tags/{id}` (a full replacement); unknown fields are ignored.
 #[derive(Debug, Deserialize)]
 pub struct TagBody {
@@ -92,15 +71,4 @@ impl TagBody {
             detail: text("detail", self.detail.unwrap_or_default(), MAX_DETAIL_CHARS)?,
         })
     }
-}
-
-/// A text field of at most `max` characters.
-fn text(field: &str, value: String, max: usize) -> Result<String> {
-    if value.chars().count() > max {
-        return Err(Error::invalid_argument(
-            "INVALID_ARGUMENT",
-            format!("{field} is longer than {max} characters"),
-        ));
-    }
-    Ok(value)
 }

@@ -5,14 +5,18 @@
 //! concurrent writes.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe, Row};
+use sqlx::{AnyPool, AssertSqlSafe};
 use uuid::Uuid;
 use voxbin_core::{clock, Error, ErrorKind, Result};
-use voxbin_store::{map_db_error, page_clause, sqlx, BindAll, Db, Page, PageRequest, LIVE};
+use voxbin_store::{map_db_error, row, sqlx, Db, Page, PageRequest, LIVE};
+use voxbin_svc_kit::scoped::Table;
 
 use crate::model::{Tag, TagInfo};
 
 const COLUMNS: &str = "id, customer_id, name, detail, tm_create, tm_update, tm_delete";
+
+/// `tag_tags`, scoped on `customer_id`.
+const SCOPED: Table = Table::new("tag_tags", COLUMNS);
 
 /// Stores a new tag; 409 when the customer has a live tag of that name.
 pub async fn insert(db: &Db, t: &Tag) -> Result<()> {
@@ -35,41 +39,15 @@ pub async fn insert(db: &Db, t: &Tag) -> Result<()> {
 
 /// The live tag `id` visible to `customer` (any owner when `None`); 404 otherwise.
 pub async fn get(pool: &AnyPool, customer: Option<Uuid>, id: Uuid) -> Result<Tag> {
-    let mut sql = format!("SELECT {COLUMNS} FROM tag_tags WHERE id = ? AND {LIVE}");
-    if customer.is_some() {
-        sql.push_str(" AND customer_id = ?");
-    }
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string());
-    if let Some(c) = customer {
-        query = query.bind(c.to_string());
-    }
-    let row = query.fetch_optional(pool).await.map_err(map_db_error)?;
-    row.as_ref()
-        .map(from_row)
-        .unwrap_or_else(|| Err(Error::not_found("tag")))
+    let found = SCOPED.get(pool, id, customer, false, from_row).await?;
+    found.ok_or_else(|| Error::not_found("tag"))
 }
 
 /// One page of live tags of `customer` (of everyone when `None`), newest first.
 pub async fn list(db: &Db, customer: Option<Uuid>, req: &PageRequest) -> Result<Page<Tag>> {
-    let (clause, binds) = page_clause(req);
-    let owner = if customer.is_some() {
-        "customer_id = ? AND "
-    } else {
-        ""
-    };
-    let sql = format!("SELECT {COLUMNS} FROM tag_tags WHERE {owner}{LIVE}{clause}");
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    if let Some(c) = customer {
-        query = query.bind(c.to_string());
-    }
-    let rows = query
-        .bind_all(binds)
-        .fetch_all(db.reader())
-        .await
-        .map_err(map_db_error)?;
-    let tags = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
-    Ok(Page::from_rows(tags, req.size, |t| {
-        (t.tm_create.clone(), t.id)
+    let rows = SCOPED.list(db.reader(), customer, req, from_row).await?;
+    Ok(Page::from_rows(rows, req.size, |r| {
+        (r.tm_create.clone(), r.id)
     }))
 }
 
@@ -105,32 +83,14 @@ pub async fn update(db: &Db, customer: Option<Uuid>, id: Uuid, info: &TagInfo) -
 /// Soft-deletes the live tag `id` of `customer` (any owner when `None`) and frees its name;
 /// returns the deleted row, 404 when there was no live one.
 pub async fn delete(db: &Db, customer: Option<Uuid>, id: Uuid) -> Result<Tag> {
-    let now = clock::now();
-    let mut sql = format!(
-        "UPDATE tag_tags SET live_name = NULL, tm_update = ?, tm_delete = ? \
-         WHERE id = ? AND {LIVE}"
-    );
-    if customer.is_some() {
-        sql.push_str(" AND customer_id = ?");
-    }
-    let mut query = sqlx::query(AssertSqlSafe(sql))
-        .bind(now.as_str())
-        .bind(now.as_str())
-        .bind(id.to_string());
-    if let Some(c) = customer {
-        query = query.bind(c.to_string());
-    }
-    let done = query.execute(db.writer()).await.map_err(map_db_error)?;
-    if done.rows_affected() == 0 {
+    if !SCOPED
+        .soft_delete(db.writer(), id, customer, "live_name = NULL")
+        .await?
+    {
         return Err(Error::not_found("tag"));
     }
-    let sql = format!("SELECT {COLUMNS} FROM tag_tags WHERE id = ?");
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(id.to_string())
-        .fetch_one(db.writer())
-        .await
-        .map_err(map_db_error)?;
-    from_row(&row)
+    let found = SCOPED.get(db.writer(), id, None, true, from_row).await?;
+    found.ok_or_else(|| Error::not_found("tag"))
 }
 
 /// A unique violation on `live_name` as a 409 that names the tag.
@@ -146,19 +106,14 @@ fn name_taken(e: sqlx::Error, name: &str) -> Error {
 }
 
 /// A row as a [`Tag`]; a value that does not decode is a 500 (the table is ours).
-fn from_row(row: &AnyRow) -> Result<Tag> {
-    let uuid = |col: &str| {
-        let text: String = row.try_get(col).map_err(map_db_error)?;
-        Uuid::parse_str(&text)
-            .map_err(|e| Error::internal(format!("tag_tags.{col} is not a UUID: {e}")))
-    };
+fn from_row(r: &AnyRow) -> Result<Tag> {
     Ok(Tag {
-        id: uuid("id")?,
-        customer_id: uuid("customer_id")?,
-        name: row.try_get("name").map_err(map_db_error)?,
-        detail: row.try_get("detail").map_err(map_db_error)?,
-        tm_create: row.try_get("tm_create").map_err(map_db_error)?,
-        tm_update: row.try_get("tm_update").map_err(map_db_error)?,
-        tm_delete: row.try_get("tm_delete").map_err(map_db_error)?,
+        id: row::uuid(r, "id")?,
+        customer_id: row::uuid(r, "customer_id")?,
+        name: row::text(r, "name")?,
+        detail: row::text(r, "detail")?,
+        tm_create: row::text(r, "tm_create")?,
+        tm_update: row::opt_text(r, "tm_update")?,
+        tm_delete: row::opt_text(r, "tm_delete")?,
     })
 }

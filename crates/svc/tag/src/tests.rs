@@ -6,101 +6,30 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use uuid::Uuid;
-use voxbin_bus::{request_queue, Bus, BusClient, Consumer, InProcBus, Method};
-use voxbin_cache::MemoryCache;
-use voxbin_contract::Contract;
-use voxbin_core::config::Config;
-use voxbin_core::{ErrorKind, Result};
-use voxbin_store::{sqlx, Db, DbOptions};
+use voxbin_bus::{Handler, Method};
+use voxbin_core::ErrorKind;
 use voxbin_svc_kit::Deps;
+use voxbin_svc_testkit::{assert_400, contract_ok, on_sqlite_and_mysql, Harness, Served};
 
 use crate::{handler, SERVICE};
 
 const A: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_000a);
 const B: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_000b);
 
+/// The tag service alone.
+struct Tag;
+
+impl Served for Tag {
+    const SERVICE: &'static str = SERVICE;
+    const MYSQL_PREFIX: &'static str = "vxtag_";
+    const TIMEOUT: Duration = Duration::from_secs(5);
+    fn handlers(deps: &Deps) -> Vec<(&'static str, Arc<dyn Handler>)> {
+        vec![(SERVICE, handler(deps.clone()))]
+    }
+}
+
 /// A running tag service and a client playing the gateway.
-struct Env {
-    client: BusClient,
-    db: Arc<Db>,
-    _server: Consumer,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Env {
-    async fn sqlite() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let dsn = format!("sqlite://{}/t.db", dir.path().display());
-        let db = Db::connect(&DbOptions::new(dsn)).await.unwrap();
-        Env::start(db, Some(dir)).await
-    }
-
-    /// A fresh database `vxtag_<test>` on the server of `VOXBIN_TEST_MYSQL_DSN`.
-    async fn mysql(test: &str) -> Option<Env> {
-        let Ok(base) = std::env::var("VOXBIN_TEST_MYSQL_DSN") else {
-            println!("skipped {test} on MySQL: VOXBIN_TEST_MYSQL_DSN is not set");
-            return None;
-        };
-        let base = base.split('?').next().unwrap_or_default();
-        let scheme_end = base.find("://").map_or(0, |i| i + 3);
-        let server = match base[scheme_end..].find('/') {
-            Some(i) => &base[..scheme_end + i],
-            None => base,
-        };
-        // MySQL names are at most 64 characters.
-        let name = format!("vxtag_{}", &test[..test.len().min(48)]);
-        let dsn = format!("{server}/{name}");
-        let db = Db::connect(&DbOptions::new(dsn.clone())).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
-            .execute(db.writer())
-            .await
-            .unwrap();
-        db.close().await;
-        let db = Db::connect(&DbOptions::new(dsn)).await.unwrap();
-        Some(Env::start(db, None).await)
-    }
-
-    async fn start(db: Db, dir: Option<tempfile::TempDir>) -> Env {
-        db.migrate().await.unwrap();
-        let bus: Arc<dyn Bus> = Arc::new(InProcBus::new());
-        let db = Arc::new(db);
-        let deps = Deps {
-            bus: bus.clone(),
-            db: db.clone(),
-            cache: Arc::new(MemoryCache::new(1000)),
-            config: Arc::new(Config::default()),
-        };
-        let server = bus
-            .serve(&request_queue(SERVICE), handler(deps))
-            .await
-            .unwrap();
-        Env {
-            client: BusClient::new(bus, "api", Duration::from_secs(5)),
-            db,
-            _server: server,
-            _dir: dir,
-        }
-    }
-
-    async fn call(&self, method: Method, uri: impl AsRef<str>, body: Value) -> Result<Value> {
-        let data = (!body.is_null()).then_some(body);
-        self.client.call(SERVICE, method, uri.as_ref(), data).await
-    }
-
-    async fn rows(&self) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM tag_tags")
-            .fetch_one(self.db.writer())
-            .await
-            .unwrap()
-    }
-}
-
-fn contract_ok(method: &str, path: &str, body: &Value) {
-    let contract = Contract::shared().unwrap();
-    if let Err(errors) = contract.validate_response_strict(method, path, 200, body) {
-        panic!("{method} {path} answer breaks the contract: {errors:#?}\n{body:#}");
-    }
-}
+type Env = Harness<Tag>;
 
 fn tags_uri(customer: Uuid) -> String {
     format!("/v1/tags?customer_id={customer}")
@@ -115,12 +44,6 @@ async fn create(env: &Env, customer: Uuid, name: &str) -> Value {
     env.call(Method::Post, &tags_uri(customer), body)
         .await
         .unwrap()
-}
-
-fn assert_400(result: Result<Value>, field: &str) {
-    let error = result.expect_err(field);
-    assert_eq!(error.kind, ErrorKind::InvalidArgument, "{field}: {error}");
-    assert!(error.message.contains(field), "{field}: {error}");
 }
 
 async fn customer_tags_agents_by_skill(env: Env) {
@@ -201,7 +124,7 @@ async fn tag_names_are_unique_per_customer(env: Env) {
     .await
     .unwrap();
     create(&env, B, "vip").await;
-    assert_eq!(env.rows().await, 3);
+    assert_eq!(env.count("tag_tags").await, 3);
 }
 
 async fn list_pages_newest_first(env: Env) {
@@ -272,7 +195,7 @@ async fn bad_requests_are_refused_and_write_nothing(env: Env) {
             .await,
         "customer_id",
     );
-    assert_eq!(env.rows().await, 0);
+    assert_eq!(env.count("tag_tags").await, 0);
 
     let mine = create(&env, A, "mine").await;
     let id = &mine["id"];
@@ -301,29 +224,11 @@ async fn bad_requests_are_refused_and_write_nothing(env: Env) {
         .await
         .unwrap();
     assert_eq!(still, mine);
-    assert_eq!(env.rows().await, 1);
-}
-
-macro_rules! on_sqlite_and_mysql {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $story() {
-                super::$story(super::Env::sqlite().await).await;
-            })*
-        }
-        mod mysql {
-            $(#[tokio::test]
-            async fn $story() {
-                if let Some(env) = super::Env::mysql(stringify!($story)).await {
-                    super::$story(env).await;
-                }
-            })*
-        }
-    };
+    assert_eq!(env.count("tag_tags").await, 1);
 }
 
 on_sqlite_and_mysql!(
+    Env:
     customer_tags_agents_by_skill,
     tag_names_are_unique_per_customer,
     list_pages_newest_first,

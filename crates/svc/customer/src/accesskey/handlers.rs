@@ -10,11 +10,13 @@ use voxbin_svc_kit::Scope;
 use super::model::{hash_token, new_token, token_prefix, Accesskey};
 use super::store;
 use crate::agent::model::PERMISSION_CUSTOMER_ADMIN;
-use crate::common::{page_request, publish, require_all};
+use crate::common::require_all;
 use crate::customer::handlers::CustomerState;
 use crate::customer::model::{STATUS_ACTIVE, STATUS_FROZEN};
 use crate::customer::store as customer_store;
-use crate::fields::{invalid, Body, MAX_TEXT};
+use crate::fields::MAX_TEXT;
+use voxbin_svc_kit::body::{invalid, Body};
+use voxbin_svc_kit::{page_request, publish};
 
 type CustomerCtx = Ctx<CustomerState>;
 
@@ -163,7 +165,7 @@ pub async fn delete(ctx: CustomerCtx) -> Result<Value> {
 pub async fn verify(ctx: CustomerCtx) -> Result<Value> {
     require_all(Scope::from_ctx(&ctx)?)?;
     let body = Body::new(ctx.request().data.as_ref())?;
-    let token = body.req_str("token")?;
+    let token = body.str("token")?;
     let state = ctx.state();
     let db = &state.deps.db;
     // Hash whatever came: a malformed token simply matches nothing.

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use voxbin_core::Result;
 use voxbin_store::sqlx::any::AnyRow;
 
-use crate::store_util::{get_opt_str, get_str, get_uuid};
+use voxbin_store::row;
 
 /// Prefix of every access key token.
 pub const TOKEN_PREFIX: &str = "vb_";
@@ -52,16 +52,16 @@ impl Accesskey {
     /// Decodes a row selected with [`super::store::COLUMNS`].
     pub fn from_row(row: &AnyRow) -> Result<Accesskey> {
         Ok(Accesskey {
-            id: get_uuid(row, "id")?,
-            customer_id: get_uuid(row, "customer_id")?,
-            name: get_str(row, "name")?,
-            detail: get_str(row, "detail")?,
-            token_hash: get_str(row, "token_hash")?,
-            token_prefix: get_str(row, "token_prefix")?,
-            tm_expire: get_opt_str(row, "tm_expire")?,
-            tm_create: get_str(row, "tm_create")?,
-            tm_update: get_opt_str(row, "tm_update")?,
-            tm_delete: get_opt_str(row, "tm_delete")?,
+            id: row::uuid(row, "id")?,
+            customer_id: row::uuid(row, "customer_id")?,
+            name: row::text(row, "name")?,
+            detail: row::text(row, "detail")?,
+            token_hash: row::text(row, "token_hash")?,
+            token_prefix: row::text(row, "token_prefix")?,
+            tm_expire: row::opt_text(row, "tm_expire")?,
+            tm_create: row::text(row, "tm_create")?,
+            tm_update: row::opt_text(row, "tm_update")?,
+            tm_delete: row::opt_text(row, "tm_delete")?,
         })
     }
 

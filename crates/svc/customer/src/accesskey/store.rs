@@ -3,13 +3,17 @@
 use uuid::Uuid;
 use voxbin_core::{clock, Result};
 use voxbin_store::sqlx::{self, Any, AssertSqlSafe, Executor};
-use voxbin_store::{map_db_error, page_clause, BindAll, Db, Page, PageRequest, LIVE};
+use voxbin_store::{map_db_error, Db, Page, PageRequest, LIVE};
+use voxbin_svc_kit::scoped::Table;
 
 use super::model::Accesskey;
 
 /// Columns selected for an [`Accesskey`].
 pub const COLUMNS: &str =
     "id, customer_id, name, detail, token_hash, token_prefix, tm_expire, tm_create, tm_update, tm_delete";
+
+/// `customer_accesskeys`, scoped on `customer_id`.
+const TABLE: Table = Table::new("customer_accesskeys", COLUMNS);
 
 /// Inserts a new access key.
 pub async fn insert<'e, E: Executor<'e, Database = Any>>(exec: E, k: &Accesskey) -> Result<()> {
@@ -43,28 +47,16 @@ pub async fn get_any(db: &Db, id: Uuid, customer: Option<Uuid>) -> Result<Option
     get_where(db, id, customer, false).await
 }
 
+/// The key `id`, live only when `live_only`, scoped to `customer` when given.
 async fn get_where(
     db: &Db,
     id: Uuid,
     customer: Option<Uuid>,
     live_only: bool,
 ) -> Result<Option<Accesskey>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM customer_accesskeys WHERE id = ?");
-    if live_only {
-        sql.push_str(&format!(" AND {LIVE}"));
-    }
-    if customer.is_some() {
-        sql.push_str(" AND customer_id = ?");
-    }
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string());
-    if let Some(customer) = customer {
-        query = query.bind(customer.to_string());
-    }
-    let row = query
-        .fetch_optional(db.writer())
+    TABLE
+        .get(db.writer(), id, customer, !live_only, Accesskey::from_row)
         .await
-        .map_err(map_db_error)?;
-    row.as_ref().map(Accesskey::from_row).transpose()
 }
 
 /// The live key whose token hashes to `token_hash`.
@@ -80,26 +72,9 @@ pub async fn get_by_hash(db: &Db, token_hash: &str) -> Result<Option<Accesskey>>
 
 /// One page of live keys, newest first, of one customer (or of all).
 pub async fn list(db: &Db, customer: Option<Uuid>, req: &PageRequest) -> Result<Page<Accesskey>> {
-    let (clause, binds) = page_clause(req);
-    let scope = if customer.is_some() {
-        " AND customer_id = ?"
-    } else {
-        ""
-    };
-    let sql = format!("SELECT {COLUMNS} FROM customer_accesskeys WHERE {LIVE}{scope}{clause}");
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    if let Some(customer) = customer {
-        query = query.bind(customer.to_string());
-    }
-    let rows = query
-        .bind_all(binds)
-        .fetch_all(db.reader())
-        .await
-        .map_err(map_db_error)?;
-    let keys = rows
-        .iter()
-        .map(Accesskey::from_row)
-        .collect::<Result<Vec<_>>>()?;
+    let keys = TABLE
+        .list(db.reader(), customer, req, Accesskey::from_row)
+        .await?;
     Ok(Page::from_rows(keys, req.size, |k| {
         (k.tm_create.clone(), k.id)
     }))
@@ -119,4 +94,15 @@ pub async fn update(db: &Db, id: Uuid, name: &str, detail: &str) -> Result<bool>
         .await
         .map_err(map_db_error)?;
     Ok(done.rows_affected() > 0)
+}
+
+/// Token hashes of the customer's live keys.
+pub async fn live_hashes_of(db: &Db, customer: Uuid) -> Result<Vec<String>> {
+    let sql =
+        format!("SELECT token_hash FROM customer_accesskeys WHERE customer_id = ? AND {LIVE}");
+    sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(customer.to_string())
+        .fetch_all(db.writer())
+        .await
+        .map_err(map_db_error)
 }

@@ -11,8 +11,10 @@ use super::model::{
 };
 use super::password::{check_password, normalize_username, Hasher, MAX_PASSWORD_CHARS};
 use super::store;
-use crate::common::{page_request, publish, require_all};
-use crate::fields::{invalid, Body, MAX_TEXT};
+use crate::common::require_all;
+use crate::fields::MAX_TEXT;
+use voxbin_svc_kit::body::{invalid, Body};
+use voxbin_svc_kit::{page_request, publish};
 
 /// What agent-manager's handlers share.
 pub struct AgentState {
@@ -77,8 +79,8 @@ pub async fn create_agent(ctx: AgentCtx) -> Result<Value> {
         (Scope::All, Some(given)) => given,
         (Scope::All, None) => return Err(invalid("customer_id", "is required")),
     };
-    let username = normalize_username("username", &body.req_str("username")?)?;
-    let password = body.req_str("password")?;
+    let username = normalize_username("username", &body.str("username")?)?;
+    let password = body.str("password")?;
     check_password("password", &password)?;
     let name = body.opt_str_max("name", MAX_TEXT)?.unwrap_or_default();
     let detail = body.opt_str_max("detail", MAX_TEXT)?.unwrap_or_default();
@@ -207,7 +209,7 @@ pub async fn set_password(ctx: AgentCtx) -> Result<Value> {
     let scope = Scope::from_ctx(&ctx)?;
     let id = ctx.param_uuid("id")?;
     let body = Body::new(ctx.request().data.as_ref())?;
-    let password = body.req_str("password")?;
+    let password = body.str("password")?;
     check_password("password", &password)?;
     let state = ctx.state();
     let db = &state.deps.db;
@@ -283,7 +285,13 @@ pub async fn delete_customer_agents(ctx: AgentCtx) -> Result<Value> {
     let Scope::Customer(customer) = Scope::from_ctx(&ctx)? else {
         return Err(invalid("customer_id", "is required"));
     };
-    let deleted = store::delete_all_of(&ctx.state().deps.db, customer).await?;
+    let deps = &ctx.state().deps;
+    let ids = store::live_ids_of(&deps.db, customer).await?;
+    let deleted = store::delete_all_of(&deps.db, customer).await?;
+    // Their login tokens must stop working now, not when the gateway's cache entry expires.
+    for id in ids {
+        evict_auth(deps, id).await;
+    }
     Ok(json!({ "deleted": deleted }))
 }
 
@@ -292,8 +300,8 @@ pub async fn delete_customer_agents(ctx: AgentCtx) -> Result<Value> {
 pub async fn login(ctx: AgentCtx) -> Result<Value> {
     require_all(Scope::from_ctx(&ctx)?)?;
     let body = Body::new(ctx.request().data.as_ref())?;
-    let username = body.req_str("username")?;
-    let password = body.req_str("password")?;
+    let username = body.str("username")?;
+    let password = body.str("password")?;
     let state = ctx.state();
     // An over-long password cannot match (none is stored) and would only cost hashing time.
     if password.chars().count() > MAX_PASSWORD_CHARS {

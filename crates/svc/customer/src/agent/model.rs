@@ -5,7 +5,7 @@ use uuid::Uuid;
 use voxbin_core::Result;
 use voxbin_store::sqlx::any::AnyRow;
 
-use crate::store_util::{get_i64, get_json, get_opt_str, get_str, get_uuid};
+use voxbin_store::row;
 
 /// Permission bit: the project super-admin.
 pub const PERMISSION_PROJECT_SUPER_ADMIN: u64 = 0x1;
@@ -82,22 +82,22 @@ impl Agent {
     /// Decodes a row selected with [`super::store::COLUMNS`].
     pub fn from_row(row: &AnyRow) -> Result<Agent> {
         Ok(Agent {
-            id: get_uuid(row, "id")?,
-            customer_id: get_uuid(row, "customer_id")?,
-            username: get_str(row, "username")?,
-            password_hash: get_str(row, "password_hash")?,
-            name: get_str(row, "name")?,
-            detail: get_str(row, "detail")?,
-            ring_method: get_str(row, "ring_method")?,
-            status: get_str(row, "status")?,
-            permission: u64::try_from(get_i64(row, "permission")?).unwrap_or(0),
-            tag_ids: get_json(row, "tag_ids")?,
-            addresses: get_json(row, "addresses")?,
-            direct_hash: get_str(row, "direct_hash")?,
-            tm_password_update: get_str(row, "tm_password_update")?,
-            tm_create: get_str(row, "tm_create")?,
-            tm_update: get_opt_str(row, "tm_update")?,
-            tm_delete: get_opt_str(row, "tm_delete")?,
+            id: row::uuid(row, "id")?,
+            customer_id: row::uuid(row, "customer_id")?,
+            username: row::text(row, "username")?,
+            password_hash: row::text(row, "password_hash")?,
+            name: row::text(row, "name")?,
+            detail: row::text(row, "detail")?,
+            ring_method: row::text(row, "ring_method")?,
+            status: row::text(row, "status")?,
+            permission: u64::try_from(row::int(row, "permission")?).unwrap_or(0),
+            tag_ids: row::json(row, "tag_ids")?,
+            addresses: row::json(row, "addresses")?,
+            direct_hash: row::text(row, "direct_hash")?,
+            tm_password_update: row::text(row, "tm_password_update")?,
+            tm_create: row::text(row, "tm_create")?,
+            tm_update: row::opt_text(row, "tm_update")?,
+            tm_delete: row::opt_text(row, "tm_delete")?,
         })
     }
 

@@ -11,7 +11,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::OnceCell;
 use voxbin_core::{Error, Result};
 
-use crate::fields::invalid;
+use voxbin_svc_kit::body::invalid;
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 8;

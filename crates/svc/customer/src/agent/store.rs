@@ -2,12 +2,13 @@
 //!
 //! `live_username` holds the lower-cased username while the agent is live and NULL once it
 //! is deleted; its unique index makes usernames unique among live agents on both engines, so
-//! every delete here clears it (the generic `soft_delete` helper would not).
+//! every delete here clears it.
 
 use uuid::Uuid;
 use voxbin_core::{clock, Result};
 use voxbin_store::sqlx::{self, AssertSqlSafe};
-use voxbin_store::{map_db_error, page_clause, BindAll, Db, Page, PageRequest, LIVE};
+use voxbin_store::{map_db_error, Db, Page, PageRequest, LIVE};
+use voxbin_svc_kit::scoped::Table;
 
 use super::model::Agent;
 
@@ -15,6 +16,9 @@ use super::model::Agent;
 pub const COLUMNS: &str = "id, customer_id, username, password_hash, name, detail, ring_method, \
     status, permission, tag_ids, addresses, direct_hash, tm_password_update, tm_create, \
     tm_update, tm_delete";
+
+/// `agent_agents`, scoped on `customer_id`.
+const TABLE: Table = Table::new("agent_agents", COLUMNS);
 
 /// The key usernames are unique and looked up by.
 pub fn username_key(username: &str) -> String {
@@ -59,22 +63,9 @@ pub async fn get(
     customer: Option<Uuid>,
     with_deleted: bool,
 ) -> Result<Option<Agent>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM agent_agents WHERE id = ?");
-    if !with_deleted {
-        sql.push_str(&format!(" AND {LIVE}"));
-    }
-    if customer.is_some() {
-        sql.push_str(" AND customer_id = ?");
-    }
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string());
-    if let Some(customer) = customer {
-        query = query.bind(customer.to_string());
-    }
-    let row = query
-        .fetch_optional(db.writer())
+    TABLE
+        .get(db.writer(), id, customer, with_deleted, Agent::from_row)
         .await
-        .map_err(map_db_error)?;
-    row.as_ref().map(Agent::from_row).transpose()
 }
 
 /// The live agent with this username (compared without case).
@@ -90,26 +81,9 @@ pub async fn get_by_username(db: &Db, username: &str) -> Result<Option<Agent>> {
 
 /// One page of live agents, newest first, of one customer (or of all).
 pub async fn list(db: &Db, customer: Option<Uuid>, req: &PageRequest) -> Result<Page<Agent>> {
-    let (clause, binds) = page_clause(req);
-    let scope = if customer.is_some() {
-        " AND customer_id = ?"
-    } else {
-        ""
-    };
-    let sql = format!("SELECT {COLUMNS} FROM agent_agents WHERE {LIVE}{scope}{clause}");
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    if let Some(customer) = customer {
-        query = query.bind(customer.to_string());
-    }
-    let rows = query
-        .bind_all(binds)
-        .fetch_all(db.reader())
-        .await
-        .map_err(map_db_error)?;
-    let agents = rows
-        .iter()
-        .map(Agent::from_row)
-        .collect::<Result<Vec<_>>>()?;
+    let agents = TABLE
+        .list(db.reader(), customer, req, Agent::from_row)
+        .await?;
     Ok(Page::from_rows(agents, req.size, |a| {
         (a.tm_create.clone(), a.id)
     }))
@@ -135,26 +109,23 @@ pub async fn set_password(db: &Db, id: Uuid, password_hash: &str) -> Result<bool
 
 /// Soft-deletes the live agent `id` (scoped to `customer` when given) and frees its username.
 pub async fn delete(db: &Db, id: Uuid, customer: Option<Uuid>) -> Result<bool> {
-    let now = clock::now();
-    let mut sql = format!(
-        "UPDATE agent_agents SET live_username = NULL, tm_update = ?, tm_delete = ? \
-         WHERE id = ? AND {LIVE}"
-    );
-    if customer.is_some() {
-        sql.push_str(" AND customer_id = ?");
-    }
-    let mut query = sqlx::query(AssertSqlSafe(sql))
-        .bind(now.as_str())
-        .bind(now.as_str())
-        .bind(id.to_string());
-    if let Some(customer) = customer {
-        query = query.bind(customer.to_string());
-    }
-    let done = query.execute(db.writer()).await.map_err(map_db_error)?;
-    Ok(done.rows_affected() > 0)
+    let also = "live_username = NULL";
+    TABLE.soft_delete(db.writer(), id, customer, also).await
 }
 
 /// Soft-deletes every live agent of `customer`; returns how many.
+/// Ids of the customer's live agents.
+pub async fn live_ids_of(db: &Db, customer: Uuid) -> Result<Vec<Uuid>> {
+    let sql = format!("SELECT id FROM agent_agents WHERE customer_id = ? AND {LIVE}");
+    let ids: Vec<String> = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(customer.to_string())
+        .fetch_all(db.writer())
+        .await
+        .map_err(map_db_error)?;
+    Ok(ids.iter().filter_map(|t| Uuid::parse_str(t).ok()).collect())
+}
+
+/// Soft-deletes every live agent of a customer; returns how many.
 pub async fn delete_all_of(db: &Db, customer: Uuid) -> Result<u64> {
     let now = clock::now();
     let sql = format!(

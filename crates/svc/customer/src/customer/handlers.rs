@@ -21,10 +21,10 @@ use crate::accesskey::model::Accesskey;
 use crate::accesskey::store as key_store;
 use crate::agent::model::PERMISSION_CUSTOMER_ADMIN;
 use crate::agent::password::{check_password, normalize_username};
-use crate::common::{page_request, publish, require_all};
-use crate::fields::{
-    check_email, check_webhook_method, check_webhook_uri, invalid, Body, MAX_LINE, MAX_TEXT,
-};
+use crate::common::require_all;
+use crate::fields::{check_email, check_webhook_method, check_webhook_uri, MAX_LINE, MAX_TEXT};
+use voxbin_svc_kit::body::{invalid, Body};
+use voxbin_svc_kit::{page_request, publish};
 
 /// How long customer-manager waits for agent-manager (which hashes a password on purpose slowly).
 const AGENT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -300,8 +300,20 @@ pub async fn delete(ctx: CustomerCtx) -> Result<Value> {
     let id = ctx.param_uuid("id")?;
     let state = ctx.state();
     visible(state, scope, id).await?;
+    let key_hashes = crate::accesskey::store::live_hashes_of(&state.deps.db, id).await?;
     if !store::delete(&state.deps.db, id).await? {
         return Err(not_found());
+    }
+    // The keys went with the customer; the gateway's cached verifications must go too.
+    for hash in key_hashes {
+        if let Err(e) = state
+            .deps
+            .cache
+            .delete(&voxbin_svc_kit::cache_keys::accesskey(&hash))
+            .await
+        {
+            tracing::warn!(customer_id = %id, error = %e, "cannot evict a cached access key");
+        }
     }
     let uri = format!("/v1/agents?customer_id={id}");
     if let Err(error) = state

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use voxbin_core::{Error, Result};
 use voxbin_store::sqlx::any::AnyRow;
 
-use crate::store_util::{get_i64, get_opt_str, get_str, get_uuid};
+use voxbin_store::row;
 
 /// Account lifecycle status: `initial|active|frozen|deleted|expired`.
 pub const STATUSES: [&str; 5] = ["initial", "active", "frozen", "deleted", "expired"];
@@ -93,29 +93,29 @@ impl Customer {
 
     /// Decodes a row selected with [`super::store::COLUMNS`].
     pub fn from_row(row: &AnyRow) -> Result<Customer> {
-        let metadata_text = get_str(row, "metadata")?;
+        let metadata_text = row::text(row, "metadata")?;
         let metadata = serde_json::from_str(&metadata_text)
             .map_err(|e| Error::internal(format!("customer metadata is not JSON: {e}")))?;
         Ok(Customer {
-            id: get_uuid(row, "id")?,
-            name: get_str(row, "name")?,
-            detail: get_str(row, "detail")?,
-            email: get_str(row, "email")?,
-            phone_number: get_str(row, "phone_number")?,
-            address: get_str(row, "address")?,
-            webhook_method: get_str(row, "webhook_method")?,
-            webhook_uri: get_str(row, "webhook_uri")?,
-            billing_account_id: get_uuid(row, "billing_account_id")?,
+            id: row::uuid(row, "id")?,
+            name: row::text(row, "name")?,
+            detail: row::text(row, "detail")?,
+            email: row::text(row, "email")?,
+            phone_number: row::text(row, "phone_number")?,
+            address: row::text(row, "address")?,
+            webhook_method: row::text(row, "webhook_method")?,
+            webhook_uri: row::text(row, "webhook_uri")?,
+            billing_account_id: row::uuid(row, "billing_account_id")?,
             metadata,
-            email_verified: get_i64(row, "email_verified")? != 0,
-            status: get_str(row, "status")?,
-            identity_verification_status: get_str(row, "identity_verification_status")?,
-            terms_agreed_version: get_str(row, "terms_agreed_version")?,
-            terms_agreed_ip: get_str(row, "terms_agreed_ip")?,
-            tm_deletion_scheduled: get_opt_str(row, "tm_deletion_scheduled")?,
-            tm_create: get_str(row, "tm_create")?,
-            tm_update: get_opt_str(row, "tm_update")?,
-            tm_delete: get_opt_str(row, "tm_delete")?,
+            email_verified: row::flag(row, "email_verified")?,
+            status: row::text(row, "status")?,
+            identity_verification_status: row::text(row, "identity_verification_status")?,
+            terms_agreed_version: row::text(row, "terms_agreed_version")?,
+            terms_agreed_ip: row::text(row, "terms_agreed_ip")?,
+            tm_deletion_scheduled: row::opt_text(row, "tm_deletion_scheduled")?,
+            tm_create: row::text(row, "tm_create")?,
+            tm_update: row::opt_text(row, "tm_update")?,
+            tm_delete: row::opt_text(row, "tm_delete")?,
         })
     }
 

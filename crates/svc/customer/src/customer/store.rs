@@ -3,7 +3,8 @@
 use uuid::Uuid;
 use voxbin_core::{clock, Result};
 use voxbin_store::sqlx::{self, Any, AssertSqlSafe, Executor};
-use voxbin_store::{map_db_error, page_clause, BindAll, Db, Page, PageRequest, LIVE};
+use voxbin_store::{map_db_error, Db, Page, PageRequest, LIVE};
+use voxbin_svc_kit::scoped::Table;
 
 use super::model::{Customer, STATUS_DELETED};
 
@@ -12,6 +13,9 @@ pub const COLUMNS: &str = "id, name, detail, email, phone_number, address, webho
     webhook_uri, billing_account_id, metadata, email_verified, status, \
     identity_verification_status, terms_agreed_version, terms_agreed_ip, \
     tm_deletion_scheduled, tm_create, tm_update, tm_delete";
+
+/// `customer_customers`; a customer is scoped to itself, by `id`.
+const TABLE: Table = Table::new("customer_customers", COLUMNS).owned_by("id");
 
 /// Inserts a new customer (its `customer_id` column is its own id).
 pub async fn insert<'e, E: Executor<'e, Database = Any>>(exec: E, c: &Customer) -> Result<()> {
@@ -50,44 +54,23 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(exec: E, c: &Customer) 
 
 /// The live customer `id`, read from the writer (callers read their own writes).
 pub async fn get(db: &Db, id: Uuid) -> Result<Option<Customer>> {
-    let sql = format!("SELECT {COLUMNS} FROM customer_customers WHERE id = ? AND {LIVE}");
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(id.to_string())
-        .fetch_optional(db.writer())
+    TABLE
+        .get(db.writer(), id, None, false, Customer::from_row)
         .await
-        .map_err(map_db_error)?;
-    row.as_ref().map(Customer::from_row).transpose()
 }
 
 /// The customer `id` whether live or deleted (for answering a delete with the deleted row).
 pub async fn get_any(db: &Db, id: Uuid) -> Result<Option<Customer>> {
-    let sql = format!("SELECT {COLUMNS} FROM customer_customers WHERE id = ?");
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(id.to_string())
-        .fetch_optional(db.writer())
+    TABLE
+        .get(db.writer(), id, None, true, Customer::from_row)
         .await
-        .map_err(map_db_error)?;
-    row.as_ref().map(Customer::from_row).transpose()
 }
 
 /// One page of live customers, newest first; `only` restricts the list to one customer.
 pub async fn list(db: &Db, only: Option<Uuid>, req: &PageRequest) -> Result<Page<Customer>> {
-    let (clause, binds) = page_clause(req);
-    let scope = if only.is_some() { " AND id = ?" } else { "" };
-    let sql = format!("SELECT {COLUMNS} FROM customer_customers WHERE {LIVE}{scope}{clause}");
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    if let Some(id) = only {
-        query = query.bind(id.to_string());
-    }
-    let rows = query
-        .bind_all(binds)
-        .fetch_all(db.reader())
-        .await
-        .map_err(map_db_error)?;
-    let customers = rows
-        .iter()
-        .map(Customer::from_row)
-        .collect::<Result<Vec<_>>>()?;
+    let customers = TABLE
+        .list(db.reader(), only, req, Customer::from_row)
+        .await?;
     Ok(Page::from_rows(customers, req.size, |c| {
         (c.tm_create.clone(), c.id)
     }))

@@ -6,8 +6,8 @@ use serde_json::Value;
 use uuid::Uuid;
 use voxbin_bus::Ctx;
 use voxbin_core::{clock, Error, Result};
-use voxbin_store::{Page, PageRequest};
-use voxbin_svc_kit::Scope;
+use voxbin_store::Page;
+use voxbin_svc_kit::{page_request, Scope};
 
 use super::model::{
     start_action, Activeflow, ActiveflowStatus, ReferenceType, Stack, MAIN_STACK_ID,
@@ -27,7 +27,7 @@ async fn load_visible(state: &State, id: Uuid, scope: Scope) -> Result<Activeflo
 /// `GET /v1/activeflows`: one page of activeflows, newest first.
 pub(crate) async fn list(ctx: Ctx<State>) -> Result<Page<Value>> {
     let scope = Scope::from_ctx(&ctx)?;
-    let page = PageRequest::from_query(ctx.query("page_size"), ctx.query("page_token"))?;
+    let page = page_request(&ctx)?;
     let rows = store::list(ctx.state().deps.db.reader(), scope.customer(), &page).await?;
     let page = Page::from_rows(rows, page.size, |af| (af.tm_create.clone(), af.id));
     Ok(Page {

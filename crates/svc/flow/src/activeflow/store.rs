@@ -1,10 +1,11 @@
 //! SQL of `flow_activeflows` (one text per query for SQLite and MySQL, `?` placeholders).
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe, Row};
+use sqlx::{AnyPool, AssertSqlSafe};
 use uuid::Uuid;
 use voxbin_core::{Error, Result};
-use voxbin_store::{map_db_error, page_clause, sqlx, BindAll, PageRequest, LIVE};
+use voxbin_store::{map_db_error, row, sqlx, PageRequest, LIVE};
+use voxbin_svc_kit::scoped::Table;
 
 use super::model::{Activeflow, ActiveflowStatus, ReferenceType};
 
@@ -14,6 +15,9 @@ const COLUMNS: &str = "id, customer_id, flow_id, status, reference_type, referen
     current_stack_id, current_action, forward_stack_id, forward_action_id, execute_count, \
     executed_actions, tm_create, tm_update, tm_delete";
 
+/// `flow_activeflows`, scoped on `customer_id`.
+const TABLE: Table = Table::new("flow_activeflows", COLUMNS);
+
 fn corrupt(column: &str, detail: impl std::fmt::Display) -> Error {
     Error::internal(format!(
         "flow_activeflows.{column} does not decode: {detail}"
@@ -21,39 +25,31 @@ fn corrupt(column: &str, detail: impl std::fmt::Display) -> Error {
 }
 
 /// Decodes a row; a value that does not decode means a broken row, hence a 500.
-fn from_row(row: &AnyRow) -> Result<Activeflow> {
-    let text = |name: &str| -> Result<String> { row.try_get(name).map_err(map_db_error) };
-    let uuid = |name: &str| -> Result<Uuid> {
-        let value = text(name)?;
-        Uuid::try_parse(&value).map_err(|_| corrupt(name, format!("{value:?} is not a UUID")))
-    };
-    fn json<T: serde::de::DeserializeOwned>(name: &str, value: &str) -> Result<T> {
-        serde_json::from_str(value).map_err(|e| corrupt(name, e))
-    }
-    let status = text("status")?;
-    let reference_type = text("reference_type")?;
+fn from_row(r: &AnyRow) -> Result<Activeflow> {
+    let status = row::text(r, "status")?;
+    let reference_type = row::text(r, "reference_type")?;
     Ok(Activeflow {
-        id: uuid("id")?,
-        customer_id: uuid("customer_id")?,
-        flow_id: uuid("flow_id")?,
+        id: row::uuid(r, "id")?,
+        customer_id: row::uuid(r, "customer_id")?,
+        flow_id: row::uuid(r, "flow_id")?,
         status: ActiveflowStatus::from_wire(&status).ok_or_else(|| corrupt("status", &status))?,
         reference_type: ReferenceType::from_wire(&reference_type)
             .ok_or_else(|| corrupt("reference_type", &reference_type))?,
-        reference_id: uuid("reference_id")?,
-        reference_activeflow_id: uuid("reference_activeflow_id")?,
-        on_complete_flow_id: uuid("on_complete_flow_id")?,
-        webhook_uri: text("webhook_uri")?,
-        webhook_method: text("webhook_method")?,
-        stack_map: json("stack_map", &text("stack_map")?)?,
-        current_stack_id: uuid("current_stack_id")?,
-        current_action: json("current_action", &text("current_action")?)?,
-        forward_stack_id: uuid("forward_stack_id")?,
-        forward_action_id: uuid("forward_action_id")?,
-        execute_count: row.try_get("execute_count").map_err(map_db_error)?,
-        executed_actions: json("executed_actions", &text("executed_actions")?)?,
-        tm_create: text("tm_create")?,
-        tm_update: row.try_get("tm_update").map_err(map_db_error)?,
-        tm_delete: row.try_get("tm_delete").map_err(map_db_error)?,
+        reference_id: row::uuid(r, "reference_id")?,
+        reference_activeflow_id: row::uuid(r, "reference_activeflow_id")?,
+        on_complete_flow_id: row::uuid(r, "on_complete_flow_id")?,
+        webhook_uri: row::text(r, "webhook_uri")?,
+        webhook_method: row::text(r, "webhook_method")?,
+        stack_map: row::json(r, "stack_map")?,
+        current_stack_id: row::uuid(r, "current_stack_id")?,
+        current_action: row::json(r, "current_action")?,
+        forward_stack_id: row::uuid(r, "forward_stack_id")?,
+        forward_action_id: row::uuid(r, "forward_action_id")?,
+        execute_count: row::int(r, "execute_count")?,
+        executed_actions: row::json(r, "executed_actions")?,
+        tm_create: row::text(r, "tm_create")?,
+        tm_update: row::opt_text(r, "tm_update")?,
+        tm_delete: row::opt_text(r, "tm_delete")?,
     })
 }
 
@@ -96,13 +92,7 @@ pub(crate) async fn insert(pool: &AnyPool, af: &Activeflow) -> Result<()> {
 
 /// The live activeflow `id`, whoever owns it.
 pub(crate) async fn get_live(pool: &AnyPool, id: Uuid) -> Result<Option<Activeflow>> {
-    let sql = format!("SELECT {COLUMNS} FROM flow_activeflows WHERE id = ? AND {LIVE}");
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(id.to_string())
-        .fetch_optional(pool)
-        .await
-        .map_err(map_db_error)?;
-    row.as_ref().map(from_row).transpose()
+    TABLE.get(pool, id, None, false, from_row).await
 }
 
 /// One page of live activeflows, newest first (`size + 1` rows); of one customer or of all.
@@ -111,23 +101,7 @@ pub(crate) async fn list(
     customer: Option<Uuid>,
     page: &PageRequest,
 ) -> Result<Vec<Activeflow>> {
-    let (clause, binds) = page_clause(page);
-    let owner = if customer.is_some() {
-        "customer_id = ? AND "
-    } else {
-        ""
-    };
-    let sql = format!("SELECT {COLUMNS} FROM flow_activeflows WHERE {owner}{LIVE}{clause}");
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    if let Some(customer) = customer {
-        query = query.bind(customer.to_string());
-    }
-    let rows = query
-        .bind_all(binds)
-        .fetch_all(pool)
-        .await
-        .map_err(map_db_error)?;
-    rows.iter().map(from_row).collect()
+    TABLE.list(pool, customer, page, from_row).await
 }
 
 /// Moves the live activeflow `id` to `ended` if it is not already; true when it changed.

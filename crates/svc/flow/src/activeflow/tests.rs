@@ -42,7 +42,7 @@ fn id_of(v: &Value) -> String {
 
 #[tokio::test]
 async fn activeflow_is_created_read_listed_and_stopped() {
-    let h = Harness::new().await;
+    let h = Harness::sqlite().await;
     let a = Uuid::now_v7();
     let f = flow(&h, a).await;
     let af = start(&h, a, &f["id"]).await;
@@ -112,7 +112,7 @@ async fn activeflow_is_created_read_listed_and_stopped() {
 
 #[tokio::test]
 async fn activeflows_list_in_three_pages_newest_first() {
-    let h = Harness::new().await;
+    let h = Harness::sqlite().await;
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     let fa = flow(&h, a).await;
     let fb = flow(&h, b).await;
@@ -144,7 +144,7 @@ async fn activeflows_list_in_three_pages_newest_first() {
 
 #[tokio::test]
 async fn another_customer_cannot_see_or_stop_an_activeflow() {
-    let h = Harness::new().await;
+    let h = Harness::sqlite().await;
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     let f = flow(&h, a).await;
     let af = start(&h, a, &f["id"]).await;
@@ -168,7 +168,7 @@ async fn another_customer_cannot_see_or_stop_an_activeflow() {
 
 #[tokio::test]
 async fn bad_activeflow_requests_are_refused_and_write_nothing() {
-    let h = Harness::new().await;
+    let h = Harness::sqlite().await;
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     let f = flow(&h, a).await;
     let good = json!({
@@ -254,7 +254,7 @@ async fn bad_activeflow_requests_are_refused_and_write_nothing() {
 
 #[tokio::test]
 async fn stopping_publishes_one_update() {
-    let h = Harness::new().await;
+    let h = Harness::sqlite().await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let _sub = h
         .deps

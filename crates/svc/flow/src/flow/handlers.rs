@@ -8,8 +8,8 @@ use voxbin_actions::{validate_actions, Action};
 use voxbin_bus::Ctx;
 use voxbin_cache::Cache;
 use voxbin_core::{clock, Error, ErrorKind, Result};
-use voxbin_store::{soft_delete, Page, PageRequest};
-use voxbin_svc_kit::Scope;
+use voxbin_store::{soft_delete, Page};
+use voxbin_svc_kit::{page_request, Scope};
 
 use super::cache::{self, Cached};
 use super::model::{Flow, FlowType, MAX_DETAIL_CHARS, MAX_FLOWS_PER_CUSTOMER, MAX_NAME_CHARS};
@@ -76,7 +76,7 @@ async fn load_visible(state: &State, id: Uuid, scope: Scope) -> Result<Flow> {
 /// `GET /v1/flows`: one page of live flows, newest first.
 pub(crate) async fn list(ctx: Ctx<State>) -> Result<Page<Flow>> {
     let scope = Scope::from_ctx(&ctx)?;
-    let page = PageRequest::from_query(ctx.query("page_size"), ctx.query("page_token"))?;
+    let page = page_request(&ctx)?;
     let rows = store::list(ctx.state().deps.db.reader(), scope.customer(), &page).await?;
     Ok(Page::from_rows(rows, page.size, |f| {
         (f.tm_create.clone(), f.id)

@@ -1,10 +1,11 @@
 //! SQL of `flow_flows` (one text per query for SQLite and MySQL, `?` placeholders).
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe, Row};
+use sqlx::{AnyPool, AssertSqlSafe};
 use uuid::Uuid;
 use voxbin_core::{Error, Result};
-use voxbin_store::{map_db_error, page_clause, sqlx, BindAll, PageRequest, LIVE};
+use voxbin_store::{map_db_error, row, sqlx, PageRequest, LIVE};
+use voxbin_svc_kit::scoped::Table;
 
 use super::model::{Flow, FlowType};
 
@@ -12,31 +13,26 @@ use super::model::{Flow, FlowType};
 const COLUMNS: &str = "id, customer_id, `type`, name, detail, actions, direct_hash, \
                        on_complete_flow_id, tm_create, tm_update, tm_delete";
 
+/// `flow_flows`, scoped on `customer_id`.
+const TABLE: Table = Table::new("flow_flows", COLUMNS);
+
 /// Decodes a row; a value that does not decode means a broken row, hence a 500.
-fn from_row(row: &AnyRow) -> Result<Flow> {
-    let text = |name: &str| -> Result<String> { row.try_get(name).map_err(map_db_error) };
-    let uuid = |name: &str| -> Result<Uuid> {
-        let value = text(name)?;
-        Uuid::try_parse(&value)
-            .map_err(|_| Error::internal(format!("flow_flows.{name} is not a UUID: {value:?}")))
-    };
-    let type_text = text("type")?;
+fn from_row(r: &AnyRow) -> Result<Flow> {
+    let type_text = row::text(r, "type")?;
     let r#type = FlowType::from_wire(&type_text)
         .ok_or_else(|| Error::internal(format!("flow_flows.type is unknown: {type_text:?}")))?;
-    let actions = serde_json::from_str(&text("actions")?)
-        .map_err(|e| Error::internal(format!("flow_flows.actions does not decode: {e}")))?;
     Ok(Flow {
-        id: uuid("id")?,
-        customer_id: uuid("customer_id")?,
+        id: row::uuid(r, "id")?,
+        customer_id: row::uuid(r, "customer_id")?,
         r#type,
-        name: text("name")?,
-        detail: text("detail")?,
-        actions,
-        direct_hash: text("direct_hash")?,
-        on_complete_flow_id: uuid("on_complete_flow_id")?,
-        tm_create: text("tm_create")?,
-        tm_update: row.try_get("tm_update").map_err(map_db_error)?,
-        tm_delete: row.try_get("tm_delete").map_err(map_db_error)?,
+        name: row::text(r, "name")?,
+        detail: row::text(r, "detail")?,
+        actions: row::json(r, "actions")?,
+        direct_hash: row::text(r, "direct_hash")?,
+        on_complete_flow_id: row::uuid(r, "on_complete_flow_id")?,
+        tm_create: row::text(r, "tm_create")?,
+        tm_update: row::opt_text(r, "tm_update")?,
+        tm_delete: row::opt_text(r, "tm_delete")?,
     })
 }
 
@@ -70,24 +66,12 @@ pub(crate) async fn insert(pool: &AnyPool, flow: &Flow) -> Result<()> {
 
 /// The live flow `id`, whoever owns it.
 pub(crate) async fn get_live(pool: &AnyPool, id: Uuid) -> Result<Option<Flow>> {
-    let sql = format!("SELECT {COLUMNS} FROM flow_flows WHERE id = ? AND {LIVE}");
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(id.to_string())
-        .fetch_optional(pool)
-        .await
-        .map_err(map_db_error)?;
-    row.as_ref().map(from_row).transpose()
+    TABLE.get(pool, id, None, false, from_row).await
 }
 
 /// The flow `id`, live or deleted.
 pub(crate) async fn get_any(pool: &AnyPool, id: Uuid) -> Result<Option<Flow>> {
-    let sql = format!("SELECT {COLUMNS} FROM flow_flows WHERE id = ?");
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(id.to_string())
-        .fetch_optional(pool)
-        .await
-        .map_err(map_db_error)?;
-    row.as_ref().map(from_row).transpose()
+    TABLE.get(pool, id, None, true, from_row).await
 }
 
 /// One page of live flows, newest first (`size + 1` rows); of one customer or of all.
@@ -96,23 +80,7 @@ pub(crate) async fn list(
     customer: Option<Uuid>,
     page: &PageRequest,
 ) -> Result<Vec<Flow>> {
-    let (clause, binds) = page_clause(page);
-    let owner = if customer.is_some() {
-        "customer_id = ? AND "
-    } else {
-        ""
-    };
-    let sql = format!("SELECT {COLUMNS} FROM flow_flows WHERE {owner}{LIVE}{clause}");
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    if let Some(customer) = customer {
-        query = query.bind(customer.to_string());
-    }
-    let rows = query
-        .bind_all(binds)
-        .fetch_all(pool)
-        .await
-        .map_err(map_db_error)?;
-    rows.iter().map(from_row).collect()
+    TABLE.list(pool, customer, page, from_row).await
 }
 
 /// How many live flows `customer` has.

@@ -35,7 +35,7 @@ fn id_of(v: &Value) -> String {
 
 #[tokio::test]
 async fn flow_round_trip_create_get_list_update_delete() {
-    let h = Harness::new().await;
+    let h = Harness::sqlite().await;
     let a = Uuid::now_v7();
     let contract = voxbin_contract::Contract::shared().unwrap();
     // The contract wants action ids in requests; we also accept (and assign) missing ones.
@@ -110,7 +110,7 @@ async fn flow_round_trip_create_get_list_update_delete() {
 
 #[tokio::test]
 async fn explicit_type_is_kept_and_internal_create_names_the_owner() {
-    let h = Harness::new().await;
+    let h = Harness::sqlite().await;
     let a = Uuid::now_v7();
     let mut body = new_flow("wait music");
     body["type"] = json!("queue");
@@ -151,7 +151,7 @@ async fn explicit_type_is_kept_and_internal_create_names_the_owner() {
 
 #[tokio::test]
 async fn flows_list_in_three_pages_newest_first() {
-    let h = Harness::new().await;
+    let h = Harness::sqlite().await;
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     let mut ids = Vec::new();
     for i in 0..5 {
@@ -186,7 +186,7 @@ async fn flows_list_in_three_pages_newest_first() {
 
 #[tokio::test]
 async fn another_customer_cannot_see_or_touch_a_flow() {
-    let h = Harness::new().await;
+    let h = Harness::sqlite().await;
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     let flow = create(&h, a, "private").await;
     let id: Uuid = id_of(&flow).parse().unwrap();
@@ -219,7 +219,7 @@ async fn another_customer_cannot_see_or_touch_a_flow() {
 
 #[tokio::test]
 async fn bad_input_is_refused_and_writes_nothing() {
-    let h = Harness::new().await;
+    let h = Harness::sqlite().await;
     let a = Uuid::now_v7();
     let cases = [
         (json!({"name": 3, "detail": "", "actions": []}), "name"),
@@ -314,7 +314,7 @@ async fn bad_input_is_refused_and_writes_nothing() {
 
 #[tokio::test]
 async fn a_bad_action_names_its_index_and_writes_nothing() {
-    let h = Harness::new().await;
+    let h = Harness::sqlite().await;
     let a = Uuid::now_v7();
     let cases = [
         (
@@ -360,7 +360,7 @@ async fn a_bad_action_names_its_index_and_writes_nothing() {
 
 #[tokio::test]
 async fn on_complete_flow_must_be_a_live_flow_of_the_same_customer() {
-    let h = Harness::new().await;
+    let h = Harness::sqlite().await;
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     let theirs = id_of(&create(&h, b, "b's").await);
     let gone = id_of(&create(&h, a, "gone").await);
@@ -398,7 +398,7 @@ async fn on_complete_flow_must_be_a_live_flow_of_the_same_customer() {
 
 #[tokio::test]
 async fn a_customer_keeps_at_most_ten_thousand_flows() {
-    let h = Harness::new().await;
+    let h = Harness::sqlite().await;
     let a = Uuid::now_v7();
     let sql = format!(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) \
@@ -435,7 +435,7 @@ async fn a_customer_keeps_at_most_ten_thousand_flows() {
 
 #[tokio::test]
 async fn reads_never_see_a_flow_older_than_the_last_update_or_delete() {
-    let h = Harness::new().await;
+    let h = Harness::sqlite().await;
     let a = Uuid::now_v7();
     let flow = create(&h, a, "v1").await;
     let id: Uuid = id_of(&flow).parse().unwrap();
@@ -467,7 +467,7 @@ async fn reads_never_see_a_flow_older_than_the_last_update_or_delete() {
 
 #[tokio::test]
 async fn concurrent_updates_leave_the_cache_equal_to_the_database() {
-    let h = std::sync::Arc::new(Harness::new().await);
+    let h = std::sync::Arc::new(Harness::sqlite().await);
     let a = Uuid::now_v7();
     let id: Uuid = id_of(&create(&h, a, "start").await).parse().unwrap();
     let path = format!("/v1/flows/{id}");
@@ -491,7 +491,7 @@ async fn concurrent_updates_leave_the_cache_equal_to_the_database() {
 
 #[tokio::test]
 async fn flow_events_are_published() {
-    let h = Harness::new().await;
+    let h = Harness::sqlite().await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let _sub = h
         .deps
@@ -522,7 +522,7 @@ async fn flow_events_are_published() {
 
 #[tokio::test]
 async fn get_is_served_from_the_cache_without_the_database() {
-    let h = Harness::new().await;
+    let h = Harness::sqlite().await;
     let a = Uuid::now_v7();
     let flow = create(&h, a, "hot").await;
     let id = id_of(&flow);

@@ -2,19 +2,20 @@
 
 use voxbin_bus::{errors, Ctx};
 use voxbin_core::{clock, id, Error, ErrorKind, Result};
-use voxbin_store::{Page, PageRequest};
-use voxbin_svc_kit::Scope;
+use voxbin_store::Page;
+use voxbin_svc_kit::{page_request, Scope};
 
 use super::model::{realm, Extension, ExtensionAuth, ExtensionRow};
 use super::store;
 use crate::digest::{ha1_md5, ha1_sha256};
-use crate::input::{check_detail, check_name, check_password, check_sip_user, invalid, Body};
+use crate::input::{check_password, check_sip_user};
 use crate::State;
+use voxbin_svc_kit::body::{check_detail, check_name, invalid, Body};
 
 /// `GET /v1/extensions`: the caller's live extensions, newest first.
 pub async fn list(ctx: Ctx<State>) -> Result<Page<Extension>> {
     let scope = Scope::from_ctx(&ctx)?;
-    let page = PageRequest::from_query(ctx.query("page_size"), ctx.query("page_token"))?;
+    let page = page_request(&ctx)?;
     let rows = store::list(ctx.state().deps.db.reader(), scope, &page).await?;
     let items = rows.iter().map(ExtensionRow::public).collect();
     Ok(Page::from_rows(items, page.size, |e: &Extension| {
@@ -105,7 +106,7 @@ pub async fn delete(ctx: Ctx<State>) -> Result<Extension> {
     let id = ctx.param_uuid("id")?;
     let scope = Scope::from_ctx(&ctx)?;
     let db = &ctx.state().deps.db;
-    if !store::delete(db.writer(), id, scope, &clock::now()).await? {
+    if !store::delete(db.writer(), id, scope).await? {
         return Err(Error::not_found("extension"));
     }
     store::get(db.writer(), id, scope, true)

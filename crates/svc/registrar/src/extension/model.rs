@@ -5,7 +5,7 @@ use uuid::Uuid;
 use voxbin_core::Result;
 use voxbin_store::sqlx::any::AnyRow;
 
-use crate::row;
+use voxbin_store::row;
 
 /// The realm (SIP domain) of a customer's extensions.
 pub fn realm(customer_id: Uuid, sip_domain: &str) -> String {

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use voxbin_bus::Method;
 
 use crate::digest::{ha1_md5, ha1_sha256};
-use crate::testutil::{check, Harness};
+use crate::testutil::{contract_ok, Harness};
 
 fn body(extension: &str) -> Value {
     json!({"extension": extension, "password": "s3cur3P@ss", "name": "Reception", "detail": "Desk A"})
@@ -17,7 +17,7 @@ async fn create(h: &Harness, customer: Uuid, extension: &str) -> Value {
         .call(Method::Post, &uri, Some(body(extension)))
         .await
         .unwrap();
-    check("POST", "/extensions", &created);
+    contract_ok("POST", "/extensions", &created);
     created
 }
 
@@ -40,14 +40,14 @@ async fn round_trip(h: &Harness) {
         .call(Method::Get, &format!("/v1/extensions/{id}?{q}"), None)
         .await
         .unwrap();
-    check("GET", "/extensions/{id}", &got);
+    contract_ok("GET", "/extensions/{id}", &got);
     assert_eq!(got, created);
 
     let list = h
         .call(Method::Get, &format!("/v1/extensions?{q}"), None)
         .await
         .unwrap();
-    check("GET", "/extensions", &list);
+    contract_ok("GET", "/extensions", &list);
     assert_eq!(list["result"], json!([created]));
     assert_eq!(list["next_page_token"], "");
 
@@ -60,7 +60,7 @@ async fn round_trip(h: &Harness) {
         )
         .await
         .unwrap();
-    check("PUT", "/extensions/{id}", &updated);
+    contract_ok("PUT", "/extensions/{id}", &updated);
     assert_eq!(updated["name"], "Lobby");
     assert_eq!(updated["detail"], "Desk B");
     assert_eq!(updated["password"], "n3w-pass");
@@ -92,7 +92,7 @@ async fn round_trip(h: &Harness) {
         .call(Method::Delete, &format!("/v1/extensions/{id}?{q}"), None)
         .await
         .unwrap();
-    check("DELETE", "/extensions/{id}", &deleted);
+    contract_ok("DELETE", "/extensions/{id}", &deleted);
     assert_eq!(deleted["id"], id.as_str());
     assert!(deleted["tm_delete"].is_string());
 
@@ -140,7 +140,7 @@ async fn extensions_page_newest_first_over_three_pages() {
     loop {
         let uri = format!("/v1/extensions?customer_id={customer}&page_size=3&page_token={token}");
         let page = h.call(Method::Get, &uri, None).await.unwrap();
-        check("GET", "/extensions", &page);
+        contract_ok("GET", "/extensions", &page);
         pages += 1;
         let result = page["result"].as_array().unwrap();
         assert!(result.len() <= 3);

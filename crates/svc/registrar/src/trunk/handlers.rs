@@ -2,8 +2,8 @@
 
 use voxbin_bus::Ctx;
 use voxbin_core::{clock, id, Error, Result};
-use voxbin_store::{Page, PageRequest};
-use voxbin_svc_kit::Scope;
+use voxbin_store::Page;
+use voxbin_svc_kit::{page_request, Scope};
 
 use super::model::{
     check_domain_name, parse_allowed_ip, parse_auth_types, realm, AuthType, Trunk, TrunkAuth,
@@ -12,8 +12,9 @@ use super::model::{
 use super::store;
 use crate::digest::{ha1_md5, ha1_sha256};
 use crate::extension::handlers::internal_only;
-use crate::input::{check_detail, check_name, check_password, check_sip_user, invalid, Body};
+use crate::input::{check_password, check_sip_user};
 use crate::State;
+use voxbin_svc_kit::body::{check_detail, check_name, invalid, Body};
 
 /// The validated fields a create or an update writes.
 struct Fields {
@@ -38,7 +39,7 @@ fn read_fields(body: &Body) -> Result<Fields> {
     if raw_ips.len() > MAX_ALLOWED_IPS {
         return Err(invalid(
             "allowed_ips",
-            &format!("may hold at most {MAX_ALLOWED_IPS} entries"),
+            format!("may hold at most {MAX_ALLOWED_IPS} entries"),
         ));
     }
     let mut allowed_ips: Vec<String> = Vec::with_capacity(raw_ips.len());
@@ -94,7 +95,7 @@ fn apply(row: &mut TrunkRow, fields: Fields) {
 /// `GET /v1/trunks`: the caller's live trunks, newest first.
 pub async fn list(ctx: Ctx<State>) -> Result<Page<Trunk>> {
     let scope = Scope::from_ctx(&ctx)?;
-    let page = PageRequest::from_query(ctx.query("page_size"), ctx.query("page_token"))?;
+    let page = page_request(&ctx)?;
     let rows = store::list(ctx.state().deps.db.reader(), scope, &page).await?;
     let items = rows.iter().map(TrunkRow::public).collect();
     Ok(Page::from_rows(items, page.size, |t: &Trunk| {
@@ -171,7 +172,7 @@ pub async fn delete(ctx: Ctx<State>) -> Result<Trunk> {
     let id = ctx.param_uuid("id")?;
     let scope = Scope::from_ctx(&ctx)?;
     let db = &ctx.state().deps.db;
-    if !store::delete(db.writer(), id, scope, &clock::now()).await? {
+    if !store::delete(db.writer(), id, scope).await? {
         return Err(Error::not_found("trunk"));
     }
     store::get(db.writer(), id, scope, true)

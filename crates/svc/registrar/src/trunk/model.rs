@@ -6,8 +6,8 @@ use uuid::Uuid;
 use voxbin_core::{Error, Result};
 use voxbin_store::sqlx::any::AnyRow;
 
-use crate::input::invalid;
-use crate::row;
+use voxbin_store::row;
+use voxbin_svc_kit::body::invalid;
 
 /// Most entries accepted in `allowed_ips`.
 pub const MAX_ALLOWED_IPS: usize = 256;
@@ -141,7 +141,7 @@ pub struct TrunkRow {
 impl TrunkRow {
     /// Decodes a row selected with [`crate::trunk::store::COLUMNS`].
     pub fn from_row(r: &AnyRow) -> Result<Self> {
-        let auth_types = row::string_list(r, "auth_types")?
+        let auth_types = row::json::<Vec<String>>(r, "auth_types")?
             .iter()
             .map(|t| AuthType::parse("auth_types", t))
             .collect::<Result<Vec<_>>>()
@@ -158,7 +158,7 @@ impl TrunkRow {
             password: row::text(r, "password")?,
             ha1_md5: row::text(r, "ha1_md5")?,
             ha1_sha256: row::text(r, "ha1_sha256")?,
-            allowed_ips: row::string_list(r, "allowed_ips")?,
+            allowed_ips: row::json::<Vec<String>>(r, "allowed_ips")?,
             tm_create: row::text(r, "tm_create")?,
             tm_update: row::text(r, "tm_update")?,
             tm_delete: row::opt_text(r, "tm_delete")?,

@@ -3,10 +3,14 @@
 use uuid::Uuid;
 use voxbin_core::{Error, ErrorKind, Result};
 use voxbin_store::sqlx::{self, AnyPool, AssertSqlSafe};
-use voxbin_store::{map_db_error, page_clause, BindAll, PageRequest, LIVE};
+use voxbin_store::{map_db_error, PageRequest, LIVE};
+use voxbin_svc_kit::scoped::Table;
 use voxbin_svc_kit::Scope;
 
 use super::model::TrunkRow;
+
+/// The table, scoped on `customer_id`.
+const TABLE: Table = Table::new("registrar_trunks", COLUMNS);
 
 /// The columns every query selects, in [`TrunkRow`] order.
 pub const COLUMNS: &str = "id, customer_id, name, detail, domain_name, realm, auth_types, \
@@ -59,40 +63,17 @@ pub async fn get(
     scope: Scope,
     include_deleted: bool,
 ) -> Result<Option<TrunkRow>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM registrar_trunks WHERE id = ?");
-    if !include_deleted {
-        sql.push_str(&format!(" AND {LIVE}"));
-    }
-    if scope.customer().is_some() {
-        sql.push_str(" AND customer_id = ?");
-    }
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string());
-    if let Some(customer) = scope.customer() {
-        query = query.bind(customer.to_string());
-    }
-    let row = query.fetch_optional(pool).await.map_err(map_db_error)?;
-    row.as_ref().map(TrunkRow::from_row).transpose()
+    let customer = scope.customer();
+    TABLE
+        .get(pool, id, customer, include_deleted, TrunkRow::from_row)
+        .await
 }
 
 /// One page of the live trunks visible in `scope`, newest first (`size + 1` rows at most).
 pub async fn list(pool: &AnyPool, scope: Scope, page: &PageRequest) -> Result<Vec<TrunkRow>> {
-    let (clause, binds) = page_clause(page);
-    let filter = if scope.customer().is_some() {
-        " AND customer_id = ?"
-    } else {
-        ""
-    };
-    let sql = format!("SELECT {COLUMNS} FROM registrar_trunks WHERE {LIVE}{filter}{clause}");
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    if let Some(customer) = scope.customer() {
-        query = query.bind(customer.to_string());
-    }
-    let rows = query
-        .bind_all(binds)
-        .fetch_all(pool)
+    TABLE
+        .list(pool, scope.customer(), page, TrunkRow::from_row)
         .await
-        .map_err(map_db_error)?;
-    rows.iter().map(TrunkRow::from_row).collect()
 }
 
 /// Writes the mutable fields of a live trunk; false when it is gone.
@@ -122,23 +103,10 @@ pub async fn update(pool: &AnyPool, t: &TrunkRow) -> Result<bool> {
 }
 
 /// Soft-deletes a live trunk visible in `scope` and frees its name; false when none.
-pub async fn delete(pool: &AnyPool, id: Uuid, scope: Scope, now: &str) -> Result<bool> {
-    let mut sql = format!(
-        "UPDATE registrar_trunks SET tm_delete = ?, tm_update = ?, live = NULL \
-         WHERE id = ? AND {LIVE}"
-    );
-    if scope.customer().is_some() {
-        sql.push_str(" AND customer_id = ?");
-    }
-    let mut query = sqlx::query(AssertSqlSafe(sql))
-        .bind(now)
-        .bind(now)
-        .bind(id.to_string());
-    if let Some(customer) = scope.customer() {
-        query = query.bind(customer.to_string());
-    }
-    let done = query.execute(pool).await.map_err(map_db_error)?;
-    Ok(done.rows_affected() > 0)
+pub async fn delete(pool: &AnyPool, id: Uuid, scope: Scope) -> Result<bool> {
+    TABLE
+        .soft_delete(pool, id, scope.customer(), "live = NULL")
+        .await
 }
 
 /// The live trunk named `domain_name`.

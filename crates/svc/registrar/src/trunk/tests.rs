@@ -5,7 +5,7 @@ use uuid::Uuid;
 use voxbin_bus::Method;
 
 use crate::digest::ha1_md5;
-use crate::testutil::{check, Harness};
+use crate::testutil::{contract_ok, Harness};
 
 fn body(domain_name: &str) -> Value {
     json!({
@@ -25,7 +25,7 @@ async fn create(h: &Harness, customer: Uuid, domain_name: &str) -> Value {
         .call(Method::Post, &uri, Some(body(domain_name)))
         .await
         .unwrap();
-    check("POST", "/trunks", &created);
+    contract_ok("POST", "/trunks", &created);
     created
 }
 
@@ -53,14 +53,14 @@ async fn round_trip(h: &Harness) {
         .call(Method::Get, &format!("/v1/trunks/{id}?{q}"), None)
         .await
         .unwrap();
-    check("GET", "/trunks/{id}", &got);
+    contract_ok("GET", "/trunks/{id}", &got);
     assert_eq!(got, created);
 
     let list = h
         .call(Method::Get, &format!("/v1/trunks?{q}"), None)
         .await
         .unwrap();
-    check("GET", "/trunks", &list);
+    contract_ok("GET", "/trunks", &list);
     assert_eq!(list["result"], json!([created]));
 
     let update = json!({
@@ -71,7 +71,7 @@ async fn round_trip(h: &Harness) {
         .call(Method::Put, &format!("/v1/trunks/{id}?{q}"), Some(update))
         .await
         .unwrap();
-    check("PUT", "/trunks/{id}", &updated);
+    contract_ok("PUT", "/trunks/{id}", &updated);
     assert_eq!(updated["name"], "Carrier");
     assert_eq!(updated["auth_types"], json!(["ip"]));
     assert_eq!(updated["allowed_ips"], json!(["2001:db8::1"]));
@@ -95,7 +95,7 @@ async fn round_trip(h: &Harness) {
         .call(Method::Delete, &format!("/v1/trunks/{id}?{q}"), None)
         .await
         .unwrap();
-    check("DELETE", "/trunks/{id}", &deleted);
+    contract_ok("DELETE", "/trunks/{id}", &deleted);
     assert!(deleted["tm_delete"].is_string());
 
     let uri = format!("/v1/trunks/{id}?{q}");
@@ -140,7 +140,7 @@ async fn trunks_page_newest_first_over_three_pages() {
     loop {
         let uri = format!("/v1/trunks?customer_id={customer}&page_size=3&page_token={token}");
         let page = h.call(Method::Get, &uri, None).await.unwrap();
-        check("GET", "/trunks", &page);
+        contract_ok("GET", "/trunks", &page);
         pages += 1;
         seen.extend(
             page["result"]

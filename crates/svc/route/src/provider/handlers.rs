@@ -2,16 +2,16 @@
 
 use voxbin_bus::Ctx;
 use voxbin_core::{clock, id, Error, Result};
-use voxbin_store::{Page, PageRequest};
-use voxbin_svc_kit::Scope;
+use voxbin_store::Page;
+use voxbin_svc_kit::{page_request, Scope};
 
 use super::model::{
     check_hostname, check_tech_affix, check_type, parse_codecs, parse_tech_headers, Provider,
     HEALTH_UNKNOWN,
 };
 use super::store;
-use crate::input::{check_detail, check_name, Body};
 use crate::State;
+use voxbin_svc_kit::body::{check_detail, check_name, Body};
 
 /// 403 unless the caller is the project super-admin (or an internal service).
 fn require_admin(ctx: &Ctx<State>) -> Result<()> {
@@ -69,7 +69,7 @@ fn read_fields(body: &Body) -> Result<Fields> {
 /// `GET /v1/providers`: every live provider, newest first (any caller).
 pub async fn list(ctx: Ctx<State>) -> Result<Page<Provider>> {
     Scope::from_ctx(&ctx)?;
-    let page = PageRequest::from_query(ctx.query("page_size"), ctx.query("page_token"))?;
+    let page = page_request(&ctx)?;
     let rows = store::list(ctx.state().deps.db.reader(), &page).await?;
     Ok(Page::from_rows(rows, page.size, |p: &Provider| {
         (p.tm_create.clone(), p.id)

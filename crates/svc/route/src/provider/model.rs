@@ -8,8 +8,8 @@ use uuid::Uuid;
 use voxbin_core::Result;
 use voxbin_store::sqlx::any::AnyRow;
 
-use crate::input::invalid;
-use crate::row;
+use voxbin_store::row;
+use voxbin_svc_kit::body::invalid;
 
 /// The only provider type of the contract (`RouteManagerProviderType`).
 pub const TYPE_SIP: &str = "sip";
@@ -194,7 +194,7 @@ pub fn parse_tech_headers(
     if map.len() > MAX_TECH_HEADERS {
         return Err(invalid(
             field,
-            &format!("may hold at most {MAX_TECH_HEADERS} headers"),
+            format!("may hold at most {MAX_TECH_HEADERS} headers"),
         ));
     }
     let mut out = BTreeMap::new();

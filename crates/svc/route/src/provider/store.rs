@@ -2,10 +2,15 @@
 
 use uuid::Uuid;
 use voxbin_core::{Error, Result};
+use voxbin_store::sqlx::any::AnyRow;
 use voxbin_store::sqlx::{self, AnyPool, AssertSqlSafe};
-use voxbin_store::{map_db_error, page_clause, soft_delete, BindAll, PageRequest, LIVE};
+use voxbin_store::{map_db_error, PageRequest, LIVE};
+use voxbin_svc_kit::scoped::Table;
 
 use super::model::Provider;
+
+/// The table (providers belong to the platform, not to a customer).
+const TABLE: Table = Table::new("route_providers", COLUMNS);
 
 /// The columns every query selects.
 pub const COLUMNS: &str = "id, type, hostname, tech_prefix, tech_postfix, tech_headers, codecs, \
@@ -46,28 +51,14 @@ pub async fn insert(pool: &AnyPool, p: &Provider) -> Result<()> {
 
 /// The provider `id`; deleted ones only when `include_deleted`.
 pub async fn get(pool: &AnyPool, id: Uuid, include_deleted: bool) -> Result<Option<Provider>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM route_providers WHERE id = ?");
-    if !include_deleted {
-        sql.push_str(&format!(" AND {LIVE}"));
-    }
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(id.to_string())
-        .fetch_optional(pool)
-        .await
-        .map_err(map_db_error)?;
-    row.as_ref().map(|r| Provider::from_row(r, "")).transpose()
+    let decode = |r: &AnyRow| Provider::from_row(r, "");
+    TABLE.get(pool, id, None, include_deleted, decode).await
 }
 
 /// One page of live providers, newest first (`size + 1` rows at most).
 pub async fn list(pool: &AnyPool, page: &PageRequest) -> Result<Vec<Provider>> {
-    let (clause, binds) = page_clause(page);
-    let sql = format!("SELECT {COLUMNS} FROM route_providers WHERE {LIVE}{clause}");
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind_all(binds)
-        .fetch_all(pool)
-        .await
-        .map_err(map_db_error)?;
-    rows.iter().map(|r| Provider::from_row(r, "")).collect()
+    let decode = |r: &AnyRow| Provider::from_row(r, "");
+    TABLE.list(pool, None, page, decode).await
 }
 
 /// Writes the editable fields of a live provider; false when it is gone.
@@ -95,5 +86,5 @@ pub async fn update(pool: &AnyPool, p: &Provider) -> Result<bool> {
 
 /// Soft-deletes a live provider; false when none.
 pub async fn delete(pool: &AnyPool, id: Uuid) -> Result<bool> {
-    soft_delete(pool, "route_providers", id, None).await
+    TABLE.soft_delete(pool, id, None, "").await
 }

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 use voxbin_bus::Method;
 
-use crate::testutil::{check, Harness};
+use crate::testutil::{contract_ok, Harness};
 
 /// A valid create body for a provider called `name`.
 pub fn body(name: &str) -> Value {
@@ -26,7 +26,7 @@ pub async fn create(h: &Harness, name: &str) -> Value {
         .call(Method::Post, "/v1/providers", Some(body(name)))
         .await
         .unwrap();
-    check("POST", "/providers", &created);
+    contract_ok("POST", "/providers", &created);
     created
 }
 
@@ -46,10 +46,10 @@ async fn round_trip(h: &Harness) {
         .call(Method::Get, &format!("/v1/providers/{id}"), None)
         .await
         .unwrap();
-    check("GET", "/providers/{id}", &got);
+    contract_ok("GET", "/providers/{id}", &got);
     assert_eq!(got, created);
     let list = h.call(Method::Get, "/v1/providers", None).await.unwrap();
-    check("GET", "/providers", &list);
+    contract_ok("GET", "/providers", &list);
     assert_eq!(list["result"], json!([created]));
 
     let mut update = body("Carrier B");
@@ -60,7 +60,7 @@ async fn round_trip(h: &Harness) {
         .call(Method::Put, &format!("/v1/providers/{id}"), Some(update))
         .await
         .unwrap();
-    check("PUT", "/providers/{id}", &updated);
+    contract_ok("PUT", "/providers/{id}", &updated);
     assert_eq!(updated["name"], "Carrier B");
     assert_eq!(updated["hostname"], "[2001:db8::5]:5080");
     assert_eq!(updated["tech_headers"], json!({}));
@@ -79,7 +79,7 @@ async fn round_trip(h: &Harness) {
         .call(Method::Delete, &format!("/v1/providers/{id}"), None)
         .await
         .unwrap();
-    check("DELETE", "/providers/{id}", &deleted);
+    contract_ok("DELETE", "/providers/{id}", &deleted);
     assert!(deleted["tm_delete"].is_string());
     let uri = format!("/v1/providers/{id}");
     let err = h.fail(Method::Get, &uri, None, 404).await;
@@ -119,7 +119,7 @@ async fn providers_page_newest_first_over_three_pages() {
         // Customers list the platform's providers too.
         let uri = format!("/v1/providers?customer_id={customer}&page_size=3&page_token={token}");
         let page = h.call(Method::Get, &uri, None).await.unwrap();
-        check("GET", "/providers", &page);
+        contract_ok("GET", "/providers", &page);
         pages += 1;
         seen.extend(
             page["result"]

@@ -18,9 +18,9 @@ use voxbin_svc_kit::Scope;
 
 use super::model::{Route, TARGET_ALL};
 use super::store;
-use crate::input::invalid;
 use crate::provider::model::Provider;
 use crate::State;
+use voxbin_svc_kit::body::invalid;
 
 /// The customer whose routes are every customer's fallback.
 pub const DEFAULT_ROUTES_CUSTOMER: Uuid = Uuid::from_u128(1);

@@ -3,14 +3,14 @@
 use uuid::Uuid;
 use voxbin_bus::Ctx;
 use voxbin_core::{clock, id, Error, Result};
-use voxbin_store::{Page, PageRequest};
-use voxbin_svc_kit::Scope;
+use voxbin_store::Page;
+use voxbin_svc_kit::{page_request, Scope};
 
 use super::model::{check_priority, check_target, Route};
 use super::store;
-use crate::input::{check_detail, check_name, invalid, Body};
 use crate::provider::store as providers;
 use crate::State;
+use voxbin_svc_kit::body::{check_detail, check_name, invalid, Body};
 
 /// The validated editable fields of a route.
 struct Fields {
@@ -51,7 +51,7 @@ async fn read_fields(ctx: &Ctx<State>, body: &Body) -> Result<Fields> {
 /// `GET /v1/routes`: the caller's live routes (every customer's for scope All), newest first.
 pub async fn list(ctx: Ctx<State>) -> Result<Page<Route>> {
     let scope = Scope::from_ctx(&ctx)?;
-    let page = PageRequest::from_query(ctx.query("page_size"), ctx.query("page_token"))?;
+    let page = page_request(&ctx)?;
     let rows = store::list(ctx.state().deps.db.reader(), scope, &page).await?;
     Ok(Page::from_rows(rows, page.size, |r: &Route| {
         (r.tm_create.clone(), r.id)

@@ -5,8 +5,8 @@ use uuid::Uuid;
 use voxbin_core::Result;
 use voxbin_store::sqlx::any::AnyRow;
 
-use crate::input::invalid;
-use crate::row;
+use voxbin_store::row;
+use voxbin_svc_kit::body::invalid;
 
 /// The `target` that matches every destination.
 pub const TARGET_ALL: &str = "all";
@@ -79,7 +79,7 @@ pub fn check_priority(field: &str, value: i64) -> Result<()> {
     if (0..=MAX_PRIORITY).contains(&value) {
         Ok(())
     } else {
-        Err(invalid(field, &format!("must be from 0 to {MAX_PRIORITY}")))
+        Err(invalid(field, format!("must be from 0 to {MAX_PRIORITY}")))
     }
 }
 

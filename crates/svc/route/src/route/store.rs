@@ -2,13 +2,18 @@
 
 use uuid::Uuid;
 use voxbin_core::Result;
+use voxbin_store::sqlx::any::AnyRow;
 use voxbin_store::sqlx::{self, AnyPool, AssertSqlSafe};
-use voxbin_store::{map_db_error, page_clause, soft_delete, BindAll, PageRequest, LIVE};
+use voxbin_store::{map_db_error, PageRequest, LIVE};
+use voxbin_svc_kit::scoped::Table;
 use voxbin_svc_kit::Scope;
 
 use super::model::Route;
 use crate::provider::model::Provider;
 use crate::provider::store::COLUMNS as PROVIDER_COLUMNS;
+
+/// The table, scoped on `customer_id`.
+const TABLE: Table = Table::new("route_routes", COLUMNS);
 
 /// The columns every query selects.
 pub const COLUMNS: &str = "id, customer_id, name, detail, provider_id, priority, target, \
@@ -41,40 +46,16 @@ pub async fn get(
     scope: Scope,
     include_deleted: bool,
 ) -> Result<Option<Route>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM route_routes WHERE id = ?");
-    if !include_deleted {
-        sql.push_str(&format!(" AND {LIVE}"));
-    }
-    if scope.customer().is_some() {
-        sql.push_str(" AND customer_id = ?");
-    }
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string());
-    if let Some(customer) = scope.customer() {
-        query = query.bind(customer.to_string());
-    }
-    let row = query.fetch_optional(pool).await.map_err(map_db_error)?;
-    row.as_ref().map(|r| Route::from_row(r, "")).transpose()
+    let decode = |r: &AnyRow| Route::from_row(r, "");
+    TABLE
+        .get(pool, id, scope.customer(), include_deleted, decode)
+        .await
 }
 
 /// One page of the live routes visible in `scope`, newest first (`size + 1` rows at most).
 pub async fn list(pool: &AnyPool, scope: Scope, page: &PageRequest) -> Result<Vec<Route>> {
-    let (clause, binds) = page_clause(page);
-    let filter = if scope.customer().is_some() {
-        " AND customer_id = ?"
-    } else {
-        ""
-    };
-    let sql = format!("SELECT {COLUMNS} FROM route_routes WHERE {LIVE}{filter}{clause}");
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    if let Some(customer) = scope.customer() {
-        query = query.bind(customer.to_string());
-    }
-    let rows = query
-        .bind_all(binds)
-        .fetch_all(pool)
-        .await
-        .map_err(map_db_error)?;
-    rows.iter().map(|r| Route::from_row(r, "")).collect()
+    let decode = |r: &AnyRow| Route::from_row(r, "");
+    TABLE.list(pool, scope.customer(), page, decode).await
 }
 
 /// Writes the editable fields of a live route; false when it is gone.
@@ -100,7 +81,7 @@ pub async fn update(pool: &AnyPool, r: &Route) -> Result<bool> {
 
 /// Soft-deletes a live route visible in `scope`; false when none.
 pub async fn delete(pool: &AnyPool, id: Uuid, scope: Scope) -> Result<bool> {
-    soft_delete(pool, "route_routes", id, scope.customer()).await
+    TABLE.soft_delete(pool, id, scope.customer(), "").await
 }
 
 /// The live routes of `customers` whose target is one of `targets`, each with its live

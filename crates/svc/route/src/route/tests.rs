@@ -6,7 +6,7 @@ use voxbin_bus::Method;
 
 use super::dialroute::DEFAULT_ROUTES_CUSTOMER;
 use crate::provider::tests::create as create_provider;
-use crate::testutil::{check, Harness};
+use crate::testutil::{contract_ok, Harness};
 
 fn body(provider_id: &str, target: &str, priority: i64) -> Value {
     json!({
@@ -28,7 +28,7 @@ async fn provider(h: &Harness, name: &str) -> String {
 async fn create(h: &Harness, customer: Uuid, body: Value) -> Value {
     let uri = format!("/v1/routes?customer_id={customer}");
     let created = h.call(Method::Post, &uri, Some(body)).await.unwrap();
-    check("POST", "/routes", &created);
+    contract_ok("POST", "/routes", &created);
     created
 }
 
@@ -50,13 +50,13 @@ async fn round_trip(h: &Harness) {
         .call(Method::Get, &format!("/v1/routes/{id}?{q}"), None)
         .await
         .unwrap();
-    check("GET", "/routes/{id}", &got);
+    contract_ok("GET", "/routes/{id}", &got);
     assert_eq!(got, created);
     let list = h
         .call(Method::Get, &format!("/v1/routes?{q}"), None)
         .await
         .unwrap();
-    check("GET", "/routes", &list);
+    contract_ok("GET", "/routes", &list);
     assert_eq!(list["result"], json!([created]));
 
     let updated = h
@@ -67,7 +67,7 @@ async fn round_trip(h: &Harness) {
         )
         .await
         .unwrap();
-    check("PUT", "/routes/{id}", &updated);
+    contract_ok("PUT", "/routes/{id}", &updated);
     assert_eq!(updated["provider_id"], p2.as_str());
     assert_eq!(updated["target"], "all");
     assert_eq!(updated["priority"], 7);
@@ -82,7 +82,7 @@ async fn round_trip(h: &Harness) {
         .call(Method::Delete, &format!("/v1/routes/{id}?{q}"), None)
         .await
         .unwrap();
-    check("DELETE", "/routes/{id}", &deleted);
+    contract_ok("DELETE", "/routes/{id}", &deleted);
     assert!(deleted["tm_delete"].is_string());
     let uri = format!("/v1/routes/{id}?{q}");
     let err = h.fail(Method::Get, &uri, None, 404).await;
@@ -127,7 +127,7 @@ async fn routes_page_newest_first_over_three_pages() {
     loop {
         let uri = format!("/v1/routes?customer_id={customer}&page_size=3&page_token={token}");
         let page = h.call(Method::Get, &uri, None).await.unwrap();
-        check("GET", "/routes", &page);
+        contract_ok("GET", "/routes", &page);
         pages += 1;
         seen.extend(
             page["result"]
