@@ -6,7 +6,7 @@
 //! too and means "rows strictly older than this". Queries fetch `size + 1` rows so that
 //! [`Page::from_rows`] knows whether another page follows.
 //!
-//! ```ignore
+//! ```text
 //! let req = PageRequest::from_query(q.page_size.as_deref(), q.page_token.as_deref())?;
 //! let (clause, binds) = page_clause(&req);
 //! let sql = format!("SELECT * FROM flow_flows WHERE customer_id = ? AND {LIVE}{clause}");

@@ -6,7 +6,7 @@
 //! exactly as the API gateway does. Each crate says what it serves once, in a [`Served`]
 //! implementation, and names the harness with a type alias:
 //!
-//! ```ignore
+//! ```text
 //! struct Tag;
 //! impl Served for Tag {
 //!     const SERVICE: &'static str = SERVICE;
