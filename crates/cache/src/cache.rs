@@ -3,6 +3,19 @@
 //! Values are opaque bytes with a TTL per key; counters are decimal integers stored as bytes
 //! (as Redis `INCRBY` does), so `get` on a counter returns e.g. `b"3"`. A TTL must be non-zero,
 //! as Redis refuses `EX 0`. [`CacheExt`] adds typed JSON helpers to every cache.
+//!
+//! Failure contract: the cache is an optimisation, so losing it must not fail a request.
+//! - `get` never reports an unreachable cache: it answers `Ok(None)`, a miss, and the caller
+//!   reads the database as it would after an expiry.
+//! - The other operations return [`ErrorKind::Unavailable`] with reason `CACHE_UNAVAILABLE`
+//!   when the cache cannot answer (within a short timeout for Redis). Callers of `set` and
+//!   `delete` may log and ignore it: the value stays uncached, or a stale copy lives out its TTL
+//!   (keep TTLs short where staleness matters). `set_if_absent` and `incr` cannot guess an
+//!   answer, so each caller decides whether to proceed without the lock or the count.
+//! - `ping` is the one operation meant to expose the outage, for `/ready`.
+//!
+//! Other errors mean a misuse the caller can fix: a zero TTL (`InvalidArgument`) or a counter
+//! that is not one (`FailedPrecondition`).
 
 use crate::CacheKind;
 use async_trait::async_trait;
@@ -12,10 +25,10 @@ use std::future::Future;
 use std::time::Duration;
 use voxbin_core::{Error, ErrorKind, Result};
 
-/// A key-value cache with per-key expiry; implemented in memory and by the Redis adapter.
+/// A key-value cache with per-key expiry, such as [`crate::MemoryCache`] or [`crate::RedisCache`].
 #[async_trait]
 pub trait Cache: Send + Sync + 'static {
-    /// The value at `key`, or `None` when it is absent or expired.
+    /// The value at `key`, or `None` when it is absent, expired or the cache cannot answer.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
 
     /// Stores `value` at `key` for the TTL of `kind`, replacing any previous value.
@@ -31,7 +44,7 @@ pub trait Cache: Send + Sync + 'static {
     /// and gets `ttl`, an existing one keeps its expiry.
     async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64>;
 
-    /// Succeeds when the cache is reachable (used by `/ready`).
+    /// Succeeds when the cache is reachable; `Unavailable` otherwise (used by `/ready`).
     async fn ping(&self) -> Result<()>;
 }
 
@@ -53,7 +66,10 @@ pub trait CacheExt: Cache {
                 Err(error) => error,
             };
             tracing::warn!(key, %error, "cached value no longer decodes; dropping it");
-            self.delete(key).await?;
+            // A failed delete leaves the stale copy to its TTL; the read is still a miss.
+            if let Err(error) = self.delete(key).await {
+                tracing::warn!(key, %error, "could not drop the undecodable cached value");
+            }
             Ok(None)
         }
     }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 use voxbin_bus::{Bus, InProcBus};
-use voxbin_cache::{Cache, MemoryCache};
+use voxbin_cache::{Cache, MemoryCache, RedisCache};
 use voxbin_core::config::Config;
 use voxbin_store::{Db, DbOptions};
 
@@ -44,9 +44,10 @@ pub async fn open_cache(config: &Config) -> Result<Arc<dyn Cache>, String> {
             cache.spawn_sweeper(Duration::from_secs(30));
             Ok(cache)
         }
-        other => Err(format!(
-            "cache.address {:?}: the Redis adapter is not built yet; use `memory`",
-            voxbin_core::config::mask_url(other)
-        )),
+        // Lazy: the process starts while Redis is down and uses it once it answers; until
+        // then every read is a miss served from the database.
+        url => RedisCache::connect_lazy(url)
+            .map(|c| Arc::new(c) as Arc<dyn Cache>)
+            .map_err(|e| format!("cache.address: {}", e.message)),
     }
 }
