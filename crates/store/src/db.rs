@@ -4,11 +4,17 @@
 //! never meets `SQLITE_BUSY`, and a reader pool of several connections on the same file; WAL
 //! lets those readers see every committed write. MySQL gets a writer pool and one pool per
 //! replica; without replicas, reads go to the writer.
+//!
+//! Reader health: every reader carries a flag that the last check of it set. [`Db::ping`] checks
+//! every pool, and with MySQL replicas a background task checks each replica every
+//! [`PROBE_INTERVAL`]. [`Db::reader`] skips readers whose last check failed and falls back to the
+//! writer when none is healthy, so a lost replica costs at most one probe interval of failed
+//! reads; it reads one atomic per reader and takes no lock.
 
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -20,6 +26,9 @@ use crate::options::{DbOptions, Dialect};
 
 /// How long `ping` waits for `SELECT 1` on each pool.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How often the background task checks MySQL replicas.
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// SQLite busy timeout, set on every connection.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5000;
@@ -45,6 +54,78 @@ struct Inner {
 struct Target {
     pool: AnyPool,
     label: String,
+    /// Readers only: whether the last check answered. Starts true (the pool just connected).
+    healthy: AtomicBool,
+}
+
+impl Target {
+    fn new(pool: AnyPool, label: String) -> Target {
+        Target {
+            pool,
+            label,
+            healthy: AtomicBool::new(true),
+        }
+    }
+
+    fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Records the outcome of a check of this reader, logging when it changes.
+    fn set_healthy(&self, ok: bool, failure: Option<&Error>) {
+        if self.healthy.swap(ok, Ordering::Relaxed) == ok {
+            return;
+        }
+        if ok {
+            tracing::info!(replica = %self.label, "read replica answers again; reads use it");
+        } else {
+            tracing::warn!(
+                replica = %self.label,
+                error = failure.map_or("", |e| e.message.as_str()),
+                "read replica failed a check; reads skip it"
+            );
+        }
+    }
+
+    /// `SELECT 1` within [`PING_TIMEOUT`]; the error is the 503 that `ping` reports.
+    async fn check(&self, what: &str) -> Result<()> {
+        match tokio::time::timeout(PING_TIMEOUT, self.pool.execute("SELECT 1")).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => {
+                let mapped = map_db_error(e);
+                Err(Error::unavailable(
+                    DATABASE_UNAVAILABLE,
+                    format!("{what} at {} failed a ping: {}", self.label, mapped.message),
+                ))
+            }
+            Err(_) => Err(Error::unavailable(
+                DATABASE_UNAVAILABLE,
+                format!(
+                    "{what} at {} did not answer a ping within {:?}",
+                    self.label, PING_TIMEOUT
+                ),
+            )),
+        }
+    }
+
+    /// Checks a reader and records the outcome.
+    async fn check_reader(&self, dialect: Dialect) -> Result<()> {
+        let what = match dialect {
+            Dialect::MySql => "read replica",
+            Dialect::Sqlite => "database reader",
+        };
+        let outcome = self.check(what).await;
+        self.set_healthy(outcome.is_ok(), outcome.as_ref().err());
+        outcome
+    }
+}
+
+/// The reader to use on this turn: the first healthy one at or after `turn` (round robin), or
+/// `None` when none is healthy.
+fn pick_reader(count: usize, turn: usize, healthy: impl Fn(usize) -> bool) -> Option<usize> {
+    (0..count)
+        .map(|k| turn.wrapping_add(k) % count)
+        .find(|&i| healthy(i))
 }
 
 impl std::fmt::Debug for Db {
@@ -89,9 +170,12 @@ impl Db {
             readers = inner.readers.len(),
             "database connected"
         );
-        Ok(Db {
-            inner: Arc::new(inner),
-        })
+        let probe = dialect == Dialect::MySql && !inner.readers.is_empty();
+        let inner = Arc::new(inner);
+        if probe {
+            spawn_reader_probe(Arc::downgrade(&inner));
+        }
+        Ok(Db { inner })
     }
 
     /// The pool for writes and read-your-writes reads.
@@ -99,14 +183,18 @@ impl Db {
         &self.inner.writer.pool
     }
 
-    /// A pool for reads that may lag behind writes (round robin across replicas).
+    /// A pool for reads that may lag behind writes: round robin across the healthy readers,
+    /// the writer when there are none (or no healthy one).
     pub fn reader(&self) -> &AnyPool {
         let readers = &self.inner.readers;
         if readers.is_empty() {
             return &self.inner.writer.pool;
         }
-        let i = self.inner.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
-        &readers[i].pool
+        let turn = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
+        match pick_reader(readers.len(), turn, |i| readers[i].is_healthy()) {
+            Some(i) => &readers[i].pool,
+            None => &self.inner.writer.pool,
+        }
     }
 
     /// The engine behind this handle.
@@ -114,33 +202,21 @@ impl Db {
         self.inner.dialect
     }
 
-    /// Runs `SELECT 1` on the writer and every reader with a short timeout (for `/ready`).
+    /// Runs `SELECT 1` on the writer and every reader with a short timeout (for `/ready`), and
+    /// records each reader's health. Fails with 503 `DATABASE_UNAVAILABLE` naming the first pool
+    /// that did not answer, even when only a replica is down and reads still work through the
+    /// writer.
     pub async fn ping(&self) -> Result<()> {
-        for target in std::iter::once(&self.inner.writer).chain(&self.inner.readers) {
-            match tokio::time::timeout(PING_TIMEOUT, target.pool.execute("SELECT 1")).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => {
-                    let mapped = map_db_error(e);
-                    return Err(Error::unavailable(
-                        DATABASE_UNAVAILABLE,
-                        format!(
-                            "database at {} failed a ping: {}",
-                            target.label, mapped.message
-                        ),
-                    ));
-                }
-                Err(_) => {
-                    return Err(Error::unavailable(
-                        DATABASE_UNAVAILABLE,
-                        format!(
-                            "database at {} did not answer a ping within {:?}",
-                            target.label, PING_TIMEOUT
-                        ),
-                    ))
-                }
+        let mut failure = self.inner.writer.check("database").await.err();
+        for reader in &self.inner.readers {
+            if let Err(e) = reader.check_reader(self.inner.dialect).await {
+                failure.get_or_insert(e);
             }
         }
-        Ok(())
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Closes every pool, waiting for borrowed connections to come back.
@@ -150,6 +226,27 @@ impl Db {
         }
         self.inner.writer.pool.close().await;
     }
+}
+
+/// Checks every reader each [`PROBE_INTERVAL`] until the `Db` is dropped or closed.
+fn spawn_reader_probe(inner: Weak<Inner>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PROBE_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(inner) = inner.upgrade() else {
+                return;
+            };
+            if inner.writer.pool.is_closed() {
+                return;
+            }
+            for reader in &inner.readers {
+                let _ = reader.check_reader(inner.dialect).await;
+            }
+        }
+    });
 }
 
 /// SQLite: create the file (and its directory), then a 1-connection writer and a reader pool.
@@ -171,7 +268,7 @@ async fn connect_sqlite(opts: &DbOptions) -> Result<Inner> {
             .map_err(|e| unreachable_db(&label, &opts.dsn, &e.to_string()))?;
         return Ok(Inner {
             dialect: Dialect::Sqlite,
-            writer: Target { pool, label },
+            writer: Target::new(pool, label),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
         });
@@ -419,7 +516,7 @@ async fn open_pool(
 ) -> Result<Target> {
     // The pool already honours its acquire timeout; the outer one guards slow DNS or TLS.
     match tokio::time::timeout(timeout + Duration::from_secs(1), pool.connect(dsn)).await {
-        Ok(Ok(pool)) => Ok(Target { pool, label }),
+        Ok(Ok(pool)) => Ok(Target::new(pool, label)),
         Ok(Err(e)) => Err(unreachable_db(&label, dsn, &e.to_string())),
         Err(_) => Err(unreachable_db(
             &label,
@@ -548,6 +645,97 @@ mod tests {
         assert!(db.reader().execute("DELETE FROM test_notes").await.is_err());
         db.close().await;
         assert_eq!(db.ping().await.unwrap_err().reason, DATABASE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn pick_reader_round_robins_over_healthy_readers_only() {
+        let all = |_| true;
+        let picks: Vec<_> = (0..6).map(|t| pick_reader(3, t, all)).collect();
+        assert_eq!(
+            picks,
+            [Some(0), Some(1), Some(2), Some(0), Some(1), Some(2)]
+        );
+        let not_1 = |i| i != 1;
+        let picks: Vec<_> = (0..4).map(|t| pick_reader(3, t, not_1)).collect();
+        assert_eq!(picks, [Some(0), Some(2), Some(2), Some(0)]);
+        assert_eq!(pick_reader(3, 7, |_| false), None);
+        assert_eq!(pick_reader(0, 0, |_| true), None);
+        // The turn counter wraps without skipping or panicking.
+        assert_eq!(pick_reader(3, usize::MAX, all), Some(usize::MAX % 3));
+        assert_eq!(pick_reader(3, usize::MAX, |i| i == 0), Some(0));
+    }
+
+    /// A SQLite `Db` with two reader pools on the writer's file.
+    async fn two_reader_db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let dsn = format!("sqlite://{}", dir.path().join("r.db").display());
+        let mut opts = DbOptions::new(dsn.clone());
+        opts.readers = vec![dsn.clone(), dsn];
+        let db = Db::connect(&opts).await.unwrap();
+        db.migrate().await.unwrap();
+        db.put_setting("k", "v").await.unwrap();
+        (dir, db)
+    }
+
+    fn which(db: &Db, pool: &AnyPool) -> &'static str {
+        let r = &db.inner.readers;
+        if std::ptr::eq(pool, db.writer()) {
+            "writer"
+        } else if std::ptr::eq(pool, &r[0].pool) {
+            "r0"
+        } else if std::ptr::eq(pool, &r[1].pool) {
+            "r1"
+        } else {
+            "unknown"
+        }
+    }
+
+    #[tokio::test]
+    async fn unhealthy_readers_are_skipped_and_the_writer_takes_over() {
+        let (_dir, db) = two_reader_db().await;
+        let picks: Vec<_> = (0..4).map(|_| which(&db, db.reader())).collect();
+        assert!(picks.contains(&"r0") && picks.contains(&"r1"), "{picks:?}");
+
+        db.inner.readers[0].set_healthy(false, None);
+        assert!((0..4).all(|_| which(&db, db.reader()) == "r1"));
+        db.inner.readers[1].set_healthy(false, None);
+        assert!((0..4).all(|_| which(&db, db.reader()) == "writer"));
+        let v: String = sqlx::query_scalar("SELECT value FROM platform_settings WHERE key = ?")
+            .bind("k")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+        assert_eq!(v, "v");
+
+        // Readers that answer a check are used again.
+        db.ping().await.unwrap();
+        assert!(db.inner.readers.iter().all(Target::is_healthy));
+        let picks: Vec<_> = (0..4).map(|_| which(&db, db.reader())).collect();
+        assert!(!picks.contains(&"writer"), "{picks:?}");
+    }
+
+    #[tokio::test]
+    async fn ping_reports_a_failed_reader_while_reads_go_on() {
+        let (_dir, db) = two_reader_db().await;
+        db.inner.readers[0].pool.close().await;
+        let err = db.ping().await.unwrap_err();
+        assert_eq!(err.reason, DATABASE_UNAVAILABLE);
+        assert!(err.message.contains("database reader"), "{}", err.message);
+        assert!(!db.inner.readers[0].is_healthy());
+        assert!(db.inner.readers[1].is_healthy());
+        for _ in 0..4 {
+            assert_eq!(which(&db, db.reader()), "r1");
+            let v: String = sqlx::query_scalar("SELECT value FROM platform_settings WHERE key = ?")
+                .bind("k")
+                .fetch_one(db.reader())
+                .await
+                .unwrap();
+            assert_eq!(v, "v");
+        }
+        db.inner.readers[1].pool.close().await;
+        assert!(db.ping().await.is_err());
+        assert_eq!(which(&db, db.reader()), "writer");
+        assert_eq!(db.get_setting("k").await.unwrap().as_deref(), Some("v"));
     }
 
     #[tokio::test]
