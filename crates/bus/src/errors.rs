@@ -18,6 +18,10 @@ pub const ROUTE_NOT_FOUND: &str = "ROUTE_NOT_FOUND";
 pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
 /// A handler failed unexpectedly, e.g. it panicked (500).
 pub const INTERNAL: &str = "INTERNAL";
+/// The target's circuit breaker is open after repeated failures (503).
+pub const CIRCUIT_OPEN: &str = "CIRCUIT_OPEN";
+/// The message broker cannot be reached (503).
+pub const BROKER_UNAVAILABLE: &str = "BROKER_UNAVAILABLE";
 
 /// 503 `RPC_TIMEOUT` for a request to `queue`.
 pub fn rpc_timeout(queue: &str, uri: &str) -> Error {
@@ -32,6 +36,14 @@ pub fn service_unavailable(queue: &str) -> Error {
     Error::unavailable(
         SERVICE_UNAVAILABLE,
         format!("no consumer is serving {queue}"),
+    )
+}
+
+/// 503 `CIRCUIT_OPEN` for calls to `queue` refused by its circuit breaker.
+pub fn circuit_open(queue: &str) -> Error {
+    Error::unavailable(
+        CIRCUIT_OPEN,
+        format!("{queue} failed repeatedly; calls are paused"),
     )
 }
 

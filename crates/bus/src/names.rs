@@ -24,6 +24,11 @@ pub fn event_exchange(service: &str) -> String {
     format!("bin-manager.{}-manager.event", service_name(service))
 }
 
+/// The durable queue of a subscriber: `bin-manager.<service>-manager.subscribe`.
+pub fn subscribe_queue(subscriber: &str) -> String {
+    format!("bin-manager.{}-manager.subscribe", service_name(subscriber))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,5 +43,9 @@ mod tests {
         assert_eq!(event_exchange("call"), "bin-manager.call-manager.event");
         assert_eq!(publisher_name("call"), "call-manager");
         assert_eq!(publisher_name("call-manager"), "call-manager");
+        assert_eq!(
+            subscribe_queue("flow-manager"),
+            "bin-manager.flow-manager.subscribe"
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use voxbin_bus::{Bus, InProcBus};
+use voxbin_bus::{AmqpBus, AmqpOptions, Bus, InProcBus};
 use voxbin_cache::{Cache, MemoryCache, RedisCache};
 use voxbin_core::config::Config;
 use voxbin_store::{Db, DbOptions};
@@ -29,10 +29,16 @@ pub async fn open_db(config: &Config) -> Result<Db, String> {
 pub async fn open_bus(config: &Config) -> Result<Arc<dyn Bus>, String> {
     match config.bus.address.as_str() {
         "inproc" => Ok(Arc::new(InProcBus::new())),
-        other => Err(format!(
-            "bus.address {:?}: the RabbitMQ adapter is not built yet; use `inproc`",
-            voxbin_core::config::mask_url(other)
-        )),
+        url => {
+            let opts = AmqpOptions {
+                connection_name: Some(format!("voxbin-{}", std::process::id())),
+                ..AmqpOptions::default()
+            };
+            AmqpBus::connect(url, opts)
+                .await
+                .map(|b| Arc::new(b) as Arc<dyn Bus>)
+                .map_err(|e| format!("bus.address: {}", e.message))
+        }
     }
 }
 
