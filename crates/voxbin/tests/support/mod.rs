@@ -17,6 +17,10 @@ pub struct Server {
     pub https: String,
     pub data_dir: tempfile::TempDir,
     pub stderr_path: PathBuf,
+    /// The engine arguments of the distributed shape (empty when embedded).
+    pub engines: Vec<String>,
+    /// The RabbitMQ vhost made for this server, removed on drop.
+    vhost: Option<String>,
 }
 
 /// A port that was free a moment ago.
@@ -51,8 +55,27 @@ pub fn command(data_dir: &tempfile::TempDir, api: &str, health: &str, metrics: &
 }
 
 impl Server {
-    /// Starts `voxbin serve` with extra arguments and waits until `/ready` is 200.
+    /// Starts `voxbin serve` with extra arguments and waits until `/ready` is 200. A port
+    /// picked as free can be taken by another process before voxbin binds it; then it starts
+    /// again on fresh ports.
     pub fn start(args: &[&str]) -> Server {
+        // The engines first: making a vhost takes a while, and ports are best picked last.
+        let (engines, vhost) = shape::engines(args);
+        let mut vhost = vhost;
+        for attempt in 1..=5 {
+            let mut s = Server::spawn(args, engines.clone(), vhost.take());
+            match s.wait_ready_or_exit(Duration::from_secs(60)) {
+                Ok(()) => return s,
+                Err(logs) if logs.contains("Address already in use") && attempt < 5 => {
+                    vhost = s.vhost.take();
+                }
+                Err(logs) => panic!("voxbin did not become ready; stderr:\n{logs}"),
+            }
+        }
+        unreachable!("the loop returns or panics")
+    }
+
+    fn spawn(args: &[&str], engines: Vec<String>, vhost: Option<String>) -> Server {
         let data_dir = tempfile::tempdir().unwrap();
         let api = format!("127.0.0.1:{}", free_port());
         let health = format!("127.0.0.1:{}", free_port());
@@ -64,11 +87,12 @@ impl Server {
             .env("VOXBIN_API_TLS_LISTEN", &https)
             .arg("serve")
             .args(args)
+            .args(&engines)
             .stdout(std::fs::File::create(data_dir.path().join("stdout.log")).unwrap())
             .stderr(stderr)
             .spawn()
             .expect("voxbin starts");
-        let s = Server {
+        Server {
             child,
             api,
             health,
@@ -76,9 +100,23 @@ impl Server {
             https,
             data_dir,
             stderr_path,
-        };
-        s.wait_ready(Duration::from_secs(60));
-        s
+            engines,
+            vhost,
+        }
+    }
+
+    /// Polls `/ready` until 200; `Err(stderr)` if the process exits or time runs out first.
+    fn wait_ready_or_exit(&mut self, within: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok((200, _)) = get(&self.health, "/ready") {
+                return Ok(());
+            }
+            if self.child.try_wait().ok().flatten().is_some() || Instant::now() >= deadline {
+                return Err(self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Polls `/ready` until 200.
@@ -153,6 +191,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(vhost) = self.vhost.take() {
+            shape::drop_vhost(&vhost);
+        }
     }
 }
 
@@ -215,3 +256,78 @@ pub fn read_one(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<u16
 }
 
 pub mod api;
+
+/// The shape tests run in: embedded by default, distributed with `VOXBIN_TEST_SHAPE=distributed`.
+pub mod shape {
+    use std::process::Command;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+    /// True when the tests run against MariaDB, RabbitMQ and Redis.
+    pub fn distributed() -> bool {
+        std::env::var("VOXBIN_TEST_SHAPE").as_deref() == Ok("distributed")
+    }
+
+    /// Engine flags for one server: its own database and RabbitMQ vhost, the shared Redis.
+    /// Flags the test already gives win.
+    pub fn engines(given: &[&str]) -> (Vec<String>, Option<String>) {
+        if !distributed() {
+            return (vec![], None);
+        }
+        let var = |name: &str| {
+            std::env::var(name)
+                .unwrap_or_else(|_| panic!("{name} is needed for the distributed shape"))
+        };
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let tag = format!("{}_{n}", std::process::id());
+        let mut out = Vec::new();
+        let mut vhost = None;
+        if !given.contains(&"--database") {
+            let dsn = var("VOXBIN_TEST_MYSQL_DSN");
+            let server = dsn
+                .rsplit_once('/')
+                .map(|(s, _)| s.to_string())
+                .unwrap_or(dsn);
+            out.extend([
+                "--database".to_string(),
+                format!("{server}/voxbin_e2e_{tag}"),
+            ]);
+        }
+        if !given.contains(&"--bus") {
+            // A vhost per server keeps parallel tests from consuming each other's requests.
+            let name = format!("voxbin-e2e-{tag}");
+            rabbitmqctl(&["add_vhost", &name]);
+            rabbitmqctl(&["set_permissions", "-p", &name, "guest", ".*", ".*", ".*"]);
+            let url = var("VOXBIN_TEST_AMQP_URL");
+            let base = url
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_string())
+                .unwrap_or(url);
+            out.extend(["--bus".to_string(), format!("{base}/{name}")]);
+            vhost = Some(name);
+        }
+        if !given.contains(&"--cache") {
+            out.extend(["--cache".to_string(), var("VOXBIN_TEST_REDIS_URL")]);
+        }
+        (out, vhost)
+    }
+
+    /// Removes a vhost made by [`engines`].
+    pub fn drop_vhost(name: &str) {
+        rabbitmqctl(&["delete_vhost", name]);
+    }
+
+    fn rabbitmqctl(args: &[&str]) {
+        let out = Command::new("rabbitmqctl")
+            .arg("-q")
+            .args(args)
+            .output()
+            .expect("rabbitmqctl runs");
+        assert!(
+            out.status.success(),
+            "rabbitmqctl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
