@@ -29,8 +29,11 @@ impl LogFormat {
 /// Installs the global subscriber writing to stderr; `RUST_LOG` overrides `level` when set.
 /// Calling it twice is harmless (the second call does nothing).
 pub fn init_logging(level: &str, format: LogFormat) {
+    // lapin logs its own channel bookkeeping at ERROR while a connection closes normally; the
+    // AMQP bus reports connection loss and recovery itself, so lapin is quiet unless RUST_LOG
+    // asks for it.
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(level))
+        .or_else(|_| EnvFilter::try_new(format!("{level},lapin=off")))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let json = match format {
         LogFormat::Json => true,
