@@ -16,13 +16,10 @@
 //! Each test works in its own database, `<db>_replica_<test>` (the database names in the DSNs
 //! only supply `<db>`), dropped and recreated on the writer at the start.
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sqlx::{AnyPool, AssertSqlSafe, Connection, Executor};
+use voxbin_netfault::Relay;
 use voxbin_store::{Db, DbOptions, DATABASE_UNAVAILABLE};
 
 /// How long replication may lag in these tests.
@@ -273,7 +270,7 @@ async fn reads_fall_back_to_the_writer_while_the_replica_is_unreachable() {
         return;
     };
     let (writer_dsn, _) = fresh_database(&writer, &replica, "outage").await;
-    let relay = Relay::start(replica.host_port());
+    let relay = Relay::start(replica.host_port(), true);
     let relayed = replica.via(&format!("127.0.0.1:{}", relay.port));
     let relayed_dsn = relayed.with_db(&db_name(&writer, "outage"));
     let db = connect(&writer_dsn, &relayed_dsn).await;
@@ -328,63 +325,4 @@ async fn reads_fall_back_to_the_writer_while_the_replica_is_unreachable() {
     wait_for_setting(db.reader(), "k", "during").await;
     db.close().await;
     quiet.close().await;
-}
-
-/// A TCP relay to `target` that can drop every connection and refuse new ones (as in
-/// crates/voxbin/tests/ready_outage.rs).
-struct Relay {
-    port: u16,
-    up: Arc<AtomicBool>,
-    conns: Arc<Mutex<Vec<TcpStream>>>,
-}
-
-impl Relay {
-    fn start(target: String) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let up = Arc::new(AtomicBool::new(true));
-        let conns = Arc::new(Mutex::new(Vec::new()));
-        let (up2, conns2) = (up.clone(), conns.clone());
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                if !up2.load(Ordering::SeqCst) {
-                    let _ = client.shutdown(Shutdown::Both);
-                    continue;
-                }
-                let Ok(server) = TcpStream::connect(&target) else {
-                    continue;
-                };
-                conns2
-                    .lock()
-                    .unwrap()
-                    .extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
-                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
-                pipe(server, client);
-            }
-        });
-        Relay { port, up, conns }
-    }
-
-    fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        for c in self.conns.lock().unwrap().drain(..) {
-            let _ = c.shutdown(Shutdown::Both);
-        }
-    }
-
-    fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
-}
-
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 16384];
-        while let Ok(n) = from.read(&mut buf) {
-            if n == 0 || to.write_all(&buf[..n]).is_err() {
-                break;
-            }
-        }
-        let _ = to.shutdown(Shutdown::Both);
-    });
 }
