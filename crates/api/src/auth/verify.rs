@@ -9,7 +9,6 @@ use super::jwt::{self, Claims};
 use super::{Credential, Identity, Permission, Via};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -47,16 +46,12 @@ struct AgentAuth {
 /// Cache key of a verified access key, by the SHA-256 of the token (the customer service
 /// evicts the same key).
 pub fn accesskey_cache_key(token: &str) -> String {
-    cache_keys::accesskey(&hex(&Sha256::digest(token.as_bytes())))
+    cache_keys::accesskey(&cache_keys::accesskey_token_hash(token))
 }
 
 /// Cache key of an agent's auth record (the agent service evicts it on password change/logout).
 pub fn agent_cache_key(agent_id: Uuid) -> String {
     cache_keys::agent_auth(agent_id)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Verifies credentials and issues login tokens.

@@ -132,6 +132,16 @@ pub mod cache_keys {
         format!("accesskey:{token_hash_hex}")
     }
 
+    /// The SHA-256 hex of an access key token: what the customer service stores and the
+    /// gateway's cache key is made from.
+    pub fn accesskey_token_hash(token: &str) -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(token.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// An agent's authentication record (permission, password change time).
     pub fn agent_auth(agent_id: Uuid) -> String {
         format!("agent-auth:{agent_id}")

@@ -7,7 +7,6 @@
 
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use voxbin_core::Result;
 use voxbin_store::sqlx::any::AnyRow;
@@ -103,13 +102,7 @@ pub fn new_token() -> String {
 
 /// SHA-256 of a token as lower-case hex: what is stored and looked up.
 pub fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    let mut hex = String::with_capacity(64);
-    for byte in digest.iter() {
-        hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
-        hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 0x0f)]));
-    }
-    hex
+    voxbin_svc_kit::cache_keys::accesskey_token_hash(token)
 }
 
 /// The part of a token kept in clear.
