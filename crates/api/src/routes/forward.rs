@@ -22,8 +22,12 @@ enum Need {
     AdminOrManager,
     /// Customer admin only.
     Admin,
-    /// The project super-admin only.
+    /// The project super-admin only; others are refused (a collection).
     SuperAdmin,
+    /// The project super-admin only; to others the item does not exist, so ids do not leak.
+    SuperAdminOrHidden,
+    /// Admin or manager, on the caller's own customer record (`/customer`), whatever their scope.
+    OwnAccount,
 }
 
 /// One public route and where it goes.
@@ -46,7 +50,7 @@ const SPECS: &[Spec] = &[
         path: "/v1.0/customer",
         methods: &[HttpMethod::GET, HttpMethod::PUT],
         service: "customer",
-        need: Need::AdminOrManager,
+        need: Need::OwnAccount,
     },
     Spec {
         path: "/v1.0/customers",
@@ -58,7 +62,7 @@ const SPECS: &[Spec] = &[
         path: "/v1.0/customers/{id}",
         methods: CRUD_ONE,
         service: "customer",
-        need: Need::SuperAdmin,
+        need: Need::SuperAdminOrHidden,
     },
     Spec {
         path: "/v1.0/accesskeys",
@@ -240,19 +244,19 @@ async fn forward(
     body: Body,
 ) -> Result<Response, ApiError> {
     match need {
-        Need::AdminOrManager => identity.require(Permission::ADMIN_OR_MANAGER)?,
+        Need::AdminOrManager | Need::OwnAccount => {
+            identity.require(Permission::ADMIN_OR_MANAGER)?
+        }
         Need::Admin => identity.require(Permission::CUSTOMER_ADMIN)?,
-        // The collection is refused as the contract declares; a single customer is "not
-        // found" so that ids do not leak.
-        Need::SuperAdmin if !identity.is_super_admin() && uri.path().ends_with("/customers") => {
+        Need::SuperAdmin if !identity.is_super_admin() => {
             return Err(ApiError::new(Error::permission_denied(
                 "Only the project super-admin manages customers.",
             )))
         }
-        Need::SuperAdmin if !identity.is_super_admin() => {
+        Need::SuperAdminOrHidden if !identity.is_super_admin() => {
             return Err(ApiError::new(Error::not_found("customer")))
         }
-        Need::SuperAdmin => {}
+        Need::SuperAdmin | Need::SuperAdminOrHidden => {}
     }
     let rpc_method = match method {
         HttpMethod::GET => Method::Get,
@@ -267,14 +271,7 @@ async fn forward(
         }
     };
     let data = read_json_body(&state, body).await?;
-    let path = rpc_path(uri.path(), &identity);
-    // `/customer` is always the caller's own account, in the customer's view, even for the
-    // super-admin.
-    let scope = if uri.path() == "/v1.0/customer" {
-        Scope::Customer(identity.customer_id)
-    } else {
-        identity.scope()
-    };
+    let (path, scope) = rpc_target(need, uri.path(), &identity);
     let rpc_uri = with_query(&path, uri.query(), scope);
     let answer = state
         .bus
@@ -286,13 +283,20 @@ async fn forward(
     Ok((status, Json(value)).into_response())
 }
 
-/// `/v1.0/flows/x` -> `/v1/flows/x`, with the aliases that name the caller.
-fn rpc_path(public: &str, identity: &Identity) -> String {
-    let rest = public.strip_prefix("/v1.0").unwrap_or(public);
-    if rest == "/customer" {
-        return format!("/v1/customers/{}", identity.customer_id);
+/// The RPC path and scope of a public request: `/v1.0/flows/x` -> `/v1/flows/x` in the
+/// caller's scope, and `/customer` -> the caller's own record in the customer's view, even for
+/// the super-admin.
+fn rpc_target(need: Need, public: &str, identity: &Identity) -> (String, Scope) {
+    match need {
+        Need::OwnAccount => (
+            format!("/v1/customers/{}", identity.customer_id),
+            Scope::Customer(identity.customer_id),
+        ),
+        _ => (
+            format!("/v1{}", public.strip_prefix("/v1.0").unwrap_or(public)),
+            identity.scope(),
+        ),
     }
-    format!("/v1{rest}")
 }
 
 /// The client's query without credentials or scope, then the caller's scope.
@@ -410,10 +414,19 @@ mod tests {
     #[test]
     fn paths_map_to_rpc_uris() {
         let id = who(Permission::CUSTOMER_ADMIN);
-        assert_eq!(rpc_path("/v1.0/flows/abc", &id), "/v1/flows/abc");
+        let path = |need, public| rpc_target(need, public, &id).0;
         assert_eq!(
-            rpc_path("/v1.0/customer", &id),
+            path(Need::AdminOrManager, "/v1.0/flows/abc"),
+            "/v1/flows/abc"
+        );
+        assert_eq!(
+            path(Need::OwnAccount, "/v1.0/customer"),
             format!("/v1/customers/{}", Uuid::nil())
+        );
+        let admin = who(Permission::PROJECT_SUPER_ADMIN);
+        assert_eq!(
+            rpc_target(Need::OwnAccount, "/v1.0/customer", &admin).1,
+            Scope::Customer(admin.customer_id)
         );
     }
 }
