@@ -72,7 +72,7 @@ pub struct ListenConfig {
     pub listen: String,
 }
 
-/// SIP listeners and the platform's SIP domain.
+/// SIP listeners, the platform's SIP domain and the SIP edge's routing and protection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SipConfig {
@@ -80,8 +80,152 @@ pub struct SipConfig {
     pub listen: String,
     /// TLS address; empty disables it.
     pub tls_listen: String,
+    /// PEM certificate chain for SIP over TLS; empty uses a generated self-signed one.
+    pub tls_cert: String,
+    /// PEM private key for SIP over TLS.
+    pub tls_key: String,
+    /// SIP over WebSocket (RFC 7118) address; empty disables it.
+    pub ws_listen: String,
+    /// `host:port` the edge writes into Via and Record-Route; empty uses `listen`.
+    pub advertise: String,
     /// Base domain: `<customer_id>.registrar.<domain>`, `pstn.<domain>`, ...
     pub domain: String,
+    /// Media nodes new calls are dispatched to: `host:port` or `host:port;weight=N`.
+    pub media_nodes: Vec<String>,
+    /// Milliseconds between OPTIONS health checks of each media node.
+    pub options_interval_ms: u64,
+    /// Milliseconds an OPTIONS check may take before it counts as failed.
+    pub options_timeout_ms: u64,
+    /// Consecutive failed OPTIONS checks that take a media node out of rotation.
+    pub options_down_after: u32,
+    /// SIP requests per second allowed per source IP.
+    pub rate_limit_ip_per_sec: u32,
+    /// Burst of SIP requests allowed per source IP.
+    pub rate_limit_ip_burst: u32,
+    /// Failed digest authentications from one IP before it is blocked; 0 never blocks.
+    pub auth_failures_before_block: u32,
+    /// Seconds a blocked source IP stays blocked.
+    pub block_secs: u64,
+    /// User-Agent substrings (case-insensitive) of scanners whose requests are dropped.
+    pub blocked_user_agents: Vec<String>,
+    /// Shortest registration accepted, in seconds (shorter ones get 423 Interval Too Brief).
+    pub register_min_expires: u32,
+    /// Longest registration granted, in seconds (longer ones are shortened).
+    pub register_max_expires: u32,
+    /// Most contacts one extension may register at once.
+    pub register_max_contacts: u32,
+}
+
+/// One parsed `sip.media_nodes` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaNodeEntry {
+    /// Host name or IP address.
+    pub host: String,
+    /// SIP port.
+    pub port: u16,
+    /// Share of new calls relative to the other nodes (at least 1).
+    pub weight: u32,
+}
+
+impl MediaNodeEntry {
+    /// Parses `host:port` or `host:port;weight=N` (IPv6 hosts in brackets).
+    pub fn parse(entry: &str) -> Result<MediaNodeEntry, String> {
+        let entry = entry.trim();
+        let (addr, params) = match entry.split_once(';') {
+            Some((a, p)) => (a, Some(p)),
+            None => (entry, None),
+        };
+        let (host, port) = addr
+            .rsplit_once(':')
+            .filter(|(h, _)| !h.is_empty())
+            .ok_or_else(|| format!("{entry:?} is not host:port[;weight=N]"))?;
+        let port: u16 = port
+            .parse()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| format!("{entry:?} has no valid port"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let valid_host = host.parse::<std::net::IpAddr>().is_ok()
+            || host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        if host.is_empty() || !valid_host {
+            return Err(format!("{entry:?} has no valid host"));
+        }
+        let mut weight = 1;
+        if let Some(params) = params {
+            let value = params
+                .trim()
+                .strip_prefix("weight=")
+                .ok_or_else(|| format!("{entry:?}: the only parameter is weight=N"))?;
+            weight = value
+                .parse()
+                .ok()
+                .filter(|w| (1..=1000).contains(w))
+                .ok_or_else(|| format!("{entry:?}: weight must be 1 to 1000"))?;
+        }
+        Ok(MediaNodeEntry {
+            host: host.to_string(),
+            port,
+            weight,
+        })
+    }
+}
+
+impl SipConfig {
+    /// Checks the SIP edge's values; the error names the key at fault.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        for entry in &self.media_nodes {
+            MediaNodeEntry::parse(entry).map_err(|e| ("sip.media_nodes", e))?;
+        }
+        if !self.advertise.is_empty() && MediaNodeEntry::parse(&self.advertise).is_err() {
+            return Err((
+                "sip.advertise",
+                format!("{:?} is not host:port", self.advertise),
+            ));
+        }
+        if self.tls_cert.is_empty() != self.tls_key.is_empty() {
+            return Err((
+                "sip.tls_key",
+                "sip.tls_cert and sip.tls_key must be set together".into(),
+            ));
+        }
+        let positive: [(&'static str, u64); 6] = [
+            ("sip.options_interval_ms", self.options_interval_ms),
+            ("sip.options_timeout_ms", self.options_timeout_ms),
+            ("sip.options_down_after", self.options_down_after.into()),
+            (
+                "sip.rate_limit_ip_per_sec",
+                self.rate_limit_ip_per_sec.into(),
+            ),
+            ("sip.rate_limit_ip_burst", self.rate_limit_ip_burst.into()),
+            (
+                "sip.register_max_contacts",
+                self.register_max_contacts.into(),
+            ),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err((key, "must be at least 1".into()));
+            }
+        }
+        if self.register_min_expires == 0 || self.register_min_expires > self.register_max_expires {
+            return Err((
+                "sip.register_min_expires",
+                format!(
+                    "must be between 1 and sip.register_max_expires ({})",
+                    self.register_max_expires
+                ),
+            ));
+        }
+        if self.domain.trim().is_empty() || self.domain.contains(|c: char| c.is_whitespace()) {
+            return Err((
+                "sip.domain",
+                format!("{:?} is not a domain name", self.domain),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The UDP port range for RTP.
@@ -207,7 +351,33 @@ impl Config {
                 } else {
                     String::new()
                 },
+                tls_cert: String::new(),
+                tls_key: String::new(),
+                ws_listen: String::new(),
+                advertise: String::new(),
                 domain: "voxbin.local".into(),
+                media_nodes: vec![],
+                options_interval_ms: 5000,
+                options_timeout_ms: 2000,
+                options_down_after: 2,
+                rate_limit_ip_per_sec: if prod { 100 } else { 1000 },
+                rate_limit_ip_burst: if prod { 200 } else { 2000 },
+                auth_failures_before_block: 10,
+                block_secs: 600,
+                blocked_user_agents: [
+                    "friendly-scanner",
+                    "sipvicious",
+                    "sipcli",
+                    "sip-scan",
+                    "iwar",
+                    "sundayddr",
+                    "vaxsipuseragent",
+                ]
+                .map(String::from)
+                .to_vec(),
+                register_min_expires: 60,
+                register_max_expires: 3600,
+                register_max_contacts: 10,
             },
             rtp: RtpConfig {
                 port_min: 10000,
@@ -290,3 +460,100 @@ default_from_config!(
     BusConfig => bus, CacheConfig => cache, LogConfig => log, ShutdownConfig => shutdown,
     AuthConfig => auth,
 );
+
+#[cfg(test)]
+mod sip_tests {
+    use super::*;
+    use crate::config::{load, Sources};
+
+    fn with_env(pairs: &[(&str, &str)]) -> Result<Config, crate::config::ConfigError> {
+        load(&Sources {
+            env: pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn media_node_entries_parse_with_and_without_weight() {
+        let node = MediaNodeEntry::parse("10.0.0.5:5080").unwrap();
+        assert_eq!(
+            (node.host.as_str(), node.port, node.weight),
+            ("10.0.0.5", 5080, 1)
+        );
+        let node = MediaNodeEntry::parse("media-1.voxbin.svc:5080;weight=3").unwrap();
+        assert_eq!(
+            (node.host.as_str(), node.port, node.weight),
+            ("media-1.voxbin.svc", 5080, 3)
+        );
+        let node = MediaNodeEntry::parse("[::1]:5080").unwrap();
+        assert_eq!(node.host, "::1");
+        for bad in [
+            "10.0.0.5",
+            ":5080",
+            "10.0.0.5:0",
+            "10.0.0.5:x",
+            "10.0.0.5:5080;weight=0",
+            "10.0.0.5:5080;prio=2",
+            "bad host:5080",
+        ] {
+            assert!(MediaNodeEntry::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sip_edge_keys_load_from_the_environment() {
+        let c = with_env(&[
+            (
+                "VOXBIN_SIP_MEDIA_NODES",
+                "127.0.0.1:5080;weight=2, 127.0.0.1:5082",
+            ),
+            ("VOXBIN_SIP_OPTIONS_INTERVAL_MS", "250"),
+            ("VOXBIN_SIP_WS_LISTEN", "127.0.0.1:5066"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.sip.media_nodes,
+            vec!["127.0.0.1:5080;weight=2", "127.0.0.1:5082"]
+        );
+        assert_eq!(c.sip.options_interval_ms, 250);
+        assert_eq!(c.sip.ws_listen, "127.0.0.1:5066");
+        assert!(c
+            .sip
+            .blocked_user_agents
+            .iter()
+            .any(|u| u == "friendly-scanner"));
+    }
+
+    #[test]
+    fn bad_sip_edge_values_name_the_key() {
+        let cases = [
+            ("VOXBIN_SIP_MEDIA_NODES", "10.0.0.5", "sip.media_nodes"),
+            ("VOXBIN_SIP_WS_LISTEN", "nowhere", "sip.ws_listen"),
+            ("VOXBIN_SIP_ADVERTISE", "edge", "sip.advertise"),
+            (
+                "VOXBIN_SIP_OPTIONS_INTERVAL_MS",
+                "0",
+                "sip.options_interval_ms",
+            ),
+            (
+                "VOXBIN_SIP_RATE_LIMIT_IP_PER_SEC",
+                "0",
+                "sip.rate_limit_ip_per_sec",
+            ),
+            (
+                "VOXBIN_SIP_REGISTER_MIN_EXPIRES",
+                "7200",
+                "sip.register_min_expires",
+            ),
+            ("VOXBIN_SIP_TLS_CERT", "/etc/cert.pem", "sip.tls_key"),
+            ("VOXBIN_SIP_DOMAIN", " ", "sip.domain"),
+        ];
+        for (var, value, key) in cases {
+            let e = with_env(&[(var, value)]).unwrap_err();
+            assert_eq!(e.key.as_deref(), Some(key), "{var}: {e}");
+        }
+    }
+}

@@ -101,6 +101,11 @@ impl Metrics {
         self.rpc_duration.observe(&labels, seconds);
     }
 
+    /// The registry, for roles that register families of their own (the SIP edge's, say).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// Renders every metric, then the process metrics, in the Prometheus text format.
     pub fn render(&self) -> String {
         let mut out = self.registry.render();
