@@ -1,0 +1,15 @@
+//! The `sip-edge` role: what Kamailio does in the seed deployment, in Rust.
+//!
+//! Phones register here (digest authentication against the customers' extensions, bindings in
+//! the shared cache), trunks are admitted by password or source address, and new calls are
+//! dispatched to healthy media nodes by weighted round robin with the edge record-routing
+//! itself, so in-dialog requests reach the media node that owns the dialog through any edge
+//! node: nothing a later request needs is kept only in one node's memory. Floods and
+//! scanners are dropped per source IP; while draining, new requests get 503 with Retry-After.
+
+pub mod bindings;
+pub mod dispatcher;
+pub mod guard;
+pub mod metrics;
+pub mod registrar;
+pub mod settings;

@@ -1,0 +1,134 @@
+//! The SIP edge's metrics, registered in the process registry next to the seed's six.
+//!
+//! Label values come from closed sets (known methods, numeric status codes, fixed drop
+//! reasons), so a flood of odd requests cannot grow the number of series without bound.
+
+use std::sync::OnceLock;
+use voxbin_core::telemetry::{metrics, CounterFamily, GaugeFamily};
+
+/// Counters and gauges of the edge.
+pub struct EdgeMetrics {
+    /// `voxbin_sip_requests_total{method}`: requests received.
+    pub requests: CounterFamily,
+    /// `voxbin_sip_responses_total{method,code}`: responses sent or relayed.
+    pub responses: CounterFamily,
+    /// `voxbin_sip_dropped_total{reason}`: messages dropped unanswered.
+    pub dropped: CounterFamily,
+    /// `voxbin_sip_registrations_active`: addresses of record registered through this node.
+    pub registrations: GaugeFamily,
+    /// `voxbin_sip_transactions`: live SIP transactions on this node.
+    pub transactions: GaugeFamily,
+    /// `voxbin_sip_transactions_total{kind}`: transactions started, server or client.
+    pub transactions_started: CounterFamily,
+    /// `voxbin_sip_media_node_up{node}`: 1 while a media node is in rotation.
+    pub media_node_up: GaugeFamily,
+    /// `voxbin_sip_auth_total{result}`: digest checks by outcome.
+    pub auth: CounterFamily,
+}
+
+/// The process-wide edge metrics, registered on first use.
+pub fn edge_metrics() -> &'static EdgeMetrics {
+    static M: OnceLock<EdgeMetrics> = OnceLock::new();
+    M.get_or_init(|| {
+        let r = metrics().registry();
+        EdgeMetrics {
+            requests: r.counter(
+                "voxbin_sip_requests_total",
+                "SIP requests received by the edge, by method.",
+                &["method"],
+            ),
+            responses: r.counter(
+                "voxbin_sip_responses_total",
+                "SIP responses sent or relayed by the edge, by CSeq method and status code.",
+                &["method", "code"],
+            ),
+            dropped: r.counter(
+                "voxbin_sip_dropped_total",
+                "SIP messages dropped without an answer, by reason.",
+                &["reason"],
+            ),
+            registrations: r.gauge(
+                "voxbin_sip_registrations_active",
+                "Addresses of record with a live registration made through this edge node.",
+                &[],
+            ),
+            transactions: r.gauge(
+                "voxbin_sip_transactions",
+                "SIP transactions currently alive on this edge node.",
+                &[],
+            ),
+            transactions_started: r.counter(
+                "voxbin_sip_transactions_total",
+                "SIP transactions started on this edge node, by kind (server or client).",
+                &["kind"],
+            ),
+            media_node_up: r.gauge(
+                "voxbin_sip_media_node_up",
+                "1 while the media node takes new calls, 0 while its OPTIONS checks fail.",
+                &["node"],
+            ),
+            auth: r.counter(
+                "voxbin_sip_auth_total",
+                "Digest authentications by result (ok, failed, stale, unknown_user).",
+                &["result"],
+            ),
+        }
+    })
+}
+
+/// A method name from the closed set used as a label; anything else is `OTHER`.
+pub fn method_label(method: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "INVITE",
+        "ACK",
+        "BYE",
+        "CANCEL",
+        "REGISTER",
+        "OPTIONS",
+        "INFO",
+        "UPDATE",
+        "PRACK",
+        "SUBSCRIBE",
+        "NOTIFY",
+        "REFER",
+        "MESSAGE",
+        "PUBLISH",
+    ];
+    KNOWN
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(method))
+        .copied()
+        .unwrap_or("OTHER")
+}
+
+/// A status code as a label; codes outside 100-699 are `other`.
+pub fn code_label(code: u16) -> String {
+    if (100..700).contains(&code) {
+        code.to_string()
+    } else {
+        "other".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_stay_in_closed_sets() {
+        assert_eq!(method_label("invite"), "INVITE");
+        assert_eq!(method_label("XYZZY"), "OTHER");
+        assert_eq!(code_label(486), "486");
+        assert_eq!(code_label(999), "other");
+    }
+
+    #[test]
+    fn families_render_in_the_process_registry() {
+        let m = edge_metrics();
+        m.requests.inc(&["OPTIONS"]);
+        let text = metrics().render();
+        assert!(text.contains("# TYPE voxbin_sip_requests_total counter"));
+        assert!(text.contains("voxbin_sip_requests_total{method=\"OPTIONS\"}"));
+        assert!(text.contains("# HELP voxbin_sip_registrations_active "));
+    }
+}
