@@ -239,24 +239,30 @@ def deployment(role, tier):
 
 
 def service(role, tier):
+    """Headless, with every pod listed (ready or not): Prometheus finds each role's pods by
+    this name (deploy/monitoring/prometheus.yml, DNS service discovery), and a dispatcher
+    finds each media node's own address."""
     svc_ports = [
         {"name": "health", "port": 8080, "targetPort": "health", "protocol": "TCP"},
         {"name": "metrics", "port": 2112, "targetPort": "metrics", "protocol": "TCP"},
     ]
-    if role == "api":
-        svc_ports += [
-            {"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"},
-            {"name": "audiosocket", "port": 9000, "targetPort": "audiosocket", "protocol": "TCP"},
-        ]
     if role == "media":
         svc_ports.append({"name": "sip-internal", "port": 5080, "targetPort": "sip-internal",
                           "protocol": "UDP"})
-    spec = {"type": "ClusterIP", "selector": {"app": name(role)}, "ports": svc_ports}
-    if role in VOIP:
-        # Headless: callers want each node's own address (dispatcher targets, metrics).
-        spec["clusterIP"] = "None"
+    spec = {"type": "ClusterIP", "clusterIP": "None", "publishNotReadyAddresses": True,
+            "selector": {"app": name(role)}, "ports": svc_ports}
     return {"apiVersion": "v1", "kind": "Service",
             "metadata": {"name": name(role), "labels": labels(role, tier)}, "spec": spec}
+
+
+def gateway_service():
+    """The api's virtual address: HTTPS for the Ingress, audiosocket for the media nodes."""
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "voxbin-api-gateway", "labels": labels("api", "edge")},
+            "spec": {"type": "ClusterIP", "selector": {"app": name("api")}, "ports": [
+                {"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"},
+                {"name": "audiosocket", "port": 9000, "targetPort": "audiosocket",
+                 "protocol": "TCP"}]}}
 
 
 def disruption_budget(role, tier):
@@ -316,9 +322,11 @@ def files():
     out = {}
     for role in ["api"] + SERVICES:
         tier = "edge" if role == "api" else "services"
-        out[f"base/roles/{role}.yaml"] = render([
-            deployment(role, tier), service(role, tier), disruption_budget(role, tier),
-            autoscaler(role, tier)])
+        docs = [deployment(role, tier), service(role, tier)]
+        if role == "api":
+            docs.append(gateway_service())
+        out[f"base/roles/{role}.yaml"] = render(
+            docs + [disruption_budget(role, tier), autoscaler(role, tier)])
     for role in VOIP:
         out[f"components/voip/roles/{role}.yaml"] = render([
             deployment(role, "voip"), service(role, "voip"), disruption_budget(role, "voip")])
