@@ -1,3 +1,31 @@
 //! SIP for Voxbin: messages, transactions, dialogs and digest authentication, as a sans-IO
-//! core with a thin tokio shell. The SIP edge issue fills this crate; the `sip-edge` role is
-//! already listed by `voxbin roles` but does not handle SIP traffic yet.
+//! core with a thin tokio shell (`transport`). Parsing is bounded and never panics; errors are
+//! values carrying the status and reason phrase to answer with.
+
+mod cseq;
+pub mod digest;
+mod error;
+mod grammar;
+mod header_name;
+mod headers;
+mod message;
+mod method;
+mod name_addr;
+mod params;
+mod parse;
+mod uri;
+mod via;
+
+pub use cseq::CSeq;
+pub use error::ParseError;
+pub use header_name::HeaderName;
+pub use headers::{Contacts, Header, Headers};
+pub use message::{Message, Request, Response};
+pub use method::Method;
+pub use name_addr::NameAddr;
+pub use params::{Param, Params};
+pub use parse::{
+    parse_datagram, parse_datagram_with, parse_stream, parse_stream_with, Limits, Parsed,
+};
+pub use uri::{Host, Scheme, Uri};
+pub use via::{Via, BRANCH_COOKIE};

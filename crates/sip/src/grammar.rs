@@ -1,0 +1,151 @@
+//! Small pieces of the RFC 3261 grammar shared by the header parsers: tokens, whitespace,
+//! quoted strings and the comma/semicolon splitting that must skip quotes and `<...>`.
+
+/// True for bytes allowed in an RFC 3261 `token`.
+pub(crate) fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+        )
+}
+
+/// True when `s` is a non-empty token.
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_token_byte)
+}
+
+/// Trims SIP linear whitespace (space and tab) on both sides.
+pub(crate) fn trim_ws(s: &str) -> &str {
+    s.trim_matches(|c| c == ' ' || c == '\t')
+}
+
+/// Finds the first `sep` byte outside double quotes and angle brackets.
+pub(crate) fn find_top_level(s: &str, sep: u8) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let mut in_quotes = false;
+    let mut in_angle = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_quotes {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_quotes = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_quotes = true;
+        } else if b == b'<' {
+            in_angle = true;
+        } else if b == b'>' {
+            in_angle = false;
+        } else if b == sep && !in_angle {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Iterates over the comma-separated elements of a list header, trimmed, skipping empties.
+pub(crate) fn split_list(s: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || loop {
+        let current = rest?;
+        let (item, next) = match find_top_level(current, b',') {
+            Some(i) => (&current[..i], Some(&current[i + 1..])),
+            None => (current, None),
+        };
+        rest = next;
+        let item = trim_ws(item);
+        if !item.is_empty() {
+            return Some(item);
+        }
+    })
+}
+
+/// True when every quote and angle bracket in `s` is closed.
+pub(crate) fn balanced(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let mut in_quotes = false;
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_quotes {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_quotes = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_quotes = true,
+                b'<' => depth += 1,
+                b'>' => {
+                    depth -= 1;
+                    if depth < 0 {
+                        return false;
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    !in_quotes && depth == 0
+}
+
+/// Appends a decimal number without going through `fmt`.
+pub(crate) fn push_u32(out: &mut Vec<u8>, mut n: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_split_respects_quotes_and_brackets() {
+        let items: Vec<_> =
+            split_list(r#""Doe, John" <sip:a@b;x=1,2>;tag=1 , <sip:c@d>,,"#).collect();
+        assert_eq!(
+            items,
+            vec![r#""Doe, John" <sip:a@b;x=1,2>;tag=1"#, "<sip:c@d>"]
+        );
+    }
+
+    #[test]
+    fn escaped_quote_stays_inside_string() {
+        let items: Vec<_> = split_list(r#""a\",b" <sip:x@y>, <sip:z@w>"#).collect();
+        assert_eq!(items.len(), 2);
+    }
+
+    #[test]
+    fn numbers_are_written_in_decimal() {
+        let mut out = Vec::new();
+        push_u32(&mut out, 0);
+        out.push(b' ');
+        push_u32(&mut out, 4294967295);
+        assert_eq!(out, b"0 4294967295");
+    }
+
+    #[test]
+    fn balance_check_finds_unclosed_parts() {
+        assert!(balanced(r#""x" <sip:a@b>"#));
+        assert!(!balanced("<sip:a@b"));
+        assert!(!balanced("\"abc"));
+        assert!(!balanced("a>"));
+    }
+}

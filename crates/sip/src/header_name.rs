@@ -1,0 +1,256 @@
+//! Header names: the common ones as variants with their canonical spelling and compact forms
+//! (RFC 3261 7.3.3, RFC 3265, RFC 3515, RFC 3841, RFC 3892, RFC 4028, RFC 4474), any other name
+//! kept as written and compared case-insensitively.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+macro_rules! header_names {
+    ($( $variant:ident => $text:literal, $compact:expr, $list:expr; )*) => {
+        /// A SIP header field name.
+        #[derive(Debug, Clone)]
+        pub enum HeaderName {
+            $(
+                #[doc = concat!("`", $text, "`")]
+                $variant,
+            )*
+            /// Any other header, spelled as received.
+            Other(String),
+        }
+
+        /// Every known name with its compact letter and whether its comma list is split into
+        /// one line per value when parsed (only where values are handled one by one).
+        const KNOWN: &[(HeaderName, &str, Option<u8>, bool)] = &[
+            $( (HeaderName::$variant, $text, $compact, $list), )*
+        ];
+
+        impl HeaderName {
+            /// Canonical spelling used on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( HeaderName::$variant => $text, )*
+                    HeaderName::Other(s) => s,
+                }
+            }
+
+            /// Index into `KNOWN`, `None` for `Other`.
+            fn known_index(&self) -> Option<usize> {
+                let mut i = 0usize;
+                $(
+                    if let HeaderName::$variant = self {
+                        return Some(i);
+                    }
+                    i += 1;
+                )*
+                let _ = i;
+                None
+            }
+        }
+    };
+}
+
+header_names! {
+    Accept => "Accept", None, false;
+    AcceptContact => "Accept-Contact", Some(b'a'), false;
+    AcceptEncoding => "Accept-Encoding", None, false;
+    AcceptLanguage => "Accept-Language", None, false;
+    AlertInfo => "Alert-Info", None, false;
+    Allow => "Allow", None, false;
+    AllowEvents => "Allow-Events", Some(b'u'), false;
+    AuthenticationInfo => "Authentication-Info", None, false;
+    Authorization => "Authorization", None, false;
+    CallId => "Call-ID", Some(b'i'), false;
+    CallInfo => "Call-Info", None, false;
+    Contact => "Contact", Some(b'm'), true;
+    ContentDisposition => "Content-Disposition", None, false;
+    ContentEncoding => "Content-Encoding", Some(b'e'), false;
+    ContentLanguage => "Content-Language", None, false;
+    ContentLength => "Content-Length", Some(b'l'), false;
+    ContentType => "Content-Type", Some(b'c'), false;
+    CSeq => "CSeq", None, false;
+    Date => "Date", None, false;
+    ErrorInfo => "Error-Info", None, false;
+    Event => "Event", Some(b'o'), false;
+    Expires => "Expires", None, false;
+    From => "From", Some(b'f'), false;
+    Identity => "Identity", Some(b'y'), false;
+    IdentityInfo => "Identity-Info", Some(b'n'), false;
+    InReplyTo => "In-Reply-To", None, false;
+    MaxForwards => "Max-Forwards", None, false;
+    MimeVersion => "MIME-Version", None, false;
+    MinExpires => "Min-Expires", None, false;
+    MinSe => "Min-SE", None, false;
+    Organization => "Organization", None, false;
+    PAssertedIdentity => "P-Asserted-Identity", None, true;
+    PPreferredIdentity => "P-Preferred-Identity", None, true;
+    Path => "Path", None, true;
+    Priority => "Priority", None, false;
+    Privacy => "Privacy", None, false;
+    ProxyAuthenticate => "Proxy-Authenticate", None, false;
+    ProxyAuthorization => "Proxy-Authorization", None, false;
+    ProxyRequire => "Proxy-Require", None, false;
+    RAck => "RAck", None, false;
+    Reason => "Reason", None, false;
+    RecordRoute => "Record-Route", None, true;
+    ReferTo => "Refer-To", Some(b'r'), false;
+    ReferredBy => "Referred-By", Some(b'b'), false;
+    RejectContact => "Reject-Contact", Some(b'j'), false;
+    Replaces => "Replaces", None, false;
+    ReplyTo => "Reply-To", None, false;
+    RequestDisposition => "Request-Disposition", Some(b'd'), false;
+    Require => "Require", None, false;
+    RetryAfter => "Retry-After", None, false;
+    Route => "Route", None, true;
+    RSeq => "RSeq", None, false;
+    Server => "Server", None, false;
+    ServiceRoute => "Service-Route", None, true;
+    SessionExpires => "Session-Expires", Some(b'x'), false;
+    SipETag => "SIP-ETag", None, false;
+    SipIfMatch => "SIP-If-Match", None, false;
+    Subject => "Subject", Some(b's'), false;
+    SubscriptionState => "Subscription-State", None, false;
+    Supported => "Supported", Some(b'k'), false;
+    Timestamp => "Timestamp", None, false;
+    To => "To", Some(b't'), false;
+    Unsupported => "Unsupported", None, false;
+    UserAgent => "User-Agent", None, false;
+    Via => "Via", Some(b'v'), true;
+    Warning => "Warning", None, false;
+    WwwAuthenticate => "WWW-Authenticate", None, false;
+}
+
+impl HeaderName {
+    /// Parses a field name, mapping compact forms and any letter case to the known variant.
+    pub fn parse(name: &str) -> HeaderName {
+        Self::parse_with_list(name).0
+    }
+
+    /// Parses a field name and tells whether its value is a comma list (one table lookup).
+    pub(crate) fn parse_with_list(name: &str) -> (HeaderName, bool) {
+        let bytes = name.as_bytes();
+        let found = match bytes.first() {
+            Some(&first) if first.is_ascii_alphabetic() => {
+                let first = first.to_ascii_lowercase();
+                let bucket = &buckets()[usize::from(first - b'a')];
+                if bytes.len() == 1 {
+                    KNOWN.iter().find(|k| k.2 == Some(first))
+                } else {
+                    bucket
+                        .iter()
+                        .map(|&i| &KNOWN[i])
+                        .find(|k| k.1.len() == bytes.len() && k.1.eq_ignore_ascii_case(name))
+                }
+            }
+            _ => None,
+        };
+        match found {
+            Some(known) => (known.0.clone(), known.3),
+            None => (HeaderName::Other(name.to_string()), false),
+        }
+    }
+
+    /// The one-letter compact form, if the header has one.
+    pub fn compact(&self) -> Option<char> {
+        self.known_index().and_then(|i| KNOWN[i].2).map(char::from)
+    }
+
+    /// True for list headers that the parser splits into one line per value (Via, Route,
+    /// Record-Route, Contact, Path, Service-Route, P-Asserted-Identity, P-Preferred-Identity).
+    pub fn is_list(&self) -> bool {
+        self.known_index().is_some_and(|i| KNOWN[i].3)
+    }
+}
+
+/// Indexes into `KNOWN` grouped by lower-case first letter, built once.
+fn buckets() -> &'static [Vec<usize>; 26] {
+    static BUCKETS: std::sync::OnceLock<[Vec<usize>; 26]> = std::sync::OnceLock::new();
+    BUCKETS.get_or_init(|| {
+        let mut b: [Vec<usize>; 26] = Default::default();
+        for (i, k) in KNOWN.iter().enumerate() {
+            let first = k.1.as_bytes()[0].to_ascii_lowercase();
+            b[usize::from(first - b'a')].push(i);
+        }
+        b
+    })
+}
+
+impl PartialEq for HeaderName {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (HeaderName::Other(a), HeaderName::Other(b)) => a.eq_ignore_ascii_case(b),
+            (HeaderName::Other(_), _) | (_, HeaderName::Other(_)) => false,
+            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        }
+    }
+}
+
+impl Eq for HeaderName {}
+
+impl Hash for HeaderName {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            HeaderName::Other(s) => {
+                for b in s.bytes() {
+                    state.write_u8(b.to_ascii_lowercase());
+                }
+            }
+            known => std::mem::discriminant(known).hash(state),
+        }
+    }
+}
+
+impl fmt::Display for HeaderName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_forms_map_to_full_names() {
+        let pairs = [
+            ("i", HeaderName::CallId),
+            ("m", HeaderName::Contact),
+            ("e", HeaderName::ContentEncoding),
+            ("l", HeaderName::ContentLength),
+            ("c", HeaderName::ContentType),
+            ("f", HeaderName::From),
+            ("s", HeaderName::Subject),
+            ("K", HeaderName::Supported),
+            ("t", HeaderName::To),
+            ("v", HeaderName::Via),
+            ("o", HeaderName::Event),
+            ("u", HeaderName::AllowEvents),
+            ("r", HeaderName::ReferTo),
+            ("b", HeaderName::ReferredBy),
+            ("x", HeaderName::SessionExpires),
+            ("y", HeaderName::Identity),
+        ];
+        for (short, full) in pairs {
+            assert_eq!(HeaderName::parse(short), full, "{short}");
+        }
+        assert_eq!(HeaderName::Via.compact(), Some('v'));
+    }
+
+    #[test]
+    fn names_are_case_insensitive() {
+        assert_eq!(HeaderName::parse("call-id"), HeaderName::CallId);
+        assert_eq!(HeaderName::parse("CSEQ"), HeaderName::CSeq);
+        let other = HeaderName::parse("X-Custom");
+        assert_eq!(other, HeaderName::Other("x-CUSTOM".into()));
+        assert_eq!(other.as_str(), "X-Custom");
+        assert_ne!(other, HeaderName::Via);
+    }
+
+    #[test]
+    fn list_headers_are_known() {
+        assert!(HeaderName::Via.is_list());
+        assert!(HeaderName::Contact.is_list());
+        assert!(!HeaderName::WwwAuthenticate.is_list());
+        assert!(!HeaderName::Allow.is_list());
+        assert!(!HeaderName::Other("X".into()).is_list());
+    }
+}

@@ -1,0 +1,353 @@
+//! The message parser: datagram mode (UDP, one WebSocket message) and stream mode (TCP/TLS,
+//! framed by Content-Length). Bounded by `Limits`; malformed input is an error value, never a
+//! panic. Folded lines are joined, compact names expanded, list headers split one per line.
+
+use bytes::Bytes;
+
+use crate::error::ParseError;
+use crate::grammar::{balanced, is_token, split_list, trim_ws};
+use crate::header_name::HeaderName;
+use crate::headers::{Header, Headers};
+use crate::message::{Message, Request, Response};
+use crate::method::Method;
+use crate::uri::Uri;
+
+/// Size bounds applied while parsing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted message (start line + headers + body) in bytes.
+    pub max_message: usize,
+    /// Most header lines accepted (after list splitting).
+    pub max_headers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message: 65_535,
+            max_headers: 256,
+        }
+    }
+}
+
+/// Result of feeding a stream buffer to the parser.
+// returned and consumed at once, so the size difference costs nothing worth a Box
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    /// A complete message that used the first `consumed` bytes of the buffer.
+    Message {
+        /// The message.
+        msg: Message,
+        /// Bytes of the buffer it used.
+        consumed: usize,
+    },
+    /// Leading CRLFs (RFC 5626 keep-alive); drop `consumed` bytes. `ping` is true for a
+    /// double CRLF, which a server answers with a single CRLF.
+    KeepAlive {
+        /// Bytes to drop.
+        consumed: usize,
+        /// True when the client sent a ping (CRLFCRLF).
+        ping: bool,
+    },
+    /// More bytes are needed.
+    Incomplete,
+}
+
+const TOO_LARGE: ParseError = ParseError::with_status(513, "Message Too Large");
+
+/// Parses one whole datagram with default limits.
+pub fn parse_datagram(buf: &[u8]) -> Result<Message, ParseError> {
+    parse_datagram_with(buf, &Limits::default())
+}
+
+/// Parses one whole datagram (or WebSocket message).
+pub fn parse_datagram_with(buf: &[u8], limits: &Limits) -> Result<Message, ParseError> {
+    if buf.len() > limits.max_message {
+        return Err(TOO_LARGE);
+    }
+    let start = leading_crlf(buf);
+    let buf = &buf[start..];
+    if buf.is_empty() {
+        return Err(ParseError::bad("Empty message"));
+    }
+    let head_len = head_end(buf).ok_or(ParseError::bad("Missing end of headers"))?;
+    let (msg, content_length) = parse_head(&buf[..head_len], limits)?;
+    let rest = &buf[head_len..];
+    let body = match content_length {
+        Some(n) if n > rest.len() => {
+            return Err(ParseError::bad("Body shorter than Content-Length"))
+        }
+        Some(n) => &rest[..n],
+        None => rest,
+    };
+    Ok(with_body(msg, body))
+}
+
+/// Parses the front of a stream buffer with default limits.
+pub fn parse_stream(buf: &[u8]) -> Result<Parsed, ParseError> {
+    parse_stream_with(buf, &Limits::default())
+}
+
+/// Parses the front of a stream buffer: a message framed by Content-Length (missing = 0),
+/// a keep-alive, or a request for more bytes. An error means the stream cannot be resynced.
+pub fn parse_stream_with(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseError> {
+    let crlf = leading_crlf(buf);
+    if crlf > 0 {
+        let ping = buf[..crlf].windows(4).any(|w| w == b"\r\n\r\n");
+        return Ok(Parsed::KeepAlive {
+            consumed: crlf,
+            ping,
+        });
+    }
+    let Some(head_len) = head_end(buf) else {
+        if buf.len() > limits.max_message {
+            return Err(TOO_LARGE);
+        }
+        return Ok(Parsed::Incomplete);
+    };
+    if head_len > limits.max_message {
+        return Err(TOO_LARGE);
+    }
+    let (msg, content_length) = parse_head(&buf[..head_len], limits)?;
+    let total = head_len + content_length.unwrap_or(0);
+    if total > limits.max_message {
+        return Err(TOO_LARGE);
+    }
+    if buf.len() < total {
+        return Ok(Parsed::Incomplete);
+    }
+    Ok(Parsed::Message {
+        msg: with_body(msg, &buf[head_len..total]),
+        consumed: total,
+    })
+}
+
+/// Number of leading CR/LF bytes.
+fn leading_crlf(buf: &[u8]) -> usize {
+    buf.iter()
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .count()
+}
+
+/// Length of the header block including the blank line, if complete.
+fn head_end(buf: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(nl) = find_newline(buf, i) {
+        let next = nl + 1;
+        match buf.get(next) {
+            Some(b'\n') => return Some(next + 1),
+            Some(b'\r') if buf.get(next + 1) == Some(&b'\n') => return Some(next + 2),
+            _ => i = next,
+        }
+    }
+    None
+}
+
+/// Index of the first `\n` at or after `from`, scanning eight bytes at a time.
+fn find_newline(buf: &[u8], from: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = LO * b'\n' as u64;
+    let mut i = from;
+    while i + 8 <= buf.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&buf[i..i + 8]);
+        let x = u64::from_le_bytes(word) ^ NL;
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    buf.get(i..)?
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|p| i + p)
+}
+
+/// Attaches the body bytes.
+fn with_body(mut msg: Message, body: &[u8]) -> Message {
+    if !body.is_empty() {
+        let b = Bytes::copy_from_slice(body);
+        match &mut msg {
+            Message::Request(r) => r.body = b,
+            Message::Response(r) => r.body = b,
+        }
+    }
+    msg
+}
+
+/// Parses the start line and header lines; returns the message and Content-Length if present.
+fn parse_head(head: &[u8], limits: &Limits) -> Result<(Message, Option<usize>), ParseError> {
+    // no early exit, so the scan vectorises
+    let bad = head.iter().fold(false, |acc, &b| {
+        acc | ((b < 0x20 && b != b'\t' && b != b'\r' && b != b'\n') || b == 0x7f)
+    });
+    if bad {
+        return Err(ParseError::bad("Control character in message"));
+    }
+    let text =
+        std::str::from_utf8(head).map_err(|_| ParseError::bad("Invalid UTF-8 in headers"))?;
+    let mut pos = 0;
+    let mut lines = std::iter::from_fn(|| {
+        if pos >= text.len() {
+            return None;
+        }
+        let end = find_newline(head, pos).unwrap_or(text.len());
+        let line = &text[pos..end];
+        pos = end + 1;
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    });
+    let start = lines.next().ok_or(ParseError::bad("Empty message"))?;
+    if start.as_bytes().contains(&b'\r') {
+        return Err(ParseError::bad("Bare CR in start line"));
+    }
+    let mut headers = Headers::with_capacity(16);
+    let mut content_length: Option<usize> = None;
+    let mut pending: Option<(HeaderName, bool, String)> = None;
+    for line in lines {
+        if line.as_bytes().contains(&b'\r') {
+            return Err(ParseError::bad("Bare CR in header"));
+        }
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            // folded continuation of the previous header (RFC 3261 7.3.1)
+            let (_, _, value) = pending
+                .as_mut()
+                .ok_or(ParseError::bad("Continuation line without header"))?;
+            let more = trim_ws(line);
+            if !more.is_empty() {
+                if !value.is_empty() {
+                    value.push(' ');
+                }
+                value.push_str(more);
+            }
+            continue;
+        }
+        if let Some(p) = pending.take() {
+            finish_header(p, &mut headers, &mut content_length, limits)?;
+        }
+        let colon = line
+            .bytes()
+            .position(|b| b == b':')
+            .ok_or(ParseError::bad("Header line without colon"))?;
+        let name = trim_ws(&line[..colon]);
+        if !is_token(name) {
+            return Err(ParseError::bad("Bad header name"));
+        }
+        let (name, is_list) = HeaderName::parse_with_list(name);
+        pending = Some((name, is_list, trim_ws(&line[colon + 1..]).to_string()));
+    }
+    if let Some(p) = pending.take() {
+        finish_header(p, &mut headers, &mut content_length, limits)?;
+    }
+    let msg = parse_start_line(start, headers)?;
+    Ok((msg, content_length))
+}
+
+/// Stores one complete header (splitting lists, taking Content-Length out).
+fn finish_header(
+    (name, is_list, value): (HeaderName, bool, String),
+    headers: &mut Headers,
+    content_length: &mut Option<usize>,
+    limits: &Limits,
+) -> Result<(), ParseError> {
+    if name == HeaderName::ContentLength {
+        let n = parse_length(&value)?;
+        if content_length.is_some_and(|old| old != n) {
+            return Err(ParseError::bad("Conflicting Content-Length"));
+        }
+        *content_length = Some(n);
+        return Ok(());
+    }
+    if is_list && value.contains(',') {
+        if !balanced(&value) {
+            return Err(ParseError::bad("Unbalanced quotes or brackets in header"));
+        }
+        for item in split_list(&value) {
+            push_bounded(headers, name.clone(), item.to_string(), limits)?;
+        }
+        return Ok(());
+    }
+    push_bounded(headers, name, value, limits)
+}
+
+/// Appends a header line unless the limit is reached.
+fn push_bounded(
+    headers: &mut Headers,
+    name: HeaderName,
+    value: String,
+    limits: &Limits,
+) -> Result<(), ParseError> {
+    if headers.len() >= limits.max_headers {
+        return Err(ParseError::bad("Too many headers"));
+    }
+    headers.0.push(Header { name, value });
+    Ok(())
+}
+
+/// Parses a Content-Length value.
+fn parse_length(v: &str) -> Result<usize, ParseError> {
+    const BAD: ParseError = ParseError::bad("Bad Content-Length");
+    if v.is_empty() || v.len() > 9 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(BAD);
+    }
+    v.parse().map_err(|_| BAD)
+}
+
+/// Parses a request line or a status line.
+fn parse_start_line(line: &str, headers: Headers) -> Result<Message, ParseError> {
+    if let Some(rest) = line.strip_prefix("SIP/") {
+        let (version, rest) = rest
+            .split_once(' ')
+            .ok_or(ParseError::bad("Bad status line"))?;
+        if version != "2.0" {
+            return Err(ParseError::with_status(505, "Version Not Supported"));
+        }
+        let (code, reason) = match rest.split_once(' ') {
+            Some((c, r)) => (c, r),
+            None => (rest, ""),
+        };
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ParseError::bad("Bad status code"));
+        }
+        let status: u16 = code
+            .parse()
+            .map_err(|_| ParseError::bad("Bad status code"))?;
+        if !(100..=699).contains(&status) {
+            return Err(ParseError::bad("Bad status code"));
+        }
+        return Ok(Message::Response(Response {
+            status,
+            reason: reason.to_string(),
+            headers,
+            body: Bytes::new(),
+        }));
+    }
+    let mut parts = line.split(' ');
+    let (Some(method), Some(uri), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ParseError::bad("Bad request line"));
+    };
+    let method = Method::parse(method)?;
+    if !version.eq_ignore_ascii_case("SIP/2.0") {
+        return Err(ParseError::with_status(505, "Version Not Supported"));
+    }
+    let uri = Uri::parse(uri).map_err(|e| {
+        if e.status() == 416 {
+            e
+        } else {
+            ParseError::bad("Bad Request-URI")
+        }
+    })?;
+    Ok(Message::Request(Request {
+        method,
+        uri,
+        headers,
+        body: Bytes::new(),
+    }))
+}

@@ -1,0 +1,163 @@
+//! The Via header value (RFC 3261 20.42): transport, sent-by and parameters, with typed
+//! access to `branch`, `received` and `rport` (RFC 3581).
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::ParseError;
+use crate::grammar::{is_token, trim_ws};
+use crate::params::Params;
+use crate::uri::{split_host_port, Host};
+
+/// The RFC 3261 branch prefix ("magic cookie").
+pub const BRANCH_COOKIE: &str = "z9hG4bK";
+
+/// One Via value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Via {
+    /// Transport token in upper case (`UDP`, `TCP`, `TLS`, `WS`, `WSS`, ...).
+    pub transport: String,
+    /// sent-by host.
+    pub host: Host,
+    /// sent-by port.
+    pub port: Option<u16>,
+    /// Parameters (`branch`, `received`, `rport`, ...).
+    pub params: Params,
+}
+
+impl Via {
+    /// A Via for `transport host:port;branch=...`.
+    pub fn new(transport: &str, host: Host, port: Option<u16>, branch: &str) -> Via {
+        let mut params = Params::new();
+        params.set("branch", Some(branch));
+        Via {
+            transport: transport.to_ascii_uppercase(),
+            host,
+            port,
+            params,
+        }
+    }
+
+    /// Parses `SIP/2.0/UDP host:port;params`.
+    pub fn parse(s: &str) -> Result<Via, ParseError> {
+        const BAD: ParseError = ParseError::bad("Bad Via header");
+        let s = trim_ws(s);
+        let mut parts = s.splitn(3, '/');
+        let name = trim_ws(parts.next().ok_or(BAD)?);
+        let version = trim_ws(parts.next().ok_or(BAD)?);
+        let rest = trim_ws(parts.next().ok_or(BAD)?);
+        if !name.eq_ignore_ascii_case("SIP") || version != "2.0" {
+            return Err(BAD);
+        }
+        let ws = rest.find([' ', '\t']).ok_or(BAD)?;
+        let transport = &rest[..ws];
+        if !is_token(transport) {
+            return Err(BAD);
+        }
+        let rest = trim_ws(&rest[ws..]);
+        let (sent_by, params) = match rest.find(';') {
+            Some(i) => (trim_ws(&rest[..i]), Params::parse_header(&rest[i + 1..])?),
+            None => (rest, Params::new()),
+        };
+        let (host, port) = split_host_port(sent_by).map_err(|_| BAD)?;
+        Ok(Via {
+            transport: transport.to_ascii_uppercase(),
+            host,
+            port,
+            params,
+        })
+    }
+
+    /// The `branch` parameter.
+    pub fn branch(&self) -> Option<&str> {
+        self.params.value("branch")
+    }
+
+    /// The `received` parameter.
+    pub fn received(&self) -> Option<&str> {
+        self.params.value("received")
+    }
+
+    /// `Some(None)` for a bare `rport` flag, `Some(Some(port))` once filled in.
+    pub fn rport(&self) -> Option<Option<u16>> {
+        self.params
+            .get("rport")
+            .map(|v| v.and_then(|p| p.parse().ok()))
+    }
+
+    /// True when the branch carries the RFC 3261 magic cookie.
+    pub fn is_rfc3261(&self) -> bool {
+        self.branch().is_some_and(|b| b.starts_with(BRANCH_COOKIE))
+    }
+
+    /// Appends the value as written on the wire.
+    pub(crate) fn write(&self, out: &mut String) {
+        out.push_str("SIP/2.0/");
+        out.push_str(&self.transport);
+        out.push(' ');
+        self.host.write(out);
+        if let Some(p) = self.port {
+            use std::fmt::Write;
+            let _ = write!(out, ":{p}");
+        }
+        self.params.write(out);
+    }
+}
+
+impl FromStr for Via {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Via::parse(s)
+    }
+}
+
+impl fmt::Display for Via {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::with_capacity(64);
+        self.write(&mut s);
+        f.write_str(&s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn via_with_branch_received_rport() {
+        let v = Via::parse("SIP/2.0/udp 192.0.2.1:5060;branch=z9hG4bK776;rport;received=1.2.3.4")
+            .unwrap();
+        assert_eq!(v.transport, "UDP");
+        assert_eq!(v.port, Some(5060));
+        assert_eq!(v.branch(), Some("z9hG4bK776"));
+        assert_eq!(v.rport(), Some(None));
+        assert_eq!(v.received(), Some("1.2.3.4"));
+        assert!(v.is_rfc3261());
+        assert_eq!(
+            v.to_string(),
+            "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776;rport;received=1.2.3.4"
+        );
+    }
+
+    #[test]
+    fn via_with_spaces_and_ipv6() {
+        let v =
+            Via::parse("SIP / 2.0 / TLS [2001:db8::9]:5061 ; branch=z9hG4bKx ; rport=7").unwrap();
+        assert_eq!(v.host, Host::V6("2001:db8::9".parse().unwrap()));
+        assert_eq!(v.rport(), Some(Some(7)));
+    }
+
+    #[test]
+    fn bad_vias() {
+        for bad in [
+            "SIP/2.0/UDP",
+            "SIP/3.0/UDP h",
+            "HTTP/2.0/UDP h",
+            "SIP/2.0/UDP h:x",
+            "",
+            "SIP/2.0/U(P h",
+        ] {
+            assert!(Via::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
