@@ -66,6 +66,10 @@ pub struct Request {
     /// Correlates logs across services for one user request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The transport's id of this delivery, the same when the broker redelivers it (not on
+    /// the wire: the AMQP correlation id carries it). Makes creates idempotent.
+    #[serde(skip)]
+    pub delivery_id: Option<String>,
 }
 
 impl Request {
@@ -78,6 +82,7 @@ impl Request {
             data_type: String::new(),
             data: None,
             request_id: None,
+            delivery_id: None,
         }
     }
 

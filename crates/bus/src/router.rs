@@ -34,6 +34,7 @@ pub struct Ctx<S = ()> {
     params: Params,
     query: Vec<(String, String)>,
     state: Arc<S>,
+    ids_made: std::sync::atomic::AtomicU32,
 }
 
 impl<S> Ctx<S> {
@@ -55,6 +56,24 @@ impl<S> Ctx<S> {
     /// The request id, to pass on to calls made while handling this request.
     pub fn request_id(&self) -> Option<&str> {
         self.request.request_id.as_deref()
+    }
+
+    /// An id for a resource this request creates: derived from the delivery id when the
+    /// transport gives one, so a redelivered request makes the same ids again in the same order.
+    pub fn new_id(&self) -> Uuid {
+        let n = self
+            .ids_made
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match &self.request.delivery_id {
+            Some(seed) => voxbin_core::id::derived_id(seed, n),
+            None => voxbin_core::id::new_id(),
+        }
+    }
+
+    /// Whether the transport may have delivered this request before (creates then check
+    /// for the row an earlier delivery made).
+    pub fn may_be_redelivered(&self) -> bool {
+        self.request.delivery_id.is_some()
     }
 
     /// The sending service, e.g. `flow-manager`.
@@ -337,6 +356,7 @@ impl<S: Send + Sync + 'static> Router<S> {
             params,
             query,
             state: self.state.clone(),
+            ids_made: Default::default(),
         };
         // AssertUnwindSafe: after a panic only a fresh error is built; no shared state is read.
         let outcome = match AssertUnwindSafe((route.handler)(ctx)).catch_unwind().await {

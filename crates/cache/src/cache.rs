@@ -40,6 +40,17 @@ pub trait Cache: Send + Sync + 'static {
     /// Stores `value` at `key` for `ttl` only if `key` is absent (a lock); `true` when stored.
     async fn set_if_absent(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<bool>;
 
+    /// Stores `value` at `key` for the TTL of `kind` as version `version`, unless the value
+    /// there has the same or a newer version; `true` when stored. Read it with
+    /// [`CacheExt::get_versioned_json`]. See [`crate::versioned`].
+    async fn set_if_newer(
+        &self,
+        kind: CacheKind,
+        key: &str,
+        version: u64,
+        value: Vec<u8>,
+    ) -> Result<bool>;
+
     /// Adds `by` to the counter at `key` and returns the new value; an absent key starts at 0
     /// and gets `ttl`, an existing one keeps its expiry.
     async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64>;
@@ -71,6 +82,52 @@ pub trait CacheExt: Cache {
                 tracing::warn!(key, %error, "could not drop the undecodable cached value");
             }
             Ok(None)
+        }
+    }
+
+    /// The versioned value at `key` (see [`Cache::set_if_newer`]) with its version; a value
+    /// that does not decode is dropped and reads as a miss.
+    fn get_versioned_json<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<(u64, T)>>> + Send {
+        async move {
+            let Some(bytes) = self.get(key).await? else {
+                return Ok(None);
+            };
+            let error = match crate::versioned::decode(&bytes) {
+                Some((version, payload)) => match serde_json::from_slice::<T>(payload) {
+                    Ok(value) => return Ok(Some((version, value))),
+                    Err(error) => error.to_string(),
+                },
+                None => "not a versioned value".to_owned(),
+            };
+            tracing::warn!(key, %error, "cached value no longer decodes; dropping it");
+            if let Err(error) = self.delete(key).await {
+                tracing::warn!(key, %error, "could not drop the undecodable cached value");
+            }
+            Ok(None)
+        }
+    }
+
+    /// Stores `value` as JSON at `key` as version `version`, unless a newer one is there.
+    fn set_versioned_json<T: Serialize + ?Sized>(
+        &self,
+        kind: CacheKind,
+        key: &str,
+        version: u64,
+        value: &T,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let encoded = serde_json::to_vec(value);
+        async move {
+            let bytes = encoded.map_err(|e| {
+                Error::new(
+                    ErrorKind::Internal,
+                    "CACHE_ENCODE",
+                    format!("cannot encode {key}: {e}"),
+                )
+            })?;
+            self.set_if_newer(kind, key, version, bytes).await
         }
     }
 
@@ -145,6 +202,39 @@ mod tests {
             None,
             "stale value is deleted"
         );
+    }
+
+    #[tokio::test]
+    async fn versioned_values_only_move_forward() {
+        let cache: Arc<dyn Cache> = Arc::new(MemoryCache::new(16));
+        assert!(cache
+            .set_versioned_json(CacheKind::Flow, "f", 2, &flow())
+            .await
+            .unwrap());
+        let older = Flow {
+            id: "old".into(),
+            ..flow()
+        };
+        assert!(!cache
+            .set_versioned_json(CacheKind::Flow, "f", 1, &older)
+            .await
+            .unwrap());
+        let got: Option<(u64, Flow)> = cache.get_versioned_json("f").await.unwrap();
+        assert_eq!(got, Some((2, flow())));
+        assert!(cache
+            .set_versioned_json(CacheKind::Flow, "f", 3, &older)
+            .await
+            .unwrap());
+        let got: Option<(u64, Flow)> = cache.get_versioned_json("f").await.unwrap();
+        assert_eq!(got, Some((3, older)));
+        // An undecodable value is dropped and reads as a miss.
+        cache
+            .set(CacheKind::Flow, "f", b"junk".to_vec())
+            .await
+            .unwrap();
+        let got: Option<(u64, Flow)> = cache.get_versioned_json("f").await.unwrap();
+        assert_eq!(got, None);
+        assert_eq!(cache.get("f").await.unwrap(), None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -13,6 +13,7 @@ mod cache;
 mod kind;
 mod memory;
 mod redis;
+pub mod versioned;
 
 pub use self::redis::{RedisCache, RedisOptions};
 pub use cache::{Cache, CacheExt};

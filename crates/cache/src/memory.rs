@@ -305,6 +305,36 @@ impl Cache for MemoryCache {
         Ok(self.set_if_absent_now(key, value, expires_at, now))
     }
 
+    async fn set_if_newer(
+        &self,
+        kind: CacheKind,
+        key: &str,
+        version: u64,
+        value: Vec<u8>,
+    ) -> Result<bool> {
+        let now = Instant::now();
+        let expires_at = expiry(now, kind.ttl(), key)?;
+        let value = crate::versioned::encode(version, &value);
+        let shard = self.shard(key);
+        let mut map = shard.map.lock();
+        match map.get_mut(key) {
+            Some(entry)
+                if entry.is_live(now) && !crate::versioned::replaceable(&entry.value, version) =>
+            {
+                Ok(false)
+            }
+            Some(entry) => {
+                *entry = Entry { value, expires_at };
+                Ok(true)
+            }
+            None => {
+                make_room(&mut map, shard.capacity, now);
+                map.insert(key.to_owned(), Entry { value, expires_at });
+                Ok(true)
+            }
+        }
+    }
+
     async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64> {
         let now = Instant::now();
         let expires_at = expiry(now, ttl, key)?;

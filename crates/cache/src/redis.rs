@@ -34,6 +34,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use voxbin_core::{Error, ErrorKind, Result};
 
+/// `set_if_newer`: KEYS[1] key; ARGV version, encoded value, TTL in ms; 1 when stored.
+const SET_IF_NEWER: &str = r#"
+local cur = redis.call('GET', KEYS[1])
+if cur and string.sub(cur, 21, 21) == '|' then
+  local v = tonumber(string.sub(cur, 1, 20))
+  if v and v >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+"#;
+
 /// The key prefix unless [`RedisOptions::prefix`] says otherwise.
 const DEFAULT_PREFIX: &str = "voxbin:";
 
@@ -417,6 +428,31 @@ impl Cache for RedisCache {
         .await
         .map(|reply| reply.is_some())
         .map_err(|f| self.write_error("set_if_absent", key, f))
+    }
+
+    async fn set_if_newer(
+        &self,
+        kind: CacheKind,
+        key: &str,
+        version: u64,
+        value: Vec<u8>,
+    ) -> Result<bool> {
+        let ms = ttl_millis(kind.ttl(), key)?;
+        let mut conn = self.conn.clone();
+        // Compare and set in one atomic step on the server: the version prefix is fixed-width
+        // decimal, so the script reads it without decoding the payload.
+        let cmd = ::redis::cmd("EVAL")
+            .arg(SET_IF_NEWER)
+            .arg(1)
+            .arg(self.key(key))
+            .arg(version.to_string())
+            .arg(crate::versioned::encode(version, &value))
+            .arg(ms)
+            .clone();
+        self.run("set_if_newer", cmd.query_async::<i64>(&mut conn))
+            .await
+            .map(|stored| stored == 1)
+            .map_err(|f| self.write_error("set_if_newer", key, f))
     }
 
     async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64> {

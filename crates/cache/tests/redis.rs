@@ -147,6 +147,52 @@ async fn get_set_delete() {
 }
 
 #[tokio::test]
+async fn versioned_values_only_move_forward_and_keep_their_ttl() {
+    let Some(mut f) = Fixture::new("versioned").await else {
+        return;
+    };
+    let cache = &f.cache;
+    assert!(cache
+        .set_versioned_json(CacheKind::Flow, "v", 5, &"five")
+        .await
+        .unwrap());
+    assert!(!cache
+        .set_versioned_json(CacheKind::Flow, "v", 4, &"four")
+        .await
+        .unwrap());
+    assert!(!cache
+        .set_versioned_json(CacheKind::Flow, "v", 5, &"five again")
+        .await
+        .unwrap());
+    let got: Option<(u64, String)> = cache.get_versioned_json("v").await.unwrap();
+    assert_eq!(got, Some((5, "five".to_owned())));
+    assert!(cache
+        .set_versioned_json(CacheKind::Flow, "v", 6, &"six")
+        .await
+        .unwrap());
+    let got: Option<(u64, String)> = cache.get_versioned_json("v").await.unwrap();
+    assert_eq!(got, Some((6, "six".to_owned())));
+    let ttl = f.pttl("v").await;
+    assert!(
+        ttl > 0 && ttl <= CacheKind::Flow.ttl().as_millis() as i64,
+        "{ttl}"
+    );
+    // A plain value there is replaced, and reads as a miss until then.
+    f.cache
+        .set(CacheKind::Flow, "p", b"plain".to_vec())
+        .await
+        .unwrap();
+    let got: Option<(u64, String)> = f.cache.get_versioned_json("p").await.unwrap();
+    assert_eq!(got, None);
+    assert!(f
+        .cache
+        .set_versioned_json(CacheKind::Flow, "p", 0, &"zero")
+        .await
+        .unwrap());
+    f.cleanup().await;
+}
+
+#[tokio::test]
 async fn each_kind_sets_its_ttl_on_the_key() {
     let Some(mut f) = Fixture::new("each_kind_ttl").await else {
         return;

@@ -7,6 +7,27 @@ pub fn new_id() -> Uuid {
     Uuid::now_v7()
 }
 
+/// The `n`-th id derived from `seed` (a delivery id): the same inputs give the same id, so a
+/// redelivered create makes the same row again instead of a second one. When `seed` is itself
+/// a v7 UUID its timestamp is kept, so derived ids sort like fresh ones.
+pub fn derived_id(seed: &str, n: u32) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(seed.as_bytes());
+    hasher.update(n.to_be_bytes());
+    let digest = hasher.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    let time = match Uuid::try_parse(seed) {
+        Ok(seed) if seed.get_version_num() == 7 => seed.as_bytes()[..6].to_vec(),
+        _ => Uuid::now_v7().as_bytes()[..6].to_vec(),
+    };
+    bytes[..6].copy_from_slice(&time);
+    bytes[6] = (bytes[6] & 0x0f) | 0x70;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    Uuid::from_bytes(bytes)
+}
+
 /// Parses a textual UUID from user input; the error names the field.
 pub fn parse_id(field: &str, text: &str) -> crate::Result<Uuid> {
     Uuid::parse_str(text).map_err(|_| {
@@ -27,6 +48,18 @@ mod tests {
         let b = new_id();
         assert_eq!(a.get_version_num(), 7);
         assert!(a < b);
+    }
+
+    #[test]
+    fn derived_ids_are_stable_v7_and_keep_the_seed_time() {
+        let seed = new_id().simple().to_string();
+        let a = derived_id(&seed, 0);
+        assert_eq!(a, derived_id(&seed, 0));
+        assert_ne!(a, derived_id(&seed, 1));
+        assert_eq!(a.get_version_num(), 7);
+        assert_eq!(a.get_variant(), uuid::Variant::RFC4122);
+        let seed_uuid = Uuid::try_parse(&seed).unwrap();
+        assert_eq!(a.as_bytes()[..6], seed_uuid.as_bytes()[..6]);
     }
 
     #[test]

@@ -60,7 +60,8 @@ pub(crate) async fn call(
     let Some(link) = current_link(core, deadline).await else {
         return Err(errors::rpc_timeout(queue, &uri));
     };
-    let correlation = uuid::Uuid::new_v4().simple().to_string();
+    // v7: ids derived from it by `Ctx::new_id` keep the time order of ids made locally.
+    let correlation = uuid::Uuid::now_v7().simple().to_string();
     let (reply, answer) = oneshot::channel();
     core.pending.lock().insert(correlation.clone(), reply);
     let _pending = Pending {
@@ -193,7 +194,10 @@ impl Server {
             return;
         }
         let response = match serde_json::from_slice::<Request>(&delivery.data) {
-            Ok(request) => handle_request(&*self.handler, request).await,
+            Ok(mut request) => {
+                request.delivery_id = correlation.as_ref().map(|c| c.to_string());
+                handle_request(&*self.handler, request).await
+            }
             Err(error) => {
                 tracing::warn!(queue = %self.queue, %error, "unreadable request dropped");
                 Response::error(&Error::invalid_argument(

@@ -7,7 +7,7 @@
 //! plus the internal `POST /v1/activeflows` other services use to start a run.
 //!
 //! `GET /v1/flows/{id}` is on the hot path of every call, so a flow's public JSON is cached
-//! (`flow:<id>`); see [`flow`] for how writes keep that cache from ever serving a stale flow.
+//! (`flow:<id>`); see `flow::cache` for how versions keep that cache from serving a stale flow.
 
 #![warn(missing_docs)]
 
@@ -33,6 +33,8 @@ pub(crate) struct State {
     pub deps: Deps,
     /// Publishes this service's events (`flow_*`, `activeflow_*`).
     pub events: BusClient,
+    /// Flow copies the cache could not take yet.
+    pub repairs: Arc<flow::cache::Repairs>,
 }
 
 /// A pool whose reads see every committed write (read-your-writes).
@@ -53,7 +55,11 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(3);
 /// The bus handler of the flow service, to serve on `request_queue(SERVICE)`.
 pub fn handler(deps: Deps) -> Arc<dyn voxbin_bus::Handler> {
     let events = BusClient::new(deps.bus.clone(), SERVICE, CLIENT_TIMEOUT);
-    let state = State { deps, events };
+    let state = State {
+        deps,
+        events,
+        repairs: Arc::default(),
+    };
     let router = Router::with_state(SERVICE, state)
         .route(Method::Get, "/v1/flows", flow::handlers::list)
         .route(Method::Post, "/v1/flows", flow::handlers::create)

@@ -1,40 +1,38 @@
-//! The cached copy of a flow's public JSON (`flow:<id>`) and the per-flow write lock.
+//! The cached copy of a flow's public JSON (`flow:<id>`), ordered by the row's version.
 //!
-//! See the module doc of [`crate::flow`] for why readers fill with set-if-absent and writers
-//! overwrite under a lock. A deleted flow leaves a tombstone (`null`) rather than nothing, so a
-//! reader that loaded the row just before the delete cannot bring it back.
+//! Every write of a flow bumps `flow_flows.version` in the same statement, and every copy put
+//! in the cache carries the version it was made from; the cache keeps a copy only if it is
+//! newer than the one there (`set_if_newer`). So writers need no lock, two writers can never
+//! leave the older value behind, and a reader that loaded a row just before a write cannot put
+//! it over the write's copy. A deleted flow leaves a tombstone (`null`) at its final version.
+//!
+//! The cache is an optimisation: when it cannot be reached, writes still succeed. The copy the
+//! write could not replace is queued in [`Repairs`] and put again once the cache answers, so an
+//! outage cannot leave an old copy behind for the rest of its TTL.
 
-use std::future::Future;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::Instant;
 
+use parking_lot::Mutex;
 use serde_json::Value;
 use uuid::Uuid;
 use voxbin_cache::{Cache, CacheExt, CacheKind};
-use voxbin_core::{Error, Result};
 
 use super::model::Flow;
 
-/// How long a write lock lives if its holder dies.
-const LOCK_TTL: Duration = Duration::from_secs(10);
+/// The most copies waiting for the cache to come back; beyond it the oldest waits are dropped
+/// (their copies then live out the flow TTL at worst).
+const MAX_PENDING: usize = 100_000;
 
-/// How long a writer waits for another writer of the same flow.
-const LOCK_WAIT: Duration = Duration::from_secs(3);
-
-/// Pause between attempts to take a busy lock.
-const LOCK_RETRY: Duration = Duration::from_millis(2);
-
-/// Reason of a write refused because the cache (needed to invalidate) is unreachable or busy.
-pub(crate) const FLOW_CACHE_UNAVAILABLE: &str = "FLOW_CACHE_UNAVAILABLE";
+/// First and longest pause between two repair rounds.
+const REPAIR_MIN: Duration = Duration::from_millis(200);
+const REPAIR_MAX: Duration = Duration::from_secs(5);
 
 /// The cache key of flow `id`.
 pub(crate) fn key(id: Uuid) -> String {
     format!("flow:{id}")
-}
-
-fn lock_key(id: Uuid) -> String {
-    format!("flow:lock:{id}")
 }
 
 /// What the cache knows about a flow.
@@ -47,11 +45,11 @@ pub(crate) enum Cached {
     Miss,
 }
 
-/// Reads `flow:<id>`; a cache failure is logged and reads as a miss (the database answers).
+/// Reads `flow:<id>`; a cache failure reads as a miss (the database answers).
 pub(crate) async fn read(cache: &Arc<dyn Cache>, id: Uuid) -> Cached {
-    match cache.get_json::<Value>(&key(id)).await {
-        Ok(Some(Value::Null)) => Cached::Deleted,
-        Ok(Some(value)) => Cached::Live(value),
+    match cache.get_versioned_json::<Value>(&key(id)).await {
+        Ok(Some((_, Value::Null))) => Cached::Deleted,
+        Ok(Some((_, value))) => Cached::Live(value),
         Ok(None) => Cached::Miss,
         Err(error) => {
             tracing::warn!(%id, %error, "flow cache read failed; reading the database");
@@ -60,90 +58,116 @@ pub(crate) async fn read(cache: &Arc<dyn Cache>, id: Uuid) -> Cached {
     }
 }
 
-/// Fills the cache after a read miss, unless a value (newer, or a tombstone) is already there.
+/// The version a row's copy is stored under (rows written before versions existed are 0).
+fn version(flow: &Flow) -> u64 {
+    u64::try_from(flow.version).unwrap_or(0)
+}
+
+/// Fills the cache after a read miss; a newer copy already there wins.
 pub(crate) async fn fill(cache: &Arc<dyn Cache>, flow: &Flow) {
-    let outcome = match serde_json::to_vec(flow) {
-        Ok(bytes) => cache
-            .set_if_absent(&key(flow.id), bytes, CacheKind::Flow.ttl())
-            .await
-            .map(|_| ()),
-        Err(e) => Err(Error::internal(format!("cannot encode flow: {e}"))),
-    };
+    let outcome = cache
+        .set_versioned_json(CacheKind::Flow, &key(flow.id), version(flow), flow)
+        .await;
     if let Err(error) = outcome {
-        tracing::warn!(id = %flow.id, %error, "could not fill the flow cache");
+        tracing::debug!(id = %flow.id, %error, "could not fill the flow cache");
     }
 }
 
-/// Replaces the cached value after a write; if that fails, removes it; if both fail, the
-/// write is reported as failed so that the client knows a stale copy may be served.
-async fn replace(cache: &Arc<dyn Cache>, id: Uuid, value: &Value) -> Result<()> {
-    let key = key(id);
-    let set = cache.set_json(CacheKind::Flow, &key, value).await;
-    let Err(set_error) = set else {
-        return Ok(());
-    };
-    match cache.delete(&key).await {
-        Ok(()) => Ok(()),
-        Err(error) => {
-            tracing::error!(%id, %set_error, %error, "flow written but its cached copy could not be replaced");
-            Err(Error::unavailable(
-                FLOW_CACHE_UNAVAILABLE,
-                "The flow was saved, but the cache could not be updated; retry the request.",
-            ))
-        }
-    }
+/// Copies waiting for the cache to answer again, newest version per flow.
+#[derive(Default)]
+pub(crate) struct Repairs {
+    pending: Mutex<HashMap<Uuid, (u64, Value)>>,
+    running: AtomicBool,
 }
 
-/// Caches the new public JSON of `flow` after a create or an update.
-pub(crate) async fn put(cache: &Arc<dyn Cache>, flow: &Flow) -> Result<()> {
-    let value = serde_json::to_value(flow)
-        .map_err(|e| Error::internal(format!("cannot encode flow: {e}")))?;
-    replace(cache, flow.id, &value).await
-}
-
-/// Leaves a tombstone for a deleted flow.
-pub(crate) async fn tombstone(cache: &Arc<dyn Cache>, id: Uuid) -> Result<()> {
-    replace(cache, id, &Value::Null).await
-}
-
-/// Runs `write` while holding the write lock of flow `id`.
-///
-/// The lock is taken before the database is touched, so a cache that cannot be reached
-/// refuses the write (503) instead of leaving a stale copy behind.
-pub(crate) async fn locked<T, F, Fut>(cache: &Arc<dyn Cache>, id: Uuid, write: F) -> Result<T>
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<T>>,
-{
-    let lock = lock_key(id);
-    let token = voxbin_core::id::new_id().to_string();
-    let deadline = Instant::now() + LOCK_WAIT;
-    loop {
-        let taken = cache
-            .set_if_absent(&lock, token.clone().into_bytes(), LOCK_TTL)
+impl Repairs {
+    /// Puts the copy of a written flow (its JSON, or `null` once deleted) in the cache; if
+    /// the cache cannot take it now, keeps retrying in the background.
+    pub(crate) async fn put(self: &Arc<Self>, cache: &Arc<dyn Cache>, flow: &Flow, deleted: bool) {
+        let value = if deleted {
+            Value::Null
+        } else {
+            match serde_json::to_value(flow) {
+                Ok(value) => value,
+                Err(error) => {
+                    tracing::error!(id = %flow.id, %error, "cannot encode flow for the cache");
+                    return;
+                }
+            }
+        };
+        let key = key(flow.id);
+        let v = version(flow);
+        if let Err(error) = cache
+            .set_versioned_json(CacheKind::Flow, &key, v, &value)
             .await
-            .map_err(|error| {
-                tracing::warn!(%id, %error, "flow write lock unavailable");
-                Error::unavailable(
-                    FLOW_CACHE_UNAVAILABLE,
-                    "The flow cache cannot be reached; nothing was changed. Retry later.",
-                )
-            })?;
-        if taken {
-            break;
+        {
+            tracing::warn!(id = %flow.id, %error, "flow cache not updated; retrying in the background");
+            self.queue(cache.clone(), flow.id, v, value);
         }
-        if Instant::now() >= deadline {
-            return Err(Error::unavailable(
-                "FLOW_BUSY",
-                "The flow is being changed by another request; nothing was changed. Retry.",
-            ));
+    }
+
+    fn queue(self: &Arc<Self>, cache: Arc<dyn Cache>, id: Uuid, version: u64, value: Value) {
+        {
+            let mut pending = self.pending.lock();
+            if pending.len() >= MAX_PENDING && !pending.contains_key(&id) {
+                tracing::error!(%id, "too many flow cache repairs waiting; dropping this one");
+                return;
+            }
+            match pending.get(&id) {
+                Some((queued, _)) if *queued >= version => {}
+                _ => {
+                    pending.insert(id, (version, value));
+                }
+            }
         }
-        tokio::time::sleep(LOCK_RETRY).await;
+        if !self.running.swap(true, Ordering::SeqCst) {
+            tokio::spawn(self.clone().run(cache));
+        }
     }
-    let outcome = write().await;
-    if let Err(error) = cache.delete(&lock).await {
-        // The lock then expires after LOCK_TTL; other writers of this flow wait until then.
-        tracing::warn!(%id, %error, "could not release the flow write lock");
+
+    /// Retries until nothing waits; one task at a time, ending when the queue is empty.
+    async fn run(self: Arc<Self>, cache: Arc<dyn Cache>) {
+        let mut pause = REPAIR_MIN;
+        loop {
+            tokio::time::sleep(pause).await;
+            let batch: Vec<(Uuid, u64, Value)> = self
+                .pending
+                .lock()
+                .iter()
+                .map(|(id, (v, value))| (*id, *v, value.clone()))
+                .collect();
+            let mut failed = false;
+            for (id, v, value) in batch {
+                // `Ok(false)`: a newer copy is there already; either way this one is done.
+                match cache
+                    .set_versioned_json(CacheKind::Flow, &key(id), v, &value)
+                    .await
+                {
+                    Ok(_) => {
+                        let mut pending = self.pending.lock();
+                        if pending.get(&id).is_some_and(|(queued, _)| *queued == v) {
+                            pending.remove(&id);
+                        }
+                    }
+                    Err(_) => {
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            pause = if failed {
+                (pause * 2).min(REPAIR_MAX)
+            } else {
+                REPAIR_MIN
+            };
+            if self.pending.lock().is_empty() {
+                self.running.store(false, Ordering::SeqCst);
+                // A copy queued between the check and the store would otherwise wait alone.
+                if self.pending.lock().is_empty() || self.running.swap(true, Ordering::SeqCst) {
+                    tracing::info!("flow cache repairs done");
+                    return;
+                }
+            }
+        }
     }
-    outcome
 }

@@ -8,7 +8,7 @@ use voxbin_actions::{validate_actions, Action};
 use voxbin_bus::Ctx;
 use voxbin_cache::Cache;
 use voxbin_core::{clock, Error, ErrorKind, Result};
-use voxbin_store::{soft_delete, Page};
+use voxbin_store::Page;
 use voxbin_svc_kit::{page_request, Scope};
 
 use super::cache::{self, Cached};
@@ -116,7 +116,7 @@ pub(crate) async fn create(ctx: Ctx<State>) -> Result<Flow> {
     }
     let now = clock::now();
     let flow = Flow {
-        id: voxbin_core::id::new_id(),
+        id: ctx.new_id(),
         customer_id,
         r#type,
         name: input.name,
@@ -127,12 +127,25 @@ pub(crate) async fn create(ctx: Ctx<State>) -> Result<Flow> {
         tm_create: now.clone(),
         tm_update: Some(now),
         tm_delete: None,
+        version: 1,
     };
-    store::insert(db, &flow).await?;
-    // The id is new, so no stale copy can exist: a failed fill only costs a later miss.
-    if let Err(error) = cache::put(&state.deps.cache, &flow).await {
-        tracing::warn!(id = %flow.id, %error, "could not cache the new flow");
+    if let Err(error) = store::insert(db, &flow).await {
+        return match error.kind {
+            // A redelivery of a create whose first delivery got as far as the insert.
+            ErrorKind::AlreadyExists if ctx.may_be_redelivered() => {
+                match store::get_any(db, flow.id).await? {
+                    Some(made) if made.customer_id == customer_id => {
+                        tracing::info!(id = %made.id, "redelivered flow create answered with the flow it made");
+                        events::publish(&state.events, "flow_created", &made).await;
+                        Ok(made)
+                    }
+                    _ => Err(error),
+                }
+            }
+            _ => Err(error),
+        };
     }
+    cache::fill(&state.deps.cache, &flow).await;
     events::publish(&state.events, "flow_created", &flow).await;
     Ok(flow)
 }
@@ -164,21 +177,21 @@ pub(crate) async fn update(ctx: Ctx<State>) -> Result<Flow> {
     let scope = Scope::from_ctx(&ctx)?;
     let input = FlowInput::parse(&Body::from_ctx(&ctx)?)?;
     let state = ctx.state();
-    let flow = cache::locked(&state.deps.cache, id, move || async move {
-        let mut flow = load_visible(state, id, scope).await?;
-        if let Some(target) = input.on_complete_flow_id {
-            check_reference(state, "on_complete_flow_id", target, flow.customer_id).await?;
-        }
-        flow.name = input.name;
-        flow.detail = input.detail;
-        flow.actions = input.actions;
-        flow.on_complete_flow_id = input.on_complete_flow_id.unwrap_or(Uuid::nil());
-        flow.tm_update = Some(clock::now());
-        store::update(state.deps.db.writer(), &flow).await?;
-        cache::put(&state.deps.cache, &flow).await?;
-        Ok(flow)
-    })
-    .await?;
+    let mut flow = load_visible(state, id, scope).await?;
+    if let Some(target) = input.on_complete_flow_id {
+        check_reference(state, "on_complete_flow_id", target, flow.customer_id).await?;
+    }
+    flow.name = input.name;
+    flow.detail = input.detail;
+    flow.actions = input.actions;
+    flow.on_complete_flow_id = input.on_complete_flow_id.unwrap_or(Uuid::nil());
+    flow.tm_update = Some(clock::now());
+    // Deleted between the read and the write: as if the delete came first.
+    let Some(version) = store::update(state.deps.db.writer(), &flow).await? else {
+        return Err(Error::not_found("flow"));
+    };
+    flow.version = version;
+    state.repairs.put(&state.deps.cache, &flow, false).await;
     events::publish(&state.events, "flow_updated", &flow).await;
     Ok(flow)
 }
@@ -188,18 +201,11 @@ pub(crate) async fn delete(ctx: Ctx<State>) -> Result<Flow> {
     let id = ctx.param_uuid("id")?;
     let scope = Scope::from_ctx(&ctx)?;
     let state = ctx.state();
-    let flow = cache::locked(&state.deps.cache, id, move || async move {
-        let flow = load_visible(state, id, scope).await?;
-        let db = state.deps.db.writer();
-        if !soft_delete(db, "flow_flows", id, Some(flow.customer_id)).await? {
-            return Err(Error::not_found("flow"));
-        }
-        cache::tombstone(&state.deps.cache, id).await?;
-        store::get_any(db, id)
-            .await?
-            .ok_or_else(|| Error::internal(format!("flow {id} vanished after its delete")))
-    })
-    .await?;
+    let live = load_visible(state, id, scope).await?;
+    let Some(flow) = store::delete(state.deps.db.writer(), id, live.customer_id).await? else {
+        return Err(Error::not_found("flow"));
+    };
+    state.repairs.put(&state.deps.cache, &flow, true).await;
     events::publish(&state.events, "flow_deleted", &flow).await;
     Ok(flow)
 }

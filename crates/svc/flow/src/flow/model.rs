@@ -83,4 +83,7 @@ pub struct Flow {
     pub tm_update: Option<String>,
     /// Deletion time; `None` while live.
     pub tm_delete: Option<String>,
+    /// Bumped by every write; orders the cached copies (not part of the public JSON).
+    #[serde(skip)]
+    pub version: i64,
 }

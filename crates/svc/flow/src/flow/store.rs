@@ -11,7 +11,7 @@ use super::model::{Flow, FlowType};
 
 /// Every column, in the order [`from_row`] reads them.
 const COLUMNS: &str = "id, customer_id, `type`, name, detail, actions, direct_hash, \
-                       on_complete_flow_id, tm_create, tm_update, tm_delete";
+                       on_complete_flow_id, tm_create, tm_update, tm_delete, version";
 
 /// `flow_flows`, scoped on `customer_id`.
 const TABLE: Table = Table::new("flow_flows", COLUMNS);
@@ -33,6 +33,7 @@ fn from_row(r: &AnyRow) -> Result<Flow> {
         tm_create: row::text(r, "tm_create")?,
         tm_update: row::opt_text(r, "tm_update")?,
         tm_delete: row::opt_text(r, "tm_delete")?,
+        version: row::int(r, "version")?,
     })
 }
 
@@ -45,7 +46,7 @@ pub(crate) fn actions_json(flow: &Flow) -> Result<String> {
 /// Inserts a new flow.
 pub(crate) async fn insert(pool: &AnyPool, flow: &Flow) -> Result<()> {
     let sql =
-        format!("INSERT INTO flow_flows ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        format!("INSERT INTO flow_flows ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     sqlx::query(AssertSqlSafe(sql))
         .bind(flow.id.to_string())
         .bind(flow.customer_id.to_string())
@@ -58,6 +59,7 @@ pub(crate) async fn insert(pool: &AnyPool, flow: &Flow) -> Result<()> {
         .bind(flow.tm_create.clone())
         .bind(flow.tm_update.clone())
         .bind(flow.tm_delete.clone())
+        .bind(flow.version)
         .execute(pool)
         .await
         .map_err(map_db_error)?;
@@ -94,13 +96,15 @@ pub(crate) async fn count_live(pool: &AnyPool, customer: Uuid) -> Result<i64> {
 }
 
 /// Writes the updatable fields of `flow` (name, detail, actions, on_complete_flow_id,
-/// tm_update) to its live row.
-pub(crate) async fn update(pool: &AnyPool, flow: &Flow) -> Result<()> {
+/// tm_update) to its live row and bumps its version; returns the new version, or `None` when
+/// no live row matched. One transaction, so the version read back is this write's.
+pub(crate) async fn update(pool: &AnyPool, flow: &Flow) -> Result<Option<i64>> {
     let sql = format!(
         "UPDATE flow_flows SET name = ?, detail = ?, actions = ?, on_complete_flow_id = ?, \
-         tm_update = ? WHERE id = ? AND customer_id = ? AND {LIVE}"
+         tm_update = ?, version = version + 1 WHERE id = ? AND customer_id = ? AND {LIVE}"
     );
-    sqlx::query(AssertSqlSafe(sql))
+    let mut tx = pool.begin().await.map_err(map_db_error)?;
+    let done = sqlx::query(AssertSqlSafe(sql))
         .bind(flow.name.clone())
         .bind(flow.detail.clone())
         .bind(actions_json(flow)?)
@@ -108,8 +112,35 @@ pub(crate) async fn update(pool: &AnyPool, flow: &Flow) -> Result<()> {
         .bind(flow.tm_update.clone())
         .bind(flow.id.to_string())
         .bind(flow.customer_id.to_string())
-        .execute(pool)
+        .execute(&mut *tx)
         .await
         .map_err(map_db_error)?;
-    Ok(())
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let version = sqlx::query_scalar::<_, i64>("SELECT version FROM flow_flows WHERE id = ?")
+        .bind(flow.id.to_string())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_db_error)?;
+    tx.commit().await.map_err(map_db_error)?;
+    Ok(Some(version))
+}
+
+/// Soft-deletes the live flow `id` of `customer` and bumps its version; the deleted row, or
+/// `None` when no live row matched.
+pub(crate) async fn delete(pool: &AnyPool, id: Uuid, customer: Uuid) -> Result<Option<Flow>> {
+    let deleted = voxbin_store::soft_delete_and_set(
+        pool,
+        "flow_flows",
+        "version = version + 1",
+        id,
+        Some(customer),
+    )
+    .await?;
+    if !deleted {
+        return Ok(None);
+    }
+    // A deleted row is never written again, so this read sees the delete's version.
+    get_any(pool, id).await
 }

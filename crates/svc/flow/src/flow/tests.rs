@@ -8,6 +8,7 @@ use voxbin_core::ErrorKind;
 use super::cache;
 use super::model::Flow;
 use crate::testutil::{assert_contract, Harness};
+use voxbin_cache::{Cache, CacheKind};
 
 fn actions() -> Value {
     json!([
@@ -543,4 +544,174 @@ async fn get_is_served_from_the_cache_without_the_database() {
         ErrorKind::NotFound,
         "ownership is checked on hits too"
     );
+}
+
+#[tokio::test]
+async fn a_redelivered_create_answers_the_flow_it_made_instead_of_a_second_one() {
+    let h = Harness::sqlite().await;
+    let a = Uuid::now_v7();
+    let handler = crate::handler(h.deps.clone());
+    let mut request = voxbin_bus::Request::new(Method::Post, format!("/v1/flows?customer_id={a}"))
+        .with_data(new_flow("once"));
+    request.delivery_id = Some(Uuid::now_v7().simple().to_string());
+    let first = handler.handle(request.clone()).await.into_result().unwrap();
+    let again = handler.handle(request.clone()).await.into_result().unwrap();
+    assert_eq!(first["id"], again["id"]);
+    assert_eq!(first["name"], "once");
+    assert_eq!(h.count("flow_flows").await, 1);
+    // Another delivery is another create.
+    request.delivery_id = Some(Uuid::now_v7().simple().to_string());
+    let other = handler.handle(request.clone()).await.into_result().unwrap();
+    assert_ne!(other["id"], first["id"]);
+    assert_eq!(h.count("flow_flows").await, 2);
+    // A delivery id replayed for another customer never hands out the first one's flow.
+    let b = Uuid::now_v7();
+    let mut replayed = voxbin_bus::Request::new(Method::Post, format!("/v1/flows?customer_id={b}"))
+        .with_data(new_flow("theirs"));
+    replayed.delivery_id = request.delivery_id.clone();
+    let err = handler.handle(replayed).await.into_result().unwrap_err();
+    assert_eq!(err.kind, ErrorKind::AlreadyExists);
+}
+
+/// A cache whose writes fail while `down` is set, as Redis does when it cannot be reached.
+struct FlakyCache {
+    inner: voxbin_cache::MemoryCache,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl FlakyCache {
+    fn check(&self) -> voxbin_core::Result<()> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(voxbin_core::Error::unavailable("CACHE_UNAVAILABLE", "down"));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl voxbin_cache::Cache for FlakyCache {
+    async fn get(&self, key: &str) -> voxbin_core::Result<Option<Vec<u8>>> {
+        if self.check().is_err() {
+            return Ok(None);
+        }
+        self.inner.get(key).await
+    }
+    async fn set(&self, kind: CacheKind, key: &str, value: Vec<u8>) -> voxbin_core::Result<()> {
+        self.check()?;
+        self.inner.set(kind, key, value).await
+    }
+    async fn delete(&self, key: &str) -> voxbin_core::Result<()> {
+        self.check()?;
+        self.inner.delete(key).await
+    }
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: std::time::Duration,
+    ) -> voxbin_core::Result<bool> {
+        self.check()?;
+        self.inner.set_if_absent(key, value, ttl).await
+    }
+    async fn set_if_newer(
+        &self,
+        kind: CacheKind,
+        key: &str,
+        version: u64,
+        value: Vec<u8>,
+    ) -> voxbin_core::Result<bool> {
+        self.check()?;
+        self.inner.set_if_newer(kind, key, version, value).await
+    }
+    async fn incr(&self, key: &str, by: i64, ttl: std::time::Duration) -> voxbin_core::Result<i64> {
+        self.check()?;
+        self.inner.incr(key, by, ttl).await
+    }
+    async fn ping(&self) -> voxbin_core::Result<()> {
+        self.check()
+    }
+}
+
+#[tokio::test]
+async fn writes_succeed_while_the_cache_is_down_and_their_copies_land_once_it_is_back() {
+    let flaky = std::sync::Arc::new(FlakyCache {
+        inner: voxbin_cache::MemoryCache::new(100),
+        down: Default::default(),
+    });
+    let mut h = Harness::sqlite().await;
+    h.deps.cache = flaky.clone();
+    let handler = crate::handler(h.deps.clone());
+    let a = Uuid::now_v7();
+    let call = |method: Method, path: String, body: Option<Value>| {
+        let handler = handler.clone();
+        async move {
+            let mut request = voxbin_bus::Request::new(method, format!("{path}?customer_id={a}"));
+            if let Some(body) = body {
+                request = request.with_data(body);
+            }
+            handler.handle(request).await.into_result()
+        }
+    };
+    let made = call(Method::Post, "/v1/flows".into(), Some(new_flow("v1")))
+        .await
+        .unwrap();
+    let path = format!("/v1/flows/{}", id_of(&made));
+    // Cached at version 1 by the create.
+    assert_eq!(
+        call(Method::Get, path.clone(), None).await.unwrap()["name"],
+        "v1"
+    );
+
+    flaky.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let updated = call(Method::Put, path.clone(), Some(new_flow("v2")))
+        .await
+        .unwrap();
+    assert_eq!(updated["name"], "v2");
+    // Reads go to the database meanwhile.
+    assert_eq!(
+        call(Method::Get, path.clone(), None).await.unwrap()["name"],
+        "v2"
+    );
+
+    // The cache comes back still holding v1: the queued copy replaces it.
+    flaky.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let key = cache::key(id_of(&made).parse().unwrap());
+    wait_for_cached(&flaky.inner, &key, "v2").await;
+    assert_eq!(
+        call(Method::Get, path.clone(), None).await.unwrap()["name"],
+        "v2"
+    );
+
+    // A delete during an outage leaves a tombstone once the cache is back.
+    flaky.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    call(Method::Delete, path.clone(), None).await.unwrap();
+    flaky.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    wait_for_cached(&flaky.inner, &key, "null").await;
+    let err = call(Method::Get, path.clone(), None).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound);
+}
+
+/// Waits (up to 10 s) until the copy at `key` is the flow named `name`, or the tombstone
+/// when `name` is `"null"`.
+async fn wait_for_cached(cache: &voxbin_cache::MemoryCache, key: &str, name: &str) {
+    let mut last = None;
+    for _ in 0..200 {
+        let bytes = cache.get(key).await.unwrap();
+        let copy = bytes
+            .as_deref()
+            .and_then(voxbin_cache::versioned::decode)
+            .map(|(_, p)| serde_json::from_slice::<Value>(p).unwrap());
+        let now = copy.as_ref().map(|v| {
+            v.get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("null")
+                .to_owned()
+        });
+        if now.as_deref() == Some(name) {
+            return;
+        }
+        last = copy;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the cache never got {name}; last copy {last:?}");
 }
