@@ -11,5 +11,7 @@ pub mod bindings;
 pub mod dispatcher;
 pub mod guard;
 pub mod metrics;
+pub mod proxy;
 pub mod registrar;
+pub mod secret;
 pub mod settings;

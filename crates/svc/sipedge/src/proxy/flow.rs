@@ -1,0 +1,192 @@
+//! Flow tokens: where the far side of a dialog really is, carried in the edge's own
+//! Record-Route entry instead of in any node's memory.
+//!
+//! A phone behind NAT, or on TCP, TLS or WebSocket, is reachable only through the address and
+//! connection its requests came from, not through its Contact. The edge records that source in
+//! the Record-Route entry facing the phone (`ftok=<transport>~<ip>~<port>~<mac>`), so any edge
+//! node that later pops this route knows where to send the request. The MAC (HMAC-SHA256 with
+//! the cluster secret, truncated) stops a forged Route from turning the edge into a relay.
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use std::net::{IpAddr, SocketAddr};
+
+/// The transports a flow can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FlowTransport {
+    /// UDP.
+    Udp,
+    /// TCP.
+    Tcp,
+    /// TLS over TCP.
+    Tls,
+    /// WebSocket.
+    Ws,
+    /// WebSocket over TLS.
+    Wss,
+}
+
+impl FlowTransport {
+    fn letter(self) -> char {
+        match self {
+            FlowTransport::Udp => 'u',
+            FlowTransport::Tcp => 't',
+            FlowTransport::Tls => 's',
+            FlowTransport::Ws => 'w',
+            FlowTransport::Wss => 'x',
+        }
+    }
+
+    fn from_letter(c: char) -> Option<FlowTransport> {
+        Some(match c {
+            'u' => FlowTransport::Udp,
+            't' => FlowTransport::Tcp,
+            's' => FlowTransport::Tls,
+            'w' => FlowTransport::Ws,
+            'x' => FlowTransport::Wss,
+            _ => return None,
+        })
+    }
+
+    /// The Via transport token (`UDP`, `TCP`, `TLS`, `WS`, `WSS`).
+    pub fn via_name(self) -> &'static str {
+        match self {
+            FlowTransport::Udp => "UDP",
+            FlowTransport::Tcp => "TCP",
+            FlowTransport::Tls => "TLS",
+            FlowTransport::Ws => "WS",
+            FlowTransport::Wss => "WSS",
+        }
+    }
+
+    /// Lower-case name, as stored in bindings (`udp`, `tcp`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            FlowTransport::Udp => "udp",
+            FlowTransport::Tcp => "tcp",
+            FlowTransport::Tls => "tls",
+            FlowTransport::Ws => "ws",
+            FlowTransport::Wss => "wss",
+        }
+    }
+}
+
+/// A transport and remote address: where a message came from or must go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Flow {
+    /// Transport.
+    pub transport: FlowTransport,
+    /// Remote address.
+    pub addr: SocketAddr,
+}
+
+/// Length of the MAC in hex characters.
+const MAC_HEX: usize = 16;
+
+/// Signs and checks flow tokens with the cluster secret.
+#[derive(Clone)]
+pub struct FlowSigner {
+    mac: Hmac<Sha256>,
+}
+
+impl std::fmt::Debug for FlowSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FlowSigner")
+    }
+}
+
+impl FlowSigner {
+    /// A signer with the cluster secret.
+    pub fn new(secret: &[u8]) -> FlowSigner {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
+            .unwrap_or_else(|_| <Hmac<Sha256> as KeyInit>::new_from_slice(b"-").expect("key"));
+        FlowSigner { mac }
+    }
+
+    fn tag(&self, body: &str) -> String {
+        let mut m = self.mac.clone();
+        m.update(body.as_bytes());
+        let out = m.finalize().into_bytes();
+        out[..MAC_HEX / 2]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The token for `flow`: URI-parameter safe (IPv6 colons become `-`).
+    pub fn encode(&self, flow: Flow) -> String {
+        let ip = match flow.addr.ip() {
+            IpAddr::V4(a) => a.to_string(),
+            IpAddr::V6(a) => a.to_string().replace(':', "-"),
+        };
+        let body = format!("{}~{ip}~{}", flow.transport.letter(), flow.addr.port());
+        let tag = self.tag(&body);
+        format!("{body}~{tag}")
+    }
+
+    /// The flow in a token, if the token is well formed and signed by the cluster.
+    pub fn decode(&self, token: &str) -> Option<Flow> {
+        let (body, tag) = token.rsplit_once('~')?;
+        if tag.len() != MAC_HEX || !constant_time_eq(self.tag(body).as_bytes(), tag.as_bytes()) {
+            return None;
+        }
+        let mut parts = body.split('~');
+        let mut letter = parts.next()?.chars();
+        let transport = FlowTransport::from_letter(letter.next()?)?;
+        let ip: IpAddr = parts.next()?.replace('-', ":").parse().ok()?;
+        let port: u16 = parts.next()?.parse().ok()?;
+        if letter.next().is_some() || parts.next().is_some() {
+            return None;
+        }
+        Some(Flow {
+            transport,
+            addr: SocketAddr::new(ip, port),
+        })
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_between_nodes_with_one_secret() {
+        let a = FlowSigner::new(b"cluster");
+        let b = FlowSigner::new(b"cluster");
+        for (t, addr) in [
+            (FlowTransport::Udp, "192.0.2.7:40123"),
+            (FlowTransport::Wss, "[2001:db8::5]:443"),
+            (FlowTransport::Tcp, "10.1.2.3:5060"),
+        ] {
+            let flow = Flow {
+                transport: t,
+                addr: addr.parse().unwrap(),
+            };
+            let token = a.encode(flow);
+            assert!(!token.contains(':') && !token.contains(';'), "{token}");
+            assert_eq!(b.decode(&token), Some(flow));
+        }
+    }
+
+    #[test]
+    fn forged_or_garbled_tokens_are_refused() {
+        let a = FlowSigner::new(b"cluster");
+        let other = FlowSigner::new(b"another cluster");
+        let flow = Flow {
+            transport: FlowTransport::Udp,
+            addr: "192.0.2.7:5060".parse().unwrap(),
+        };
+        let token = a.encode(flow);
+        assert_eq!(other.decode(&token), None);
+        let redirected = token.replace("192.0.2.7", "198.51.100.1");
+        assert_eq!(a.decode(&redirected), None);
+        for junk in ["", "~", "u~1.2.3.4~5060", "q~1.2.3.4~5060~0011223344556677"] {
+            assert_eq!(a.decode(junk), None, "{junk}");
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! The routing core of the edge: a sans-IO record-routing proxy.
+
+pub mod flow;
+pub mod route;

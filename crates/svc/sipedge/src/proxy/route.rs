@@ -1,0 +1,307 @@
+//! Record-Route and Route handling: how the edge stays on a dialog's path without state.
+//!
+//! On a new INVITE the edge records two routes to itself (RFC 3261 16.6, the "double
+//! Record-Route" shape): the upper one faces the media node, the lower one faces the caller and
+//! carries a flow token of where the caller really is. The callee's route set lists them in
+//! that order and the caller's in reverse, so on an in-dialog request the edge pops every route
+//! of its own, and the last one popped says where to go: a flow token sends the request to the
+//! caller's flow, no token means onward by the next Route or the Request-URI (the media node's
+//! Contact). Any edge node with the cluster secret can do this.
+
+use super::flow::{Flow, FlowSigner, FlowTransport};
+use std::net::{IpAddr, SocketAddr};
+use voxbin_sip::{HeaderName, Host, NameAddr, Request, Scheme, Uri};
+
+/// The URI parameter carrying a flow token.
+pub const FLOW_PARAM: &str = "ftok";
+
+/// The edge's own addresses, to recognise its routes.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// Host written in Via and Record-Route.
+    pub host: Host,
+    /// Port written in Via and Record-Route.
+    pub port: u16,
+    /// Other `host:port` pairs that also mean "this edge" (listen addresses).
+    pub aliases: Vec<(Host, u16)>,
+}
+
+impl Identity {
+    /// Whether `uri` points at this edge (same host and port, default 5060 / 5061 for sips).
+    pub fn is_ours(&self, uri: &Uri) -> bool {
+        let default = if uri.scheme == Scheme::Sips {
+            5061
+        } else {
+            5060
+        };
+        let port = uri.port.unwrap_or(default);
+        let same = |h: &Host, p: u16| p == port && host_eq(h, &uri.host);
+        same(&self.host, self.port) || self.aliases.iter().any(|(h, p)| same(h, *p))
+    }
+
+    /// The URI of one of the edge's Record-Route entries.
+    pub fn route_uri(&self, flow_token: Option<&str>) -> Uri {
+        let mut uri = Uri::sip(None, self.host.clone(), Some(self.port));
+        uri.params.set("lr", None);
+        if let Some(t) = flow_token {
+            uri.params.set(FLOW_PARAM, Some(t));
+        }
+        uri
+    }
+}
+
+fn host_eq(a: &Host, b: &Host) -> bool {
+    match (a, b) {
+        (Host::Domain(x), Host::Domain(y)) => x.eq_ignore_ascii_case(y),
+        _ => a == b,
+    }
+}
+
+/// Adds the edge's two Record-Route entries to a new INVITE that came from `source`.
+pub fn record_route(req: &mut Request, me: &Identity, signer: &FlowSigner, source: Flow) {
+    let token = signer.encode(source);
+    let outer = NameAddr::new(me.route_uri(Some(&token)));
+    let inner = NameAddr::new(me.route_uri(None));
+    // insert_first puts each before the current first Record-Route: inner ends on top.
+    req.headers
+        .insert_first(HeaderName::RecordRoute, outer.to_string());
+    req.headers
+        .insert_first(HeaderName::RecordRoute, inner.to_string());
+}
+
+/// Where an in-dialog request goes next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextHop {
+    /// The flow a route token named (the caller's side).
+    Flow(Flow),
+    /// This URI (the next Route, or the Request-URI).
+    Uri(Uri),
+}
+
+/// Why an in-dialog request cannot be routed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteError {
+    /// The top Route is not the edge's (or there is none).
+    NotOurs,
+    /// A Route header does not parse.
+    BadRoute,
+    /// The edge's route carries a token that was not signed by this cluster.
+    ForgedToken,
+}
+
+/// Pops the edge's own routes from `req` (RFC 3261 16.4 loose routing, with the strict-router
+/// case of a Request-URI that is one of the edge's routes) and tells where to send it.
+pub fn loose_route(
+    req: &mut Request,
+    me: &Identity,
+    signer: &FlowSigner,
+) -> Result<NextHop, RouteError> {
+    // A strict router before us put our route into the Request-URI and the target last.
+    if me.is_ours(&req.uri) && req.uri.is_loose_route() {
+        let last = req
+            .headers
+            .iter()
+            .rposition(|h| h.name == HeaderName::Route)
+            .ok_or(RouteError::NotOurs)?;
+        let value = req.headers.0.remove(last).value;
+        let popped = std::mem::replace(
+            &mut req.uri,
+            NameAddr::parse(&value)
+                .map_err(|_| RouteError::BadRoute)?
+                .uri,
+        );
+        return next_after(req, Some(popped), me, signer);
+    }
+    next_after(req, None, me, signer)
+}
+
+fn next_after(
+    req: &mut Request,
+    mut last_ours: Option<Uri>,
+    me: &Identity,
+    signer: &FlowSigner,
+) -> Result<NextHop, RouteError> {
+    while let Some(value) = req.headers.get(&HeaderName::Route) {
+        let route = NameAddr::parse(value).map_err(|_| RouteError::BadRoute)?;
+        if !me.is_ours(&route.uri) {
+            break;
+        }
+        req.headers.remove_first(&HeaderName::Route);
+        last_ours = Some(route.uri);
+    }
+    let last = last_ours.ok_or(RouteError::NotOurs)?;
+    if let Some(token) = last.params.value(FLOW_PARAM) {
+        return signer
+            .decode(token)
+            .map(NextHop::Flow)
+            .ok_or(RouteError::ForgedToken);
+    }
+    match req.headers.get(&HeaderName::Route) {
+        Some(next) => NameAddr::parse(next)
+            .map(|n| NextHop::Uri(n.uri))
+            .map_err(|_| RouteError::BadRoute),
+        None => Ok(NextHop::Uri(req.uri.clone())),
+    }
+}
+
+/// The flow a URI names when its host is an IP address: transport from `transport=` (or TLS
+/// for sips), port from the URI or the scheme's default. `None` for host names.
+pub fn uri_flow(uri: &Uri) -> Option<Flow> {
+    let ip: IpAddr = uri.host.ip()?;
+    let transport = match uri.transport().map(str::to_ascii_lowercase).as_deref() {
+        Some("tcp") => FlowTransport::Tcp,
+        Some("tls") => FlowTransport::Tls,
+        Some("ws") => FlowTransport::Ws,
+        Some("wss") => FlowTransport::Wss,
+        _ if uri.scheme == Scheme::Sips => FlowTransport::Tls,
+        _ => FlowTransport::Udp,
+    };
+    let default = if transport == FlowTransport::Tls {
+        5061
+    } else {
+        5060
+    };
+    Some(Flow {
+        transport,
+        addr: SocketAddr::new(ip, uri.port.unwrap_or(default)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use voxbin_sip::parse_datagram;
+    use voxbin_sip::Message;
+
+    fn me() -> Identity {
+        Identity {
+            host: Host::V4([127, 0, 0, 1].into()),
+            port: 5060,
+            aliases: vec![(Host::Domain("edge.example".into()), 5060)],
+        }
+    }
+
+    fn request(text: &str) -> Request {
+        match parse_datagram(text.replace('\n', "\r\n").as_bytes()).unwrap() {
+            Message::Request(r) => r,
+            Message::Response(_) => panic!("not a request"),
+        }
+    }
+
+    const INVITE: &str = "INVITE sip:100@127.0.0.1 SIP/2.0
+Via: SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bK1;rport=40000;received=198.51.100.9
+Record-Route: <sip:upstream.example;lr>
+From: <sip:a@example.com>;tag=1
+To: <sip:100@127.0.0.1>
+Call-ID: c1
+CSeq: 1 INVITE
+Contact: <sip:a@192.0.2.7:5060>
+Max-Forwards: 70
+Content-Length: 0
+
+";
+
+    fn caller() -> Flow {
+        Flow {
+            transport: FlowTransport::Udp,
+            addr: "198.51.100.9:40000".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn requests_from_either_side_find_their_way_through_any_node() {
+        let signer = FlowSigner::new(b"cluster");
+        let mut invite = request(INVITE);
+        record_route(&mut invite, &me(), &signer, caller());
+        let rr: Vec<NameAddr> = invite.headers.record_routes().unwrap();
+        assert_eq!(rr.len(), 3);
+        assert!(me().is_ours(&rr[0].uri) && rr[0].uri.params.value(FLOW_PARAM).is_none());
+        assert!(rr[1].uri.params.value(FLOW_PARAM).is_some());
+        assert_eq!(rr[2].uri.host, Host::Domain("upstream.example".into()));
+
+        // The callee's BYE: Route = the record-route set in order; R-URI = caller's Contact.
+        let routes: Vec<String> = rr.iter().map(|r| r.to_string()).collect();
+        let mut bye = request(&format!(
+            "BYE sip:a@192.0.2.7:5060 SIP/2.0
+Via: SIP/2.0/UDP 10.0.0.5:5080;branch=z9hG4bK2
+Route: {}
+Route: {}
+Route: {}
+From: <sip:100@127.0.0.1>;tag=2
+To: <sip:a@example.com>;tag=1
+Call-ID: c1
+CSeq: 1 BYE
+Content-Length: 0
+
+",
+            routes[0], routes[1], routes[2]
+        ));
+        // Another node, same secret, no memory of the call.
+        let other = FlowSigner::new(b"cluster");
+        assert_eq!(
+            loose_route(&mut bye, &me(), &other),
+            Ok(NextHop::Flow(caller()))
+        );
+        assert_eq!(
+            bye.headers.routes().unwrap().len(),
+            1,
+            "only the upstream route is left"
+        );
+
+        // The caller's BYE: Route = reversed set (upstream first, then ours).
+        let mut bye = request(&format!(
+            "BYE sip:media@10.0.0.5:5080 SIP/2.0
+Via: SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bK3
+Route: {}
+Route: {}
+From: <sip:a@example.com>;tag=1
+To: <sip:100@127.0.0.1>;tag=2
+Call-ID: c1
+CSeq: 2 BYE
+Content-Length: 0
+
+",
+            routes[1], routes[0]
+        ));
+        let hop = loose_route(&mut bye, &me(), &other).unwrap();
+        let NextHop::Uri(uri) = hop else {
+            panic!("expected the media node's contact, got {hop:?}")
+        };
+        assert_eq!(
+            uri_flow(&uri).unwrap().addr,
+            "10.0.0.5:5080".parse::<SocketAddr>().unwrap()
+        );
+        assert!(bye.headers.routes().unwrap().is_empty());
+    }
+
+    #[test]
+    fn foreign_routes_and_forged_tokens_are_refused() {
+        let signer = FlowSigner::new(b"cluster");
+        let mut req = request(&INVITE.replace(
+            "Record-Route: <sip:upstream.example;lr>",
+            "Route: <sip:elsewhere.example;lr>",
+        ));
+        assert_eq!(
+            loose_route(&mut req, &me(), &signer),
+            Err(RouteError::NotOurs)
+        );
+        let forged = FlowSigner::new(b"attacker").encode(caller());
+        let mut req = request(&INVITE.replace(
+            "Record-Route: <sip:upstream.example;lr>",
+            &format!("Route: <sip:127.0.0.1:5060;lr;ftok={forged}>"),
+        ));
+        assert_eq!(
+            loose_route(&mut req, &me(), &signer),
+            Err(RouteError::ForgedToken)
+        );
+    }
+
+    #[test]
+    fn uri_flows_follow_transport_and_scheme() {
+        let f = uri_flow(&Uri::parse("sip:a@10.0.0.1;transport=TCP").unwrap()).unwrap();
+        assert_eq!((f.transport, f.addr.port()), (FlowTransport::Tcp, 5060));
+        let f = uri_flow(&Uri::parse("sips:a@[2001:db8::1]").unwrap()).unwrap();
+        assert_eq!((f.transport, f.addr.port()), (FlowTransport::Tls, 5061));
+        assert_eq!(uri_flow(&Uri::parse("sip:a@media.example").unwrap()), None);
+    }
+}
