@@ -3,6 +3,7 @@
 //! values carrying the status and reason phrase to answer with.
 
 mod cseq;
+pub mod dialog;
 pub mod digest;
 mod error;
 mod grammar;
@@ -13,6 +14,7 @@ mod method;
 mod name_addr;
 mod params;
 mod parse;
+mod target;
 mod uri;
 mod via;
 
@@ -27,5 +29,6 @@ pub use params::{Param, Params};
 pub use parse::{
     parse_datagram, parse_datagram_with, parse_stream, parse_stream_with, Limits, Parsed,
 };
+pub use target::{Target, Transport};
 pub use uri::{Host, Scheme, Uri};
 pub use via::{Via, BRANCH_COOKIE};
