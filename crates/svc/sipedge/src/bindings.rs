@@ -94,12 +94,12 @@ impl BindingStore {
     }
 
     /// Applies `change` to the live bindings of `aor` under its lock and stores the result;
-    /// returns what `change` returned. An error from `change` leaves the bindings untouched.
+    /// returns what `change` returned (a change that refuses leaves the list as it was).
     pub async fn update<T>(
         &self,
         aor: &str,
         now: u64,
-        change: impl FnOnce(&mut Vec<Binding>) -> Result<T>,
+        change: impl FnOnce(&mut Vec<Binding>) -> T,
     ) -> Result<T> {
         let lock = format!("sipedge:lock:{aor}");
         self.acquire(&lock).await?;
@@ -115,11 +115,11 @@ impl BindingStore {
         &self,
         aor: &str,
         now: u64,
-        change: impl FnOnce(&mut Vec<Binding>) -> Result<T>,
+        change: impl FnOnce(&mut Vec<Binding>) -> T,
     ) -> Result<T> {
         let key = Self::key(aor);
         let mut contacts = self.lookup(aor, now).await?;
-        let out = change(&mut contacts)?;
+        let out = change(&mut contacts);
         contacts.retain(|b| b.expires_at > now);
         match contacts.iter().map(|b| b.expires_at).max() {
             None => self.cache.delete(&key).await?,
@@ -186,7 +186,6 @@ mod tests {
         s.update(&a, 1000, |b| {
             b.push(binding("sip:1001@192.0.2.1:5060", 1060));
             b.push(binding("sip:1001@192.0.2.2:5060", 1600));
-            Ok(())
         })
         .await
         .unwrap();
@@ -196,32 +195,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failed_change_stores_nothing_and_frees_the_lock() {
+    async fn removing_the_last_contact_deletes_the_entry_and_frees_the_lock() {
         let s = store();
         let a = aor("1002", "c1.registrar.voxbin.local");
-        let e = s
-            .update(&a, 1000, |b| -> Result<()> {
-                b.push(binding("sip:x@192.0.2.1", 2000));
-                Err(Error::invalid_argument("TOO_BRIEF", "no"))
-            })
+        s.update(&a, 1000, |b| b.push(binding("sip:x@192.0.2.1", 2000)))
             .await
-            .unwrap_err();
-        assert_eq!(e.reason, "TOO_BRIEF");
-        assert!(s.lookup(&a, 1000).await.unwrap().is_empty());
-        // Removing the last contact deletes the entry; the lock was released in between.
-        s.update(&a, 1000, |b| {
-            b.push(binding("sip:x@192.0.2.1", 2000));
-            Ok(())
-        })
-        .await
-        .unwrap();
-        s.update(&a, 1001, |b| {
+            .unwrap();
+        let left = s.update(&a, 1001, |b| {
             b.clear();
-            Ok(())
-        })
-        .await
-        .unwrap();
+            b.len()
+        });
+        assert_eq!(left.await.unwrap(), 0);
         assert!(s.lookup(&a, 1001).await.unwrap().is_empty());
+        // The lock was released: the next update does not wait for it to expire.
+        let again = tokio::time::timeout(
+            Duration::from_millis(500),
+            s.update(&a, 1002, |b| b.push(binding("sip:y@192.0.2.1", 2000))),
+        );
+        again.await.unwrap().unwrap();
     }
 
     #[tokio::test]
@@ -234,8 +225,7 @@ mod tests {
                 let a = a.clone();
                 tokio::spawn(async move {
                     s.update(&a, 1000, |b| {
-                        b.push(binding(&format!("sip:1003@192.0.2.{i}"), 5000));
-                        Ok(())
+                        b.push(binding(&format!("sip:1003@192.0.2.{i}"), 5000))
                     })
                     .await
                 })

@@ -7,7 +7,9 @@
 //! node: nothing a later request needs is kept only in one node's memory. Floods and
 //! scanners are dropped per source IP; while draining, new requests get 503 with Retry-After.
 
+pub mod auth;
 pub mod bindings;
+pub mod directory;
 pub mod dispatcher;
 pub mod guard;
 pub mod metrics;
@@ -15,3 +17,5 @@ pub mod proxy;
 pub mod registrar;
 pub mod secret;
 pub mod settings;
+#[cfg(test)]
+mod testing;

@@ -1,4 +1,5 @@
 //! The routing core of the edge: a sans-IO record-routing proxy.
 
 pub mod flow;
+pub mod reply;
 pub mod route;
