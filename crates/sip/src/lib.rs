@@ -15,6 +15,7 @@ mod name_addr;
 mod params;
 mod parse;
 mod target;
+pub mod transaction;
 mod uri;
 mod via;
 

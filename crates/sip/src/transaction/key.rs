@@ -1,0 +1,128 @@
+//! Transaction identity and matching (RFC 3261 17.1.3 and 17.2.3): branch, sent-by and
+//! method, with ACK matching its INVITE and a fallback key for pre-RFC 3261 branches.
+
+use std::fmt;
+
+use crate::error::ParseError;
+use crate::message::{Request, Response};
+use crate::method::Method;
+use crate::via::Via;
+
+/// Which side of a transaction we are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// We sent the request.
+    Client,
+    /// We received the request.
+    Server,
+}
+
+/// Identifies one transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TxKey {
+    /// Client or server.
+    pub side: Side,
+    /// Top Via branch (or a substitute built from the request for RFC 2543 peers).
+    pub branch: String,
+    /// Method of the transaction (INVITE for its ACK; CANCEL is its own transaction).
+    pub method: Method,
+    /// Top Via sent-by (`host:port`) for server transactions, empty for client ones.
+    pub sent_by: String,
+}
+
+impl fmt::Display for TxKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let side = match self.side {
+            Side::Client => "client",
+            Side::Server => "server",
+        };
+        write!(f, "{side}/{}/{}", self.method, self.branch)
+    }
+}
+
+/// `host:port` of a Via's sent-by.
+fn sent_by(via: &Via) -> String {
+    let mut s = via.host.to_string();
+    if let Some(p) = via.port {
+        s.push(':');
+        s.push_str(&p.to_string());
+    }
+    s
+}
+
+/// Key of the server transaction a received request belongs to (ACK maps to INVITE).
+pub(crate) fn server_key(req: &Request) -> Result<TxKey, ParseError> {
+    let via = req.headers.top_via()?;
+    let method = match req.method {
+        Method::Ack => Method::Invite,
+        ref m => m.clone(),
+    };
+    let branch = match via.branch() {
+        Some(b) if b.starts_with(crate::via::BRANCH_COOKIE) => b.to_string(),
+        _ => {
+            // RFC 2543 peer: match on what a retransmission or its ACK keeps unchanged
+            let cseq = req.headers.cseq()?;
+            let from_tag = req.headers.from_hdr()?.tag().unwrap_or("").to_string();
+            format!(
+                "2543|{}|{}|{}|{}",
+                req.headers.call_id()?,
+                from_tag,
+                cseq.seq,
+                req.uri
+            )
+        }
+    };
+    Ok(TxKey {
+        side: Side::Server,
+        branch,
+        method,
+        sent_by: sent_by(&via),
+    })
+}
+
+/// Key of the client transaction a request we send starts.
+pub(crate) fn client_key(req: &Request) -> Result<TxKey, ParseError> {
+    let via = req.headers.top_via()?;
+    let branch = via
+        .branch()
+        .filter(|b| b.starts_with(crate::via::BRANCH_COOKIE))
+        .ok_or(ParseError::bad("Top Via needs an RFC 3261 branch"))?;
+    Ok(TxKey {
+        side: Side::Client,
+        branch: branch.to_string(),
+        method: req.method.clone(),
+        sent_by: String::new(),
+    })
+}
+
+/// Key of the client transaction a received response belongs to.
+pub(crate) fn response_client_key(resp: &Response) -> Result<TxKey, ParseError> {
+    let via = resp.headers.top_via()?;
+    let branch = via.branch().ok_or(ParseError::bad("Via without branch"))?;
+    Ok(TxKey {
+        side: Side::Client,
+        branch: branch.to_string(),
+        method: resp.headers.cseq()?.method,
+        sent_by: String::new(),
+    })
+}
+
+/// Key of the server transaction a response we send belongs to.
+pub(crate) fn response_server_key(resp: &Response) -> Result<TxKey, ParseError> {
+    let via = resp.headers.top_via()?;
+    let method = resp.headers.cseq()?.method;
+    let branch = match via.branch() {
+        Some(b) if b.starts_with(crate::via::BRANCH_COOKIE) => b.to_string(),
+        _ => {
+            return Err(ParseError::bad(
+                "Response to an RFC 2543 request: match by request",
+            ))
+        }
+    };
+    Ok(TxKey {
+        side: Side::Server,
+        branch,
+        method,
+        sent_by: sent_by(&via),
+    })
+}

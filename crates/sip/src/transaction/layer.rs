@@ -1,0 +1,362 @@
+//! The transaction table: matches inputs to client and server transactions, keeps their
+//! timers in one heap, and queues outputs for `poll`.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::time::Instant;
+
+use crate::message::{Message, Request, Response};
+use crate::method::Method;
+use crate::target::Target;
+use crate::transaction::client::{ClientState, ClientTx};
+use crate::transaction::config::TimerConfig;
+use crate::transaction::key::{
+    client_key, response_client_key, response_server_key, server_key, TxKey,
+};
+use crate::transaction::server::ServerTx;
+use crate::transaction::timer::{Deadlines, TimerKind};
+use crate::transaction::{Input, Output, TxError, TxEvent};
+
+/// One live transaction.
+#[derive(Debug)]
+enum Tx {
+    Client(Box<ClientTx>),
+    Server(Box<ServerTx>),
+}
+
+impl Tx {
+    /// Armed deadlines.
+    fn deadlines(&self) -> Deadlines {
+        match self {
+            Tx::Client(c) => c.deadlines,
+            Tx::Server(s) => s.deadlines,
+        }
+    }
+
+    /// True once finished.
+    fn is_terminated(&self) -> bool {
+        match self {
+            Tx::Client(c) => c.state == ClientState::Terminated,
+            Tx::Server(s) => s.is_terminated(),
+        }
+    }
+}
+
+/// The client and server transactions of one SIP endpoint or proxy.
+#[derive(Debug)]
+pub struct Transactions {
+    cfg: TimerConfig,
+    ids: HashMap<TxKey, u64>,
+    txs: HashMap<u64, Tx>,
+    next_id: u64,
+    heap: BinaryHeap<Reverse<(Instant, u64, TimerKind)>>,
+    out: VecDeque<Output>,
+    scratch: Vec<Output>,
+    reported: Option<Instant>,
+}
+
+impl Transactions {
+    /// An empty table with the given timers.
+    pub fn new(cfg: TimerConfig) -> Transactions {
+        Transactions {
+            cfg,
+            ids: HashMap::new(),
+            txs: HashMap::new(),
+            next_id: 0,
+            heap: BinaryHeap::new(),
+            out: VecDeque::new(),
+            scratch: Vec::new(),
+            reported: None,
+        }
+    }
+
+    /// Number of live transactions.
+    pub fn len(&self) -> usize {
+        self.txs.len()
+    }
+
+    /// True when no transaction is live.
+    pub fn is_empty(&self) -> bool {
+        self.txs.is_empty()
+    }
+
+    /// True when the transaction is live.
+    pub fn contains(&self, key: &TxKey) -> bool {
+        self.ids.contains_key(key)
+    }
+
+    /// The earliest time `handle(Input::Tick, ..)` has work to do.
+    pub fn next_timeout(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse((at, _, _))| *at)
+    }
+
+    /// The next thing to do, if any.
+    pub fn poll(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// Feeds one input at time `now`; fires every timer due by `now` first.
+    pub fn handle(&mut self, input: Input, now: Instant) -> Result<(), TxError> {
+        self.fire_timers(now);
+        let result = match input {
+            Input::Received { msg, from } => {
+                match msg {
+                    Message::Request(req) => self.on_request(req, from, now),
+                    Message::Response(resp) => self.on_response(resp, from, now),
+                }
+                Ok(())
+            }
+            Input::SendRequest { req, target } => self.send_request(req, target, now),
+            Input::SendResponse { resp } => self.send_response(resp, now),
+            Input::SendStateless { msg, target } => {
+                self.out.push_back(Output::Send { target, msg });
+                Ok(())
+            }
+            Input::TransportError { target } => {
+                self.transport_error(target);
+                Ok(())
+            }
+            Input::Tick => Ok(()),
+        };
+        self.report_timer();
+        result
+    }
+
+    /// Runs every due timer.
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some(Reverse((at, id, kind))) = self.heap.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.heap.pop();
+            let cfg = self.cfg;
+            self.with_tx(id, |tx, out| {
+                // stale heap entries (re-armed or disarmed timers) are skipped
+                if tx.deadlines().get(kind) != Some(at) {
+                    return;
+                }
+                match tx {
+                    Tx::Client(c) => c.on_timer(kind, now, &cfg, out),
+                    Tx::Server(s) => s.on_timer(kind, now, &cfg, out),
+                }
+            });
+        }
+    }
+
+    /// Emits `Output::Timer` when the earliest deadline moved.
+    fn report_timer(&mut self) {
+        let next = self.next_timeout();
+        if next != self.reported {
+            self.reported = next;
+            if let Some(at) = next {
+                self.out.push_back(Output::Timer(at));
+            }
+        }
+    }
+
+    /// Runs `f` on a transaction, then re-arms its timers or forgets it when terminated.
+    fn with_tx(&mut self, id: u64, f: impl FnOnce(&mut Tx, &mut Vec<Output>)) {
+        let Some(tx) = self.txs.get_mut(&id) else {
+            return;
+        };
+        let before = tx.deadlines();
+        let mut out = std::mem::take(&mut self.scratch);
+        f(tx, &mut out);
+        let after = tx.deadlines();
+        let terminated = tx.is_terminated();
+        self.out.extend(out.drain(..));
+        self.scratch = out;
+        if terminated {
+            self.forget(id);
+        } else {
+            self.arm_changed(id, before, after);
+        }
+    }
+
+    /// Pushes heap entries for deadlines armed or moved since `before`.
+    fn arm_changed(&mut self, id: u64, before: Deadlines, after: Deadlines) {
+        for (kind, at) in after.armed() {
+            if before.get(kind) != Some(at) {
+                self.heap.push(Reverse((at, id, kind)));
+            }
+        }
+    }
+
+    /// Removes a transaction and tells the TU.
+    fn forget(&mut self, id: u64) {
+        if let Some(tx) = self.txs.remove(&id) {
+            let key = match tx {
+                Tx::Client(c) => c.key.clone(),
+                Tx::Server(s) => s.key.clone(),
+            };
+            self.ids.remove(&key);
+            self.out
+                .push_back(Output::Event(TxEvent::Terminated { key }));
+        }
+    }
+
+    /// Registers a new transaction.
+    fn insert(&mut self, key: TxKey, tx: Tx) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let deadlines = tx.deadlines();
+        let terminated = tx.is_terminated();
+        self.ids.insert(key, id);
+        self.txs.insert(id, tx);
+        if terminated {
+            self.forget(id);
+        } else {
+            self.arm_changed(id, Deadlines::default(), deadlines);
+        }
+        id
+    }
+
+    /// A request from the network.
+    fn on_request(&mut self, req: Request, from: Target, now: Instant) {
+        let key = match server_key(&req) {
+            Ok(k) => k,
+            Err(error) => {
+                self.out.push_back(Output::Event(TxEvent::Invalid {
+                    msg: Message::Request(req),
+                    from,
+                    error,
+                }));
+                return;
+            }
+        };
+        let existing = self.ids.get(&key).copied();
+        if req.method == Method::Ack {
+            let cfg = self.cfg;
+            let mut passed = Some(req);
+            if let Some(id) = existing {
+                let ack = passed.take();
+                self.with_tx(id, |tx, _| {
+                    if let (Tx::Server(s), Some(ack)) = (tx, ack) {
+                        passed = s.on_ack(ack, now, &cfg);
+                    }
+                });
+            }
+            if let Some(req) = passed {
+                self.out
+                    .push_back(Output::Event(TxEvent::Ack { req, from }));
+            }
+            return;
+        }
+        if let Some(id) = existing {
+            self.with_tx(id, |tx, out| {
+                if let Tx::Server(s) = tx {
+                    s.on_retransmission(out);
+                }
+            });
+            return;
+        }
+        let cancels = if req.method == Method::Cancel {
+            let invite_key = TxKey {
+                method: Method::Invite,
+                ..key.clone()
+            };
+            self.ids.contains_key(&invite_key).then_some(invite_key)
+        } else {
+            None
+        };
+        let mut out = std::mem::take(&mut self.scratch);
+        let tx = ServerTx::start(key.clone(), &req, from, &self.cfg, &mut out);
+        // the TU hears of the request before the automatic 100 goes out
+        self.out.push_back(Output::Event(TxEvent::Request {
+            key: key.clone(),
+            req,
+            from,
+            cancels,
+        }));
+        self.out.extend(out.drain(..));
+        self.scratch = out;
+        self.insert(key, Tx::Server(Box::new(tx)));
+    }
+
+    /// A response from the network.
+    fn on_response(&mut self, resp: Response, from: Target, now: Instant) {
+        let key = match response_client_key(&resp) {
+            Ok(k) => k,
+            Err(error) => {
+                self.out.push_back(Output::Event(TxEvent::Invalid {
+                    msg: Message::Response(resp),
+                    from,
+                    error,
+                }));
+                return;
+            }
+        };
+        match self.ids.get(&key).copied() {
+            Some(id) => {
+                let cfg = self.cfg;
+                self.with_tx(id, |tx, out| {
+                    if let Tx::Client(c) = tx {
+                        c.on_response(resp, now, &cfg, out);
+                    }
+                });
+            }
+            None => self
+                .out
+                .push_back(Output::Event(TxEvent::StrayResponse { resp, from })),
+        }
+    }
+
+    /// Starts a client transaction (or sends an ACK as is).
+    fn send_request(&mut self, req: Request, target: Target, now: Instant) -> Result<(), TxError> {
+        if req.method == Method::Ack {
+            self.out.push_back(Output::Send {
+                target,
+                msg: Message::Request(req),
+            });
+            return Ok(());
+        }
+        let key = client_key(&req)?;
+        if self.ids.contains_key(&key) {
+            return Err(TxError::Duplicate(key));
+        }
+        let mut out = std::mem::take(&mut self.scratch);
+        let tx = ClientTx::start(key.clone(), req, target, now, &self.cfg, &mut out);
+        self.out.extend(out.drain(..));
+        self.scratch = out;
+        self.insert(key, Tx::Client(Box::new(tx)));
+        Ok(())
+    }
+
+    /// Hands a response to its server transaction.
+    fn send_response(&mut self, resp: Response, now: Instant) -> Result<(), TxError> {
+        let key = response_server_key(&resp)?;
+        match self.ids.get(&key).copied() {
+            Some(id) => {
+                let cfg = self.cfg;
+                self.with_tx(id, |tx, out| {
+                    if let Tx::Server(s) = tx {
+                        s.on_send_response(resp, now, &cfg, out);
+                    }
+                });
+            }
+            None => self
+                .out
+                .push_back(Output::Event(TxEvent::NoTransaction { resp })),
+        }
+        Ok(())
+    }
+
+    /// Fails every transaction talking to `target`.
+    fn transport_error(&mut self, target: Target) {
+        let hit: Vec<u64> = self
+            .txs
+            .iter()
+            .filter(|(_, tx)| match tx {
+                Tx::Client(c) => c.target == target,
+                Tx::Server(s) => s.from == target,
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in hit {
+            self.with_tx(id, |tx, out| match tx {
+                Tx::Client(c) => c.on_transport_error(out),
+                Tx::Server(s) => s.on_transport_error(out),
+            });
+        }
+    }
+}
