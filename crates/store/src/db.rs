@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
-use voxbin_core::{Error, Result};
+use std::future::Future;
+use voxbin_core::{Error, ErrorKind, Result};
 
 use crate::error::{map_db_error, DATABASE_UNAVAILABLE};
 use crate::options::{DbOptions, Dialect};
@@ -197,6 +198,32 @@ impl Db {
         }
     }
 
+    /// Runs `read` on a reader as [`Db::reader`] picks it; when that reader turns out to be
+    /// unreachable it is marked down (the probe brings it back) and `read` runs again on the
+    /// writer, so losing a replica fails no read.
+    pub async fn read<'a, T, F, Fut>(&'a self, read: F) -> Result<T>
+    where
+        F: Fn(&'a AnyPool) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let readers = &self.inner.readers;
+        let writer = &self.inner.writer.pool;
+        if readers.is_empty() {
+            return read(writer).await;
+        }
+        let turn = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
+        let Some(i) = pick_reader(readers.len(), turn, |i| readers[i].is_healthy()) else {
+            return read(writer).await;
+        };
+        match read(&readers[i].pool).await {
+            Err(e) if e.kind == ErrorKind::Unavailable && e.reason == DATABASE_UNAVAILABLE => {
+                readers[i].set_healthy(false, Some(&e));
+                read(writer).await
+            }
+            other => other,
+        }
+    }
+
     /// The engine behind this handle.
     pub fn dialect(&self) -> Dialect {
         self.inner.dialect
@@ -217,6 +244,23 @@ impl Db {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// `SELECT 1` on the writer alone: whether this process can serve (for `/ready`).
+    pub async fn ping_writer(&self) -> Result<()> {
+        self.inner.writer.check("database").await
+    }
+
+    /// Checks every reader, records each one's health, and names those that failed (reads
+    /// skip them meanwhile, so this degrades service rather than stopping it).
+    pub async fn readers_down(&self) -> Vec<String> {
+        let mut down = Vec::new();
+        for reader in &self.inner.readers {
+            if let Err(e) = reader.check_reader(self.inner.dialect).await {
+                down.push(e.message);
+            }
+        }
+        down
     }
 
     /// Closes every pool, waiting for borrowed connections to come back.

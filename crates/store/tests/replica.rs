@@ -276,6 +276,8 @@ async fn reads_fall_back_to_the_writer_while_the_replica_is_unreachable() {
     let db = connect(&writer_dsn, &relayed_dsn).await;
     // A second handle that nobody pings: only its background probe notices the outage.
     let quiet = connect(&writer_dsn, &relayed_dsn).await;
+    // A third whose reads go through `Db::read`, which falls back on the failed read itself.
+    let eager = connect(&writer_dsn, &relayed_dsn).await;
     db.migrate().await.unwrap();
     db.put_setting("k", "before").await.unwrap();
     wait_for_setting(db.reader(), "k", "before").await;
@@ -283,6 +285,24 @@ async fn reads_fall_back_to_the_writer_while_the_replica_is_unreachable() {
     db.ping().await.unwrap();
 
     relay.cut();
+    // Before any probe ran: the first read meets the dead replica and is retried on the writer.
+    let read = eager
+        .read(|pool| async move {
+            sqlx::query_scalar::<_, String>("SELECT value FROM platform_settings WHERE `key` = ?")
+                .bind("k")
+                .fetch_optional(pool)
+                .await
+                .map_err(voxbin_store::map_db_error)
+        })
+        .await;
+    assert_eq!(read.unwrap().as_deref(), Some("before"));
+    assert!(
+        is_writer(&eager, eager.reader()),
+        "the failed reader is skipped now"
+    );
+    assert!(eager.ping_writer().await.is_ok());
+    assert_eq!(eager.readers_down().await.len(), 1);
+    eager.close().await;
     // The writer has it; reads through the fallback see it too.
     db.put_setting("k", "during").await.unwrap();
     let err = db.ping().await.unwrap_err();

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::api::Client;
+use support::engines::{self, Vhost};
 use support::{get, Server};
 
 /// Every backend service role; each backend process runs all of them.
@@ -33,48 +34,6 @@ const THREADS: usize = 4;
 const MIN_OPS_PER_THREAD: usize = 150;
 /// The whole traffic phase must end within this.
 const TRAFFIC_LIMIT: Duration = Duration::from_secs(45);
-
-/// The three engines, when this machine's test setup provides them.
-fn engines() -> Option<(String, String, String)> {
-    let db = std::env::var("VOXBIN_TEST_MYSQL_DSN").ok()?;
-    let bus = std::env::var("VOXBIN_TEST_AMQP_URL").ok()?;
-    let cache = std::env::var("VOXBIN_TEST_REDIS_URL").ok()?;
-    Some((db, bus, cache))
-}
-
-/// A RabbitMQ vhost of this test, deleted on drop (also when the test fails).
-struct Vhost(String);
-
-impl Vhost {
-    fn create(name: &str) -> Vhost {
-        rabbitmqctl(&["add_vhost", name]);
-        let vhost = Vhost(name.to_string());
-        rabbitmqctl(&["set_permissions", "-p", name, "guest", ".*", ".*", ".*"]);
-        vhost
-    }
-}
-
-impl Drop for Vhost {
-    fn drop(&mut self) {
-        // No assertion here: a panic while unwinding would abort the test binary.
-        let _ = Command::new("rabbitmqctl")
-            .args(["-q", "delete_vhost", &self.0])
-            .output();
-    }
-}
-
-fn rabbitmqctl(args: &[&str]) {
-    let out = Command::new("rabbitmqctl")
-        .arg("-q")
-        .args(args)
-        .output()
-        .expect("rabbitmqctl runs");
-    assert!(
-        out.status.success(),
-        "rabbitmqctl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Stops the traffic threads when dropped, also when the test fails half-way.
 struct StopOnDrop(Arc<AtomicBool>);
@@ -217,28 +176,17 @@ fn list_all(c: &Client) -> Vec<Value> {
 
 #[test]
 fn killing_one_replica_of_each_service_mid_traffic_loses_no_request() {
-    let Some((db, bus, cache)) = engines() else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI provides MariaDB, RabbitMQ and Redis (scripts/test)"
-        );
-        eprintln!("MariaDB/RabbitMQ/Redis test variables not set; skipped");
+    let Some((db, bus, cache)) = engines::required("the failover test") else {
         return;
     };
     let test_started = Instant::now();
     let pid = std::process::id();
     // One database and one vhost shared by all processes of this test; the `voxbin_e2e_`
     // prefix lets scripts/test drop leftover databases.
-    let db = match db.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/voxbin_e2e_failover_{pid}"),
-        None => panic!("bad VOXBIN_TEST_MYSQL_DSN {db}"),
-    };
+    let db = engines::database(&db, &format!("voxbin_e2e_failover_{pid}"));
     // Declared before the servers, so it is dropped after them.
     let vhost = Vhost::create(&format!("voxbin-failover-{pid}"));
-    let bus = match bus.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{}", vhost.0),
-        None => panic!("bad VOXBIN_TEST_AMQP_URL {bus}"),
-    };
+    let bus = vhost.url(&bus);
     let engine_args = ["--database", &db, "--bus", &bus, "--cache", &cache];
     let mut backend_args = engine_args.to_vec();
     for role in BACKEND_ROLES {

@@ -50,7 +50,10 @@ pub async fn create(ctx: Ctx) -> Result<Outplan> {
 /// `GET /v1/outplans/{id}`.
 pub async fn get(ctx: Ctx) -> Result<Outplan> {
     let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
-    store::get(ctx.state().db.reader(), scope.customer(), id).await
+    ctx.state()
+        .db
+        .read(|pool| store::get(pool, scope.customer(), id))
+        .await
 }
 
 /// `PUT /v1/outplans/{id}`: replaces name and detail.

@@ -52,7 +52,9 @@ pub async fn get(pool: &AnyPool, customer: Option<Uuid>, id: Uuid) -> Result<Out
 
 /// One page of live outplans of `customer` (of everyone when `None`), newest first.
 pub async fn list(db: &Db, customer: Option<Uuid>, req: &PageRequest) -> Result<Page<Outplan>> {
-    let rows = SCOPED.list(db.reader(), customer, req, from_row).await?;
+    let rows = db
+        .read(|pool| SCOPED.list(pool, customer, req, from_row))
+        .await?;
     Ok(Page::from_rows(rows, req.size, |r| {
         (r.tm_create.clone(), r.id)
     }))

@@ -52,7 +52,10 @@ pub async fn create(ctx: Ctx) -> Result<Number> {
 pub async fn get(ctx: Ctx) -> Result<Number> {
     let scope = Scope::from_ctx(&ctx)?;
     let id = ctx.param_uuid("id")?;
-    store::get(ctx.state().db.reader(), scope.customer(), id).await
+    ctx.state()
+        .db
+        .read(|pool| store::get(pool, scope.customer(), id))
+        .await
 }
 
 /// `GET /v1/numbers/by_number/{number}`: the live number with this E.164 text (inbound routing).

@@ -70,14 +70,15 @@ pub async fn get_by_number(db: &Db, customer: Option<Uuid>, number: &str) -> Res
     if customer.is_some() {
         sql.push_str(" AND customer_id = ?");
     }
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(number.to_owned());
-    if let Some(c) = customer {
-        query = query.bind(c.to_string());
-    }
-    let row = query
-        .fetch_optional(db.reader())
-        .await
-        .map_err(map_db_error)?;
+    let row = db
+        .read(|pool| {
+            let mut query = sqlx::query(AssertSqlSafe(sql.clone())).bind(number.to_owned());
+            if let Some(c) = customer {
+                query = query.bind(c.to_string());
+            }
+            async move { query.fetch_optional(pool).await.map_err(map_db_error) }
+        })
+        .await?;
     row.as_ref()
         .map(from_row)
         .unwrap_or_else(|| Err(Error::not_found("number")))
@@ -85,7 +86,9 @@ pub async fn get_by_number(db: &Db, customer: Option<Uuid>, number: &str) -> Res
 
 /// One page of live numbers of `customer` (of everyone when `None`), newest first.
 pub async fn list(db: &Db, customer: Option<Uuid>, req: &PageRequest) -> Result<Page<Number>> {
-    let rows = SCOPED.list(db.reader(), customer, req, from_row).await?;
+    let rows = db
+        .read(|pool| SCOPED.list(pool, customer, req, from_row))
+        .await?;
     Ok(Page::from_rows(rows, req.size, |r| {
         (r.tm_create.clone(), r.id)
     }))

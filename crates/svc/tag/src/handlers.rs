@@ -47,7 +47,10 @@ pub async fn create(ctx: Ctx) -> Result<Tag> {
 /// `GET /v1/tags/{id}`.
 pub async fn get(ctx: Ctx) -> Result<Tag> {
     let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
-    store::get(ctx.state().db.reader(), scope.customer(), id).await
+    ctx.state()
+        .db
+        .read(|pool| store::get(pool, scope.customer(), id))
+        .await
 }
 
 /// `PUT /v1/tags/{id}`: replaces name and detail.

@@ -45,7 +45,9 @@ pub async fn get(pool: &AnyPool, customer: Option<Uuid>, id: Uuid) -> Result<Tag
 
 /// One page of live tags of `customer` (of everyone when `None`), newest first.
 pub async fn list(db: &Db, customer: Option<Uuid>, req: &PageRequest) -> Result<Page<Tag>> {
-    let rows = SCOPED.list(db.reader(), customer, req, from_row).await?;
+    let rows = db
+        .read(|pool| SCOPED.list(pool, customer, req, from_row))
+        .await?;
     Ok(Page::from_rows(rows, req.size, |r| {
         (r.tm_create.clone(), r.id)
     }))

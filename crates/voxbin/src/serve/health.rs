@@ -72,16 +72,34 @@ async fn ready(State(r): State<Readiness>) -> impl IntoResponse {
             Json(json!({ "status": "starting" })),
         );
     };
-    let (db, bus, cache) = tokio::join!(
-        check(deps.db.ping()),
+    let (db, readers_down, bus, cache) = tokio::join!(
+        check(deps.db.ping_writer()),
+        tokio::time::timeout(CHECK_TIMEOUT, deps.db.readers_down()),
         check(deps.bus.ping()),
         check(deps.cache.ping()),
     );
-    let ok = db.is_none() && bus.is_none() && cache.is_none();
+    let readers = match readers_down {
+        Ok(down) if down.is_empty() => None,
+        Ok(down) => Some(down.join("; ")),
+        Err(_) => Some("read replicas did not answer in time".to_owned()),
+    };
+    // Cache and read replicas are optimisations: without them requests read the writer, so
+    // their loss degrades but keeps the process in service (else one outage empties every pool).
+    let ok = db.is_none() && bus.is_none();
+    let status_text = match (ok, cache.is_none() && readers.is_none()) {
+        (true, true) => "ready",
+        (true, false) => "degraded",
+        (false, _) => "unavailable",
+    };
     let show = |e: Option<String>| e.unwrap_or_else(|| "ok".into());
     let body = json!({
-        "status": if ok { "ready" } else { "unavailable" },
-        "checks": { "database": show(db), "bus": show(bus), "cache": show(cache) },
+        "status": status_text,
+        "checks": {
+            "database": show(db),
+            "database_readers": show(readers),
+            "bus": show(bus),
+            "cache": show(cache),
+        },
     });
     let status = if ok {
         StatusCode::OK

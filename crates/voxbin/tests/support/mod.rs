@@ -256,6 +256,7 @@ pub fn read_one(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<u16
 }
 
 pub mod api;
+pub mod engines;
 
 /// The shape tests run in: embedded by default, distributed with `VOXBIN_TEST_SHAPE=distributed`.
 pub mod shape {

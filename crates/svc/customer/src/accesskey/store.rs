@@ -62,18 +62,25 @@ async fn get_where(
 /// The live key whose token hashes to `token_hash`.
 pub async fn get_by_hash(db: &Db, token_hash: &str) -> Result<Option<Accesskey>> {
     let sql = format!("SELECT {COLUMNS} FROM customer_accesskeys WHERE token_hash = ? AND {LIVE}");
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(token_hash)
-        .fetch_optional(db.reader())
-        .await
-        .map_err(map_db_error)?;
+    let row = db
+        .read(|pool| {
+            let sql = sql.clone();
+            async move {
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(token_hash)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(map_db_error)
+            }
+        })
+        .await?;
     row.as_ref().map(Accesskey::from_row).transpose()
 }
 
 /// One page of live keys, newest first, of one customer (or of all).
 pub async fn list(db: &Db, customer: Option<Uuid>, req: &PageRequest) -> Result<Page<Accesskey>> {
-    let keys = TABLE
-        .list(db.reader(), customer, req, Accesskey::from_row)
+    let keys = db
+        .read(|pool| TABLE.list(pool, customer, req, Accesskey::from_row))
         .await?;
     Ok(Page::from_rows(keys, req.size, |k| {
         (k.tm_create.clone(), k.id)

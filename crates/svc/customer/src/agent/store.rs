@@ -81,8 +81,8 @@ pub async fn get_by_username(db: &Db, username: &str) -> Result<Option<Agent>> {
 
 /// One page of live agents, newest first, of one customer (or of all).
 pub async fn list(db: &Db, customer: Option<Uuid>, req: &PageRequest) -> Result<Page<Agent>> {
-    let agents = TABLE
-        .list(db.reader(), customer, req, Agent::from_row)
+    let agents = db
+        .read(|pool| TABLE.list(pool, customer, req, Agent::from_row))
         .await?;
     Ok(Page::from_rows(agents, req.size, |a| {
         (a.tm_create.clone(), a.id)

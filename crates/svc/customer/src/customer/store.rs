@@ -68,8 +68,8 @@ pub async fn get_any(db: &Db, id: Uuid) -> Result<Option<Customer>> {
 
 /// One page of live customers, newest first; `only` restricts the list to one customer.
 pub async fn list(db: &Db, only: Option<Uuid>, req: &PageRequest) -> Result<Page<Customer>> {
-    let customers = TABLE
-        .list(db.reader(), only, req, Customer::from_row)
+    let customers = db
+        .read(|pool| TABLE.list(pool, only, req, Customer::from_row))
         .await?;
     Ok(Page::from_rows(customers, req.size, |c| {
         (c.tm_create.clone(), c.id)

@@ -28,7 +28,12 @@ async fn load_visible(state: &State, id: Uuid, scope: Scope) -> Result<Activeflo
 pub(crate) async fn list(ctx: Ctx<State>) -> Result<Page<Value>> {
     let scope = Scope::from_ctx(&ctx)?;
     let page = page_request(&ctx)?;
-    let rows = store::list(ctx.state().deps.db.reader(), scope.customer(), &page).await?;
+    let rows = ctx
+        .state()
+        .deps
+        .db
+        .read(|pool| store::list(pool, scope.customer(), &page))
+        .await?;
     let page = Page::from_rows(rows, page.size, |af| (af.tm_create.clone(), af.id));
     Ok(Page {
         result: page

@@ -77,7 +77,12 @@ async fn load_visible(state: &State, id: Uuid, scope: Scope) -> Result<Flow> {
 pub(crate) async fn list(ctx: Ctx<State>) -> Result<Page<Flow>> {
     let scope = Scope::from_ctx(&ctx)?;
     let page = page_request(&ctx)?;
-    let rows = store::list(ctx.state().deps.db.reader(), scope.customer(), &page).await?;
+    let rows = ctx
+        .state()
+        .deps
+        .db
+        .read(|pool| store::list(pool, scope.customer(), &page))
+        .await?;
     Ok(Page::from_rows(rows, page.size, |f| {
         (f.tm_create.clone(), f.id)
     }))
@@ -105,7 +110,13 @@ pub(crate) async fn create(ctx: Ctx<State>) -> Result<Flow> {
     // A soft cap: two concurrent creates at 9,999 may both pass; the limit guards against
     // runaway scripts, not a precise quota, so a replica's count is good enough and keeps
     // the single writer free.
-    if store::count_live(state.deps.db.reader(), customer_id).await? >= MAX_FLOWS_PER_CUSTOMER {
+    if state
+        .deps
+        .db
+        .read(|pool| store::count_live(pool, customer_id))
+        .await?
+        >= MAX_FLOWS_PER_CUSTOMER
+    {
         return Err(Error::new(
             ErrorKind::FailedPrecondition,
             "FAILED_PRECONDITION",

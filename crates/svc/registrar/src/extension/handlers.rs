@@ -16,7 +16,12 @@ use voxbin_svc_kit::body::{check_detail, check_name, invalid, Body};
 pub async fn list(ctx: Ctx<State>) -> Result<Page<Extension>> {
     let scope = Scope::from_ctx(&ctx)?;
     let page = page_request(&ctx)?;
-    let rows = store::list(ctx.state().deps.db.reader(), scope, &page).await?;
+    let rows = ctx
+        .state()
+        .deps
+        .db
+        .read(|pool| store::list(pool, scope, &page))
+        .await?;
     let items = rows.iter().map(ExtensionRow::public).collect();
     Ok(Page::from_rows(items, page.size, |e: &Extension| {
         (e.tm_create.clone(), e.id)
@@ -65,7 +70,10 @@ pub async fn create(ctx: Ctx<State>) -> Result<Extension> {
 pub async fn get(ctx: Ctx<State>) -> Result<Extension> {
     let id = ctx.param_uuid("id")?;
     let scope = Scope::from_ctx(&ctx)?;
-    store::get(ctx.state().deps.db.reader(), id, scope, false)
+    ctx.state()
+        .deps
+        .db
+        .read(|pool| store::get(pool, id, scope, false))
         .await?
         .map(|row| row.public())
         .ok_or_else(|| Error::not_found("extension"))

@@ -96,7 +96,12 @@ fn apply(row: &mut TrunkRow, fields: Fields) {
 pub async fn list(ctx: Ctx<State>) -> Result<Page<Trunk>> {
     let scope = Scope::from_ctx(&ctx)?;
     let page = page_request(&ctx)?;
-    let rows = store::list(ctx.state().deps.db.reader(), scope, &page).await?;
+    let rows = ctx
+        .state()
+        .deps
+        .db
+        .read(|pool| store::list(pool, scope, &page))
+        .await?;
     let items = rows.iter().map(TrunkRow::public).collect();
     Ok(Page::from_rows(items, page.size, |t: &Trunk| {
         (t.tm_create.clone(), t.id)
@@ -141,7 +146,10 @@ pub async fn create(ctx: Ctx<State>) -> Result<Trunk> {
 pub async fn get(ctx: Ctx<State>) -> Result<Trunk> {
     let id = ctx.param_uuid("id")?;
     let scope = Scope::from_ctx(&ctx)?;
-    store::get(ctx.state().deps.db.reader(), id, scope, false)
+    ctx.state()
+        .deps
+        .db
+        .read(|pool| store::get(pool, id, scope, false))
         .await?
         .map(|row| row.public())
         .ok_or_else(|| Error::not_found("trunk"))

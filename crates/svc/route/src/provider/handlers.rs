@@ -70,7 +70,12 @@ fn read_fields(body: &Body) -> Result<Fields> {
 pub async fn list(ctx: Ctx<State>) -> Result<Page<Provider>> {
     Scope::from_ctx(&ctx)?;
     let page = page_request(&ctx)?;
-    let rows = store::list(ctx.state().deps.db.reader(), &page).await?;
+    let rows = ctx
+        .state()
+        .deps
+        .db
+        .read(|pool| store::list(pool, &page))
+        .await?;
     Ok(Page::from_rows(rows, page.size, |p: &Provider| {
         (p.tm_create.clone(), p.id)
     }))
@@ -80,7 +85,10 @@ pub async fn list(ctx: Ctx<State>) -> Result<Page<Provider>> {
 pub async fn get(ctx: Ctx<State>) -> Result<Provider> {
     let id = ctx.param_uuid("id")?;
     Scope::from_ctx(&ctx)?;
-    store::get(ctx.state().deps.db.reader(), id, false)
+    ctx.state()
+        .deps
+        .db
+        .read(|pool| store::get(pool, id, false))
         .await?
         .ok_or_else(|| Error::not_found("provider"))
 }

@@ -52,7 +52,12 @@ async fn read_fields(ctx: &Ctx<State>, body: &Body) -> Result<Fields> {
 pub async fn list(ctx: Ctx<State>) -> Result<Page<Route>> {
     let scope = Scope::from_ctx(&ctx)?;
     let page = page_request(&ctx)?;
-    let rows = store::list(ctx.state().deps.db.reader(), scope, &page).await?;
+    let rows = ctx
+        .state()
+        .deps
+        .db
+        .read(|pool| store::list(pool, scope, &page))
+        .await?;
     Ok(Page::from_rows(rows, page.size, |r: &Route| {
         (r.tm_create.clone(), r.id)
     }))
@@ -99,7 +104,10 @@ pub async fn create(ctx: Ctx<State>) -> Result<Route> {
 pub async fn get(ctx: Ctx<State>) -> Result<Route> {
     let id = ctx.param_uuid("id")?;
     let scope = Scope::from_ctx(&ctx)?;
-    store::get(ctx.state().deps.db.reader(), id, scope, false)
+    ctx.state()
+        .deps
+        .db
+        .read(|pool| store::get(pool, id, scope, false))
         .await?
         .ok_or_else(|| Error::not_found("route"))
 }
