@@ -10,74 +10,38 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::net::{IpAddr, SocketAddr};
+use voxbin_sip::{Target, Transport};
 
-/// The transports a flow can use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FlowTransport {
-    /// UDP.
-    Udp,
-    /// TCP.
-    Tcp,
-    /// TLS over TCP.
-    Tls,
-    /// WebSocket.
-    Ws,
-    /// WebSocket over TLS.
-    Wss,
-}
-
-impl FlowTransport {
-    fn letter(self) -> char {
-        match self {
-            FlowTransport::Udp => 'u',
-            FlowTransport::Tcp => 't',
-            FlowTransport::Tls => 's',
-            FlowTransport::Ws => 'w',
-            FlowTransport::Wss => 'x',
-        }
-    }
-
-    fn from_letter(c: char) -> Option<FlowTransport> {
-        Some(match c {
-            'u' => FlowTransport::Udp,
-            't' => FlowTransport::Tcp,
-            's' => FlowTransport::Tls,
-            'w' => FlowTransport::Ws,
-            'x' => FlowTransport::Wss,
-            _ => return None,
-        })
-    }
-
-    /// The Via transport token (`UDP`, `TCP`, `TLS`, `WS`, `WSS`).
-    pub fn via_name(self) -> &'static str {
-        match self {
-            FlowTransport::Udp => "UDP",
-            FlowTransport::Tcp => "TCP",
-            FlowTransport::Tls => "TLS",
-            FlowTransport::Ws => "WS",
-            FlowTransport::Wss => "WSS",
-        }
-    }
-
-    /// Lower-case name, as stored in bindings (`udp`, `tcp`, ...).
-    pub fn name(self) -> &'static str {
-        match self {
-            FlowTransport::Udp => "udp",
-            FlowTransport::Tcp => "tcp",
-            FlowTransport::Tls => "tls",
-            FlowTransport::Ws => "ws",
-            FlowTransport::Wss => "wss",
-        }
+fn letter(t: Transport) -> char {
+    match t {
+        Transport::Udp => 'u',
+        Transport::Tcp => 't',
+        Transport::Tls => 's',
+        Transport::Ws => 'w',
+        Transport::Wss => 'x',
     }
 }
 
-/// A transport and remote address: where a message came from or must go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Flow {
-    /// Transport.
-    pub transport: FlowTransport,
-    /// Remote address.
-    pub addr: SocketAddr,
+fn from_letter(c: char) -> Option<Transport> {
+    Some(match c {
+        'u' => Transport::Udp,
+        't' => Transport::Tcp,
+        's' => Transport::Tls,
+        'w' => Transport::Ws,
+        'x' => Transport::Wss,
+        _ => return None,
+    })
+}
+
+/// Lower-case transport name, as stored in bindings (`udp`, `tcp`, ...).
+pub fn transport_name(t: Transport) -> &'static str {
+    match t {
+        Transport::Udp => "udp",
+        Transport::Tcp => "tcp",
+        Transport::Tls => "tls",
+        Transport::Ws => "ws",
+        Transport::Wss => "wss",
+    }
 }
 
 /// Length of the MAC in hex characters.
@@ -115,34 +79,31 @@ impl FlowSigner {
     }
 
     /// The token for `flow`: URI-parameter safe (IPv6 colons become `-`).
-    pub fn encode(&self, flow: Flow) -> String {
+    pub fn encode(&self, flow: Target) -> String {
         let ip = match flow.addr.ip() {
             IpAddr::V4(a) => a.to_string(),
             IpAddr::V6(a) => a.to_string().replace(':', "-"),
         };
-        let body = format!("{}~{ip}~{}", flow.transport.letter(), flow.addr.port());
+        let body = format!("{}~{ip}~{}", letter(flow.transport), flow.addr.port());
         let tag = self.tag(&body);
         format!("{body}~{tag}")
     }
 
     /// The flow in a token, if the token is well formed and signed by the cluster.
-    pub fn decode(&self, token: &str) -> Option<Flow> {
+    pub fn decode(&self, token: &str) -> Option<Target> {
         let (body, tag) = token.rsplit_once('~')?;
         if tag.len() != MAC_HEX || !constant_time_eq(self.tag(body).as_bytes(), tag.as_bytes()) {
             return None;
         }
         let mut parts = body.split('~');
         let mut letter = parts.next()?.chars();
-        let transport = FlowTransport::from_letter(letter.next()?)?;
+        let transport = from_letter(letter.next()?)?;
         let ip: IpAddr = parts.next()?.replace('-', ":").parse().ok()?;
         let port: u16 = parts.next()?.parse().ok()?;
         if letter.next().is_some() || parts.next().is_some() {
             return None;
         }
-        Some(Flow {
-            transport,
-            addr: SocketAddr::new(ip, port),
-        })
+        Some(Target::new(transport, SocketAddr::new(ip, port)))
     }
 }
 
@@ -159,14 +120,11 @@ mod tests {
         let a = FlowSigner::new(b"cluster");
         let b = FlowSigner::new(b"cluster");
         for (t, addr) in [
-            (FlowTransport::Udp, "192.0.2.7:40123"),
-            (FlowTransport::Wss, "[2001:db8::5]:443"),
-            (FlowTransport::Tcp, "10.1.2.3:5060"),
+            (Transport::Udp, "192.0.2.7:40123"),
+            (Transport::Wss, "[2001:db8::5]:443"),
+            (Transport::Tcp, "10.1.2.3:5060"),
         ] {
-            let flow = Flow {
-                transport: t,
-                addr: addr.parse().unwrap(),
-            };
+            let flow = Target::new(t, addr.parse().unwrap());
             let token = a.encode(flow);
             assert!(!token.contains(':') && !token.contains(';'), "{token}");
             assert_eq!(b.decode(&token), Some(flow));
@@ -177,10 +135,7 @@ mod tests {
     fn forged_or_garbled_tokens_are_refused() {
         let a = FlowSigner::new(b"cluster");
         let other = FlowSigner::new(b"another cluster");
-        let flow = Flow {
-            transport: FlowTransport::Udp,
-            addr: "192.0.2.7:5060".parse().unwrap(),
-        };
+        let flow = Target::new(Transport::Udp, "192.0.2.7:5060".parse().unwrap());
         let token = a.encode(flow);
         assert_eq!(other.decode(&token), None);
         let redirected = token.replace("192.0.2.7", "198.51.100.1");

@@ -8,9 +8,9 @@
 //! caller's flow, no token means onward by the next Route or the Request-URI (the media node's
 //! Contact). Any edge node with the cluster secret can do this.
 
-use super::flow::{Flow, FlowSigner, FlowTransport};
+use super::flow::FlowSigner;
 use std::net::{IpAddr, SocketAddr};
-use voxbin_sip::{HeaderName, Host, NameAddr, Request, Scheme, Uri};
+use voxbin_sip::{HeaderName, Host, NameAddr, Request, Scheme, Target, Transport, Uri};
 
 /// The URI parameter carrying a flow token.
 pub const FLOW_PARAM: &str = "ftok";
@@ -58,7 +58,7 @@ fn host_eq(a: &Host, b: &Host) -> bool {
 }
 
 /// Adds the edge's two Record-Route entries to a new INVITE that came from `source`.
-pub fn record_route(req: &mut Request, me: &Identity, signer: &FlowSigner, source: Flow) {
+pub fn record_route(req: &mut Request, me: &Identity, signer: &FlowSigner, source: Target) {
     let token = signer.encode(source);
     let outer = NameAddr::new(me.route_uri(Some(&token)));
     let inner = NameAddr::new(me.route_uri(None));
@@ -73,7 +73,7 @@ pub fn record_route(req: &mut Request, me: &Identity, signer: &FlowSigner, sourc
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NextHop {
     /// The flow a route token named (the caller's side).
-    Flow(Flow),
+    Flow(Target),
     /// This URI (the next Route, or the Request-URI).
     Uri(Uri),
 }
@@ -146,25 +146,25 @@ fn next_after(
 
 /// The flow a URI names when its host is an IP address: transport from `transport=` (or TLS
 /// for sips), port from the URI or the scheme's default. `None` for host names.
-pub fn uri_flow(uri: &Uri) -> Option<Flow> {
+pub fn uri_flow(uri: &Uri) -> Option<Target> {
     let ip: IpAddr = uri.host.ip()?;
     let transport = match uri.transport().map(str::to_ascii_lowercase).as_deref() {
-        Some("tcp") => FlowTransport::Tcp,
-        Some("tls") => FlowTransport::Tls,
-        Some("ws") => FlowTransport::Ws,
-        Some("wss") => FlowTransport::Wss,
-        _ if uri.scheme == Scheme::Sips => FlowTransport::Tls,
-        _ => FlowTransport::Udp,
+        Some("tcp") => Transport::Tcp,
+        Some("tls") => Transport::Tls,
+        Some("ws") => Transport::Ws,
+        Some("wss") => Transport::Wss,
+        _ if uri.scheme == Scheme::Sips => Transport::Tls,
+        _ => Transport::Udp,
     };
-    let default = if transport == FlowTransport::Tls {
+    let default = if transport == Transport::Tls {
         5061
     } else {
         5060
     };
-    Some(Flow {
+    Some(Target::new(
         transport,
-        addr: SocketAddr::new(ip, uri.port.unwrap_or(default)),
-    })
+        SocketAddr::new(ip, uri.port.unwrap_or(default)),
+    ))
 }
 
 #[cfg(test)]
@@ -201,11 +201,8 @@ Content-Length: 0
 
 ";
 
-    fn caller() -> Flow {
-        Flow {
-            transport: FlowTransport::Udp,
-            addr: "198.51.100.9:40000".parse().unwrap(),
-        }
+    fn caller() -> Target {
+        Target::new(Transport::Udp, "198.51.100.9:40000".parse().unwrap())
     }
 
     #[test]
@@ -299,9 +296,9 @@ Content-Length: 0
     #[test]
     fn uri_flows_follow_transport_and_scheme() {
         let f = uri_flow(&Uri::parse("sip:a@10.0.0.1;transport=TCP").unwrap()).unwrap();
-        assert_eq!((f.transport, f.addr.port()), (FlowTransport::Tcp, 5060));
+        assert_eq!((f.transport, f.addr.port()), (Transport::Tcp, 5060));
         let f = uri_flow(&Uri::parse("sips:a@[2001:db8::1]").unwrap()).unwrap();
-        assert_eq!((f.transport, f.addr.port()), (FlowTransport::Tls, 5061));
+        assert_eq!((f.transport, f.addr.port()), (Transport::Tls, 5061));
         assert_eq!(uri_flow(&Uri::parse("sip:a@media.example").unwrap()), None);
     }
 }

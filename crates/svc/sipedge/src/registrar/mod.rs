@@ -12,14 +12,14 @@ pub use key::contact_key;
 
 use crate::auth::{Authenticator, Kind, Verdict};
 use crate::bindings::{aor, BindingStore};
-use crate::proxy::flow::Flow;
+use crate::proxy::flow::transport_name;
 use crate::proxy::reply::reply;
 use apply::{Bounds, ContactSpec, ContactsAsked, RegisterChange};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
-use voxbin_sip::{Contacts, HeaderName, Request, Response};
+use voxbin_sip::{Contacts, HeaderName, Request, Response, Target};
 
 /// What handling one REGISTER produced.
 #[derive(Debug)]
@@ -72,7 +72,7 @@ impl Registrar {
     }
 
     /// Handles one REGISTER that came from `source` at unix time `now`.
-    pub async fn handle(&self, req: &Request, source: Flow, now: u64) -> Registered {
+    pub async fn handle(&self, req: &Request, source: Target, now: u64) -> Registered {
         let answer = |response: Response, auth: &'static str| Registered {
             response,
             failed_attempt: false,
@@ -175,7 +175,7 @@ impl Registrar {
     }
 
     /// The REGISTER reduced to what the bindings need; `Err` is the 400 to answer.
-    fn change(&self, req: &Request, source: Flow) -> Result<RegisterChange, Response> {
+    fn change(&self, req: &Request, source: Target) -> Result<RegisterChange, Response> {
         let bad = |reason: &str| reply(req, 400, reason);
         let contacts = match req.headers.contacts().map_err(|e| bad(e.reason()))? {
             Contacts::Star => ContactsAsked::RemoveAll,
@@ -205,7 +205,7 @@ impl Registrar {
                 .map_err(|e| bad(e.reason()))?
                 .to_string(),
             cseq: cseq.seq,
-            received: format!("{}:{}", source.transport.name(), source.addr),
+            received: format!("{}:{}", transport_name(source.transport), source.addr),
             edge: self.edge.clone(),
             user_agent: req.headers.get(&HeaderName::UserAgent).map(str::to_string),
         })

@@ -1,9 +1,9 @@
 use super::*;
 use crate::bindings::BindingStore;
-use crate::proxy::flow::FlowTransport;
 use crate::testing::{directory, realm, request, CUSTOMER, EXT};
 use voxbin_cache::MemoryCache;
 use voxbin_sip::digest::{respond, Challenge};
+use voxbin_sip::{Target, Transport};
 
 const NOW: u64 = 1_700_000_000;
 
@@ -26,11 +26,8 @@ async fn registrar() -> (Registrar, BindingStore, voxbin_bus::Consumer) {
     (r, store, consumer)
 }
 
-fn source() -> Flow {
-    Flow {
-        transport: FlowTransport::Udp,
-        addr: "198.51.100.4:40000".parse().unwrap(),
-    }
+fn source() -> Target {
+    Target::new(Transport::Udp, "198.51.100.4:40000".parse().unwrap())
 }
 
 fn register(cseq: u32, expires: u32, auth: Option<String>) -> Request {
@@ -82,7 +79,10 @@ async fn register_is_challenged_then_stored_then_removed() {
         .get_all(&HeaderName::WwwAuthenticate)
         .collect();
     assert_eq!(challenges.len(), 2);
-    assert!(challenges[0].contains("algorithm=MD5"), "MD5 first: {challenges:?}");
+    assert!(
+        challenges[0].contains("algorithm=MD5"),
+        "MD5 first: {challenges:?}"
+    );
     assert!(challenges[1].contains("algorithm=SHA-256"));
 
     let ok = r
@@ -97,15 +97,16 @@ async fn register_is_challenged_then_stored_then_removed() {
         ok.response.headers.get(&HeaderName::Contact),
         Some("<sip:1001@192.168.1.20:5060>;expires=300")
     );
-    let stored = store
-        .lookup(&aor(EXT.0, &realm()), NOW + 1)
-        .await
-        .unwrap();
+    let stored = store.lookup(&aor(EXT.0, &realm()), NOW + 1).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].received, "udp:198.51.100.4:40000");
     assert_eq!(stored[0].edge, "127.0.0.1:5060");
     assert_eq!(r.active(NOW + 1), 1);
-    assert_eq!(r.active(NOW + 301), 0, "expired registrations are not active");
+    assert_eq!(
+        r.active(NOW + 301),
+        0,
+        "expired registrations are not active"
+    );
 
     // Unregister with the same (still fresh) nonce, SHA-256 this time.
     let gone = r
@@ -191,12 +192,11 @@ async fn other_domains_and_unknown_users_are_refused() {
     assert_eq!(r.handle(&req, source(), NOW).await.response.status, 404);
 
     let first = r.handle(&register(1, 300, None), source(), NOW).await;
-    let text = String::from_utf8(
-        register(2, 300, Some(answer(&first.response, EXT.1, 0))).to_bytes(),
-    )
-    .unwrap()
-    .replace("sip:1001@", "sip:1999@")
-    .replace("username=\"1001\"", "username=\"1999\"");
+    let text =
+        String::from_utf8(register(2, 300, Some(answer(&first.response, EXT.1, 0))).to_bytes())
+            .unwrap()
+            .replace("sip:1001@", "sip:1999@")
+            .replace("username=\"1001\"", "username=\"1999\"");
     let unknown = r
         .handle(&request(&text.replace("\r\n", "\n")), source(), NOW)
         .await;
