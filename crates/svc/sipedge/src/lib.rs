@@ -16,6 +16,10 @@ pub mod metrics;
 pub mod proxy;
 pub mod registrar;
 pub mod secret;
+pub mod server;
 pub mod settings;
 #[cfg(test)]
 mod testing;
+pub mod tls;
+
+pub use server::{EdgeDeps, SipEdge};

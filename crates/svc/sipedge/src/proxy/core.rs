@@ -43,6 +43,8 @@ pub enum Input {
     },
     /// An asynchronous job finished.
     JobDone(JobResult),
+    /// Sending to this target failed (refused, reset, unreachable).
+    SendFailed(Target),
     /// Time passed.
     Tick,
     /// Shutdown began: refuse new work.
@@ -176,6 +178,8 @@ pub struct EdgeCore {
     by_client: HashMap<TxKey, TxKey>,
     out: VecDeque<Output>,
     timer: Option<Instant>,
+    /// Random per process, so health checks of a restarted node never reuse a Call-ID.
+    instance: u32,
 }
 
 impl EdgeCore {
@@ -200,6 +204,7 @@ impl EdgeCore {
             by_client: HashMap::new(),
             out: VecDeque::new(),
             timer: None,
+            instance: rand::random(),
         }
     }
 
@@ -221,6 +226,11 @@ impl EdgeCore {
     /// Requests waiting for a job or a downstream answer.
     pub fn pending(&self) -> usize {
         self.legs.len()
+    }
+
+    /// Relayed or authenticating requests still without a final answer (drain waits for 0).
+    pub fn unanswered(&self) -> usize {
+        self.legs.values().filter(|l| !l.answered).count()
     }
 
     /// The next output to carry out.
@@ -246,6 +256,7 @@ impl EdgeCore {
                 self.health_checks(now);
                 self.guard.sweep(now);
             }
+            Input::SendFailed(target) => self.tx(TxInput::TransportError { target }, now),
             Input::Drain => self.draining = true,
         }
         edge_metrics().transactions.set(&[], self.txs.len() as i64);
@@ -442,7 +453,10 @@ impl EdgeCore {
                     source: from,
                 }));
             }
-            Method::Invite | Method::Message if self.dispatcher.is_node_ip(from.addr.ip()) => {
+            Method::Invite | Method::Message
+                if self.dispatcher.node_at(from.addr).is_some()
+                    && !self.cfg.identity.is_ours(&req.uri) =>
+            {
                 // A media node calling out (to a phone or a carrier): to the Request-URI.
                 let Some(target) = self.resolve(&req.uri) else {
                     return self.respond(&key, reply(&req, 502, "Bad Gateway"), now);
@@ -936,7 +950,10 @@ impl EdgeCore {
         let me = Uri::sip(Some("edge"), id.host.clone(), Some(id.port));
         h.push(HeaderName::From, format!("<{me}>;tag=vxprobe"));
         h.push(HeaderName::To, format!("<{uri}>"));
-        h.push(HeaderName::CallId, format!("vxprobe-{token}@{}", id.host));
+        h.push(
+            HeaderName::CallId,
+            format!("vxprobe-{token}-{}@{}", self.instance, id.host),
+        );
         h.push(HeaderName::CSeq, "1 OPTIONS");
         h.push(HeaderName::MaxForwards, "70");
         h.push(HeaderName::UserAgent, super::reply::SERVER);

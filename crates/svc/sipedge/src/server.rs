@@ -1,0 +1,340 @@
+//! The tokio shell of the edge: transports, the core's loop, jobs, timers and draining.
+//!
+//! One task owns the [`EdgeCore`]: it feeds it what the `voxbin-sip` transports receive, job
+//! results and timer ticks, and carries out what it asks (sends, jobs). Jobs (REGISTER,
+//! credential checks) run as their own tasks, since they wait on the bus and the cache. On
+//! shutdown the core refuses new requests with 503 and the task ends once every relayed
+//! request has its final answer, or when the process's grace period ends.
+
+use crate::auth::{Authenticator, Kind};
+use crate::bindings::BindingStore;
+use crate::directory::Directory;
+use crate::dispatcher::Dispatcher;
+use crate::guard::{Guard, GuardConfig};
+use crate::metrics::edge_metrics;
+use crate::proxy::core::{Claim, CoreConfig, EdgeCore, Input, Job, JobResult, Output};
+use crate::proxy::flow::FlowSigner;
+use crate::proxy::route::Identity;
+use crate::registrar::apply::Bounds;
+use crate::registrar::Registrar;
+use crate::secret::{random_secret, shared_secret};
+use crate::settings::EdgeSettings;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use voxbin_bus::{Bus, BusClient};
+use voxbin_cache::Cache;
+use voxbin_core::config::Config;
+use voxbin_core::shutdown::Shutdown;
+use voxbin_core::{Error, ErrorKind, Result};
+use voxbin_sip::transaction::TimerConfig;
+use voxbin_sip::{Host, Incoming, SipTransport, Transport, TransportConfig};
+
+/// How often the registrations gauge is refreshed and media node names are resolved again.
+const HOUSEKEEPING: Duration = Duration::from_secs(5);
+
+/// What the edge is started with.
+pub struct EdgeDeps {
+    /// The bus (credential lookups).
+    pub bus: Arc<dyn Bus>,
+    /// The shared cache (bindings, cluster secret).
+    pub cache: Arc<dyn Cache>,
+    /// The configuration (`sip.*`, `bus.rpc_timeout_ms`).
+    pub config: Arc<Config>,
+    /// Process shutdown (draining refuses new requests).
+    pub shutdown: Shutdown,
+    /// PEM certificate and key for TLS/WSS listeners, when any is configured.
+    pub tls_files: Option<(PathBuf, PathBuf)>,
+}
+
+/// A running edge.
+pub struct SipEdge {
+    transport: SipTransport,
+    task: JoinHandle<()>,
+}
+
+impl SipEdge {
+    /// Binds the configured listeners and starts serving.
+    pub async fn start(deps: EdgeDeps) -> Result<SipEdge> {
+        let settings = EdgeSettings::from_config(&deps.config.sip)?;
+        let tls_server = match (&deps.tls_files, settings.tls_listen) {
+            (Some((cert, key)), Some(_)) => Some(crate::tls::server_config(cert, key)?),
+            (None, Some(_)) => {
+                return Err(Error::invalid_argument(
+                    "CONFIG",
+                    "sip.tls_listen needs a certificate (sip.tls_cert and sip.tls_key)",
+                ))
+            }
+            _ => None,
+        };
+        let cfg = TransportConfig {
+            udp: vec![settings.listen],
+            tcp: vec![settings.listen],
+            tls: settings.tls_listen.into_iter().collect(),
+            ws: settings.ws_listen.into_iter().collect(),
+            tls_server,
+            ..TransportConfig::default()
+        };
+        let (transport, incoming) = SipTransport::bind(cfg).await.map_err(|e| {
+            Error::new(
+                ErrorKind::Unavailable,
+                "SIP_BIND",
+                format!("sip.listen {}: {e}", settings.listen),
+            )
+        })?;
+
+        // Nonces and flow tokens must verify on every node: use the cluster's secret.
+        let secret = match shared_secret(&deps.cache, &random_secret()).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cache unreachable: this edge node uses a secret of its own");
+                random_secret()
+            }
+        };
+        let bus = BusClient::new(
+            deps.bus.clone(),
+            "sipedge",
+            Duration::from_millis(deps.config.bus.rpc_timeout_ms),
+        );
+        let auth = Authenticator::new(secret.as_bytes(), Directory::new(bus));
+        let real_listen = transport
+            .local_addr(Transport::Udp)
+            .unwrap_or(settings.listen);
+        let identity = identity(&settings, real_listen);
+        let edge_name = format!("{}:{}", identity.host, identity.port);
+        let registrar = Registrar::new(
+            auth.clone(),
+            BindingStore::new(deps.cache.clone()),
+            Bounds {
+                min_expires: settings.register_min_expires,
+                max_expires: settings.register_max_expires,
+                max_contacts: settings.register_max_contacts,
+            },
+            &settings.domain,
+            edge_name,
+        );
+        let dispatcher = Dispatcher::new(
+            &settings.media_nodes,
+            settings.options_interval,
+            settings.options_timeout,
+            settings.options_down_after,
+        );
+        let guard = Guard::new(GuardConfig {
+            per_sec: settings.rate_per_sec,
+            burst: settings.rate_burst,
+            auth_failures_before_block: settings.auth_failures_before_block,
+            block_for: settings.block_for,
+            scanner_agents: settings.blocked_user_agents.clone(),
+        });
+        let core = EdgeCore::new(
+            CoreConfig {
+                identity,
+                domain: settings.domain.clone(),
+                timers: TimerConfig::default(),
+            },
+            dispatcher,
+            guard,
+            FlowSigner::new(secret.as_bytes()),
+        );
+        let driver = Driver {
+            core,
+            transport: transport.clone(),
+            registrar,
+            auth,
+            shutdown: deps.shutdown.clone(),
+        };
+        let task = deps.shutdown.tracker().spawn(driver.run(incoming));
+        for (t, a) in transport.local_addrs() {
+            tracing::info!(transport = %t, address = %a, "sip-edge listening");
+        }
+        Ok(SipEdge { transport, task })
+    }
+
+    /// The bound address of a transport (the real port when configured with port 0).
+    pub fn local_addr(&self, transport: Transport) -> Option<SocketAddr> {
+        self.transport.local_addr(transport)
+    }
+
+    /// Waits until the edge has drained and stopped.
+    pub async fn stopped(self) {
+        let _ = self.task.await;
+        self.transport.shutdown();
+    }
+}
+
+/// The edge's address as written in Via and Record-Route, and the addresses that also mean it.
+fn identity(s: &EdgeSettings, listen: SocketAddr) -> Identity {
+    let host = Host::parse(&s.advertise_host)
+        .or_else(|_| Host::parse(&format!("[{}]", s.advertise_host)))
+        .unwrap_or_else(|_| Host::from(listen.ip()));
+    // With port 0 configured (tests), the real port is only known once bound.
+    let port = if s.advertise_port == 0 {
+        listen.port()
+    } else {
+        s.advertise_port
+    };
+    if listen.ip().is_unspecified() && s.advertise_host == listen.ip().to_string() {
+        tracing::warn!("sip.listen is a wildcard address: set sip.advertise to the address peers reach this edge at");
+    }
+    let mut aliases = vec![(Host::from(listen.ip()), listen.port())];
+    if listen.ip().is_unspecified() {
+        aliases.push((Host::V4([127, 0, 0, 1].into()), listen.port()));
+    }
+    Identity {
+        host,
+        port,
+        aliases,
+    }
+}
+
+/// Unix time in seconds.
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+struct Driver {
+    core: EdgeCore,
+    transport: SipTransport,
+    registrar: Registrar,
+    auth: Authenticator,
+    shutdown: Shutdown,
+}
+
+impl Driver {
+    async fn run(mut self, mut incoming: mpsc::Receiver<Incoming>) {
+        let (job_tx, mut job_rx) = mpsc::unbounded_channel::<JobResult>();
+        let (dns_tx, mut dns_rx) = mpsc::unbounded_channel::<(usize, SocketAddr)>();
+        let draining = self.shutdown.draining_token();
+        let mut is_draining = false;
+        let mut jobs_running = 0usize;
+        let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
+        housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let deadline = self.core.next_timeout();
+            tokio::select! {
+                inc = incoming.recv() => match inc {
+                    Some(Incoming::Message { msg, from, .. }) => {
+                        self.core.handle(Input::Received { msg, from }, Instant::now());
+                    }
+                    Some(Incoming::Malformed { error, from }) => {
+                        tracing::debug!(%from, %error, "malformed SIP dropped");
+                        edge_metrics().dropped.inc(&["malformed"]);
+                    }
+                    None => break,
+                },
+                Some(done) = job_rx.recv() => {
+                    jobs_running = jobs_running.saturating_sub(1);
+                    self.core.handle(Input::JobDone(done), Instant::now());
+                }
+                Some((node, addr)) = dns_rx.recv() => {
+                    self.core.dispatcher_mut().set_addr(node, addr);
+                }
+                _ = sleep_until(deadline) => self.core.handle(Input::Tick, Instant::now()),
+                _ = draining.cancelled(), if !is_draining => {
+                    is_draining = true;
+                    self.core.handle(Input::Drain, Instant::now());
+                }
+                _ = housekeeping.tick() => {
+                    edge_metrics().registrations.set(&[], self.registrar.active(unix_now()) as i64);
+                    self.resolve_names(&dns_tx);
+                }
+            }
+            while let Some(out) = self.core.poll() {
+                match out {
+                    Output::Send { target, msg } => {
+                        if let Err(e) = self.transport.send(target, &msg).await {
+                            tracing::debug!(%target, error = %e, "SIP send failed");
+                            self.core.handle(Input::SendFailed(target), Instant::now());
+                        }
+                    }
+                    Output::Job(job) => {
+                        jobs_running += 1;
+                        self.spawn_job(job, job_tx.clone());
+                    }
+                }
+            }
+            if is_draining && jobs_running == 0 && self.core.unanswered() == 0 {
+                tracing::info!("sip-edge drained");
+                break;
+            }
+        }
+        self.transport.shutdown();
+    }
+
+    fn spawn_job(&self, job: Job, done: mpsc::UnboundedSender<JobResult>) {
+        let registrar = self.registrar.clone();
+        let auth = self.auth.clone();
+        tokio::spawn(async move {
+            let result = match job {
+                Job::Register { key, req, source } => {
+                    let r = registrar.handle(&req, source, unix_now()).await;
+                    edge_metrics().auth.inc(&[r.auth]);
+                    JobResult::Registered {
+                        key,
+                        response: r.response,
+                        source: source.addr.ip(),
+                        failed_attempt: r.failed_attempt,
+                    }
+                }
+                Job::Authorize {
+                    key,
+                    req,
+                    source,
+                    claim,
+                } => {
+                    let now = unix_now();
+                    let verdict = match claim {
+                        Claim::Extension {
+                            realm,
+                            customer_id,
+                            user,
+                        } => {
+                            auth.extension(&req, Kind::Proxy, &realm, customer_id, &user, now)
+                                .await
+                        }
+                        Claim::Trunk { domain } => {
+                            auth.trunk(&req, &domain, source.addr.ip(), now).await
+                        }
+                    };
+                    JobResult::Authorized {
+                        key,
+                        source: source.addr.ip(),
+                        verdict: verdict.map_err(|e| e.to_string()),
+                    }
+                }
+            };
+            let _ = done.send(result);
+        });
+    }
+
+    /// Resolves media node host names in the background.
+    fn resolve_names(&mut self, tx: &mpsc::UnboundedSender<(usize, SocketAddr)>) {
+        for (i, n) in self.core.dispatcher_mut().nodes().iter().enumerate() {
+            if n.host.parse::<std::net::IpAddr>().is_ok() {
+                continue;
+            }
+            let name = format!("{}:{}", n.host, n.port);
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                if let Ok(mut addrs) = tokio::net::lookup_host(&name).await {
+                    if let Some(a) = addrs.next() {
+                        let _ = tx.send((i, a));
+                    }
+                }
+            });
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
