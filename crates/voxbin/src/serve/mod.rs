@@ -7,6 +7,7 @@ pub use deps::{open_cache, open_db};
 mod health;
 mod listen;
 mod secrets;
+mod sip;
 mod tls;
 
 use health::Readiness;
@@ -117,6 +118,7 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
                 .map_err(|e| format!("role {role}: {}", e.message))?,
         );
     }
+    let _sip_edge = sip::start(&roles, &config, &deps, &shutdown).await?;
     let jwt_secret = secrets::jwt_secret(&config, &db).await?;
 
     let wants_api = roles.iter().any(|r| r == "api");
