@@ -55,6 +55,11 @@ pub trait Cache: Send + Sync + 'static {
     /// and gets `ttl`, an existing one keeps its expiry.
     async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64>;
 
+    /// Takes one request from the rate limit at `key` (`per_sec` sustained, `burst` at once;
+    /// GCRA, so shared by every process using this cache): `None` when allowed, else how long
+    /// until one is. Both must be at least 1.
+    async fn throttle(&self, key: &str, per_sec: u32, burst: u32) -> Result<Option<Duration>>;
+
     /// Succeeds when the cache is reachable; `Unavailable` otherwise (used by `/ready`).
     async fn ping(&self) -> Result<()>;
 }

@@ -50,6 +50,8 @@ pub struct MemoryCache {
     shards: Box<[Shard]>,
     hasher: RandomState,
     max_entries: usize,
+    /// Zero of the rate limiter's clock.
+    epoch: Instant,
 }
 
 impl fmt::Debug for MemoryCache {
@@ -82,6 +84,7 @@ impl MemoryCache {
             shards,
             hasher: RandomState::new(),
             max_entries,
+            epoch: Instant::now(),
         }
     }
 
@@ -182,6 +185,42 @@ impl MemoryCache {
                 true
             }
         }
+    }
+
+    /// GCRA: the entry holds the theoretical arrival time (microseconds since the cache's
+    /// epoch); a request is allowed while it is at most `burst - 1` intervals ahead of now.
+    fn throttle_now(&self, key: &str, per_sec: u32, burst: u32, now: Instant) -> Option<Duration> {
+        let interval = 1_000_000 / u64::from(per_sec.max(1));
+        let tolerance = interval * u64::from(burst.max(1) - 1);
+        let now_us = now.saturating_duration_since(self.epoch).as_micros() as u64;
+        let shard = self.shard(key);
+        let mut map = shard.map.lock();
+        let tat = match map.get(key) {
+            Some(e) if e.is_live(now) => e
+                .value
+                .as_slice()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .unwrap_or(now_us),
+            _ => now_us,
+        }
+        .max(now_us);
+        if tat - now_us > tolerance {
+            return Some(Duration::from_micros(tat - now_us - tolerance));
+        }
+        let next = tat + interval;
+        let entry = Entry {
+            value: next.to_be_bytes().to_vec(),
+            expires_at: now + Duration::from_micros(next - now_us),
+        };
+        match map.get_mut(key) {
+            Some(e) => *e = entry,
+            None => {
+                make_room(&mut map, shard.capacity, now);
+                map.insert(key.to_owned(), entry);
+            }
+        }
+        None
     }
 
     fn incr_now(&self, key: &str, by: i64, expires_at: Instant, now: Instant) -> Result<i64> {
@@ -335,6 +374,10 @@ impl Cache for MemoryCache {
         }
     }
 
+    async fn throttle(&self, key: &str, per_sec: u32, burst: u32) -> Result<Option<Duration>> {
+        Ok(self.throttle_now(key, per_sec, burst, Instant::now()))
+    }
+
     async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64> {
         let now = Instant::now();
         let expires_at = expiry(now, ttl, key)?;
@@ -438,6 +481,32 @@ mod tests {
         assert_eq!(cache.incr("k", 1, zero).await.unwrap_err().kind, kind);
         let huge = CacheKind::Other(Duration::MAX);
         assert_eq!(cache.set(huge, "k", vec![]).await.unwrap_err().kind, kind);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttle_allows_the_burst_then_the_rate() {
+        let cache = MemoryCache::new(16);
+        for _ in 0..3 {
+            assert_eq!(cache.throttle("k", 10, 3).await.unwrap(), None);
+        }
+        let wait = cache.throttle("k", 10, 3).await.unwrap().unwrap();
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_millis(100),
+            "{wait:?}"
+        );
+        assert_eq!(
+            cache.throttle("other", 10, 3).await.unwrap(),
+            None,
+            "keys are independent"
+        );
+        tokio::time::advance(Duration::from_millis(100)).await;
+        assert_eq!(cache.throttle("k", 10, 3).await.unwrap(), None);
+        assert!(cache.throttle("k", 10, 3).await.unwrap().is_some());
+        // Idle long enough, the whole burst is back.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        for _ in 0..3 {
+            assert_eq!(cache.throttle("k", 10, 3).await.unwrap(), None);
+        }
     }
 
     #[tokio::test(start_paused = true)]

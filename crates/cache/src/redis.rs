@@ -45,6 +45,20 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 "#;
 
+/// `throttle` (GCRA): KEYS[1] holds the theoretical arrival time in microseconds of the
+/// server clock; ARGV interval and burst tolerance in microseconds; returns the wait (0: go).
+const THROTTLE: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local ahead = tat - now - tonumber(ARGV[2])
+if ahead > 0 then return ahead end
+local next = tat + tonumber(ARGV[1])
+redis.call('SET', KEYS[1], string.format('%d', next), 'PX', math.floor((next - now) / 1000) + 1)
+return 0
+"#;
+
 /// The key prefix unless [`RedisOptions::prefix`] says otherwise.
 const DEFAULT_PREFIX: &str = "voxbin:";
 
@@ -453,6 +467,24 @@ impl Cache for RedisCache {
             .await
             .map(|stored| stored == 1)
             .map_err(|f| self.write_error("set_if_newer", key, f))
+    }
+
+    async fn throttle(&self, key: &str, per_sec: u32, burst: u32) -> Result<Option<Duration>> {
+        let interval = 1_000_000 / u64::from(per_sec.max(1));
+        let tolerance = interval * u64::from(burst.max(1) - 1);
+        let mut conn = self.conn.clone();
+        // The server's clock (TIME), so API replicas with skewed clocks share one limit.
+        let cmd = ::redis::cmd("EVAL")
+            .arg(THROTTLE)
+            .arg(1)
+            .arg(self.key(key))
+            .arg(interval)
+            .arg(tolerance)
+            .clone();
+        self.run("throttle", cmd.query_async::<i64>(&mut conn))
+            .await
+            .map(|wait| (wait > 0).then(|| Duration::from_micros(wait as u64)))
+            .map_err(|f| self.write_error("throttle", key, f))
     }
 
     async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64> {

@@ -193,6 +193,27 @@ async fn versioned_values_only_move_forward_and_keep_their_ttl() {
 }
 
 #[tokio::test]
+async fn throttle_is_shared_by_two_clients_of_one_redis() {
+    let Some(f) = Fixture::new("throttle").await else {
+        return;
+    };
+    let url = redis_url("throttle").unwrap();
+    let other = RedisCache::connect_with(&url, options(&f.prefix))
+        .await
+        .unwrap();
+    // A burst of 4 at 1/s, taken alternately by two clients: the fifth is refused for both.
+    for i in 0..4 {
+        let c: &RedisCache = if i % 2 == 0 { &f.cache } else { &other };
+        assert_eq!(c.throttle("rl", 1, 4).await.unwrap(), None, "request {i}");
+    }
+    let wait = other.throttle("rl", 1, 4).await.unwrap().unwrap();
+    assert!(wait <= Duration::from_secs(1), "{wait:?}");
+    assert!(f.cache.throttle("rl", 1, 4).await.unwrap().is_some());
+    assert_eq!(f.cache.throttle("elsewhere", 1, 4).await.unwrap(), None);
+    f.cleanup().await;
+}
+
+#[tokio::test]
 async fn each_kind_sets_its_ttl_on_the_key() {
     let Some(mut f) = Fixture::new("each_kind_ttl").await else {
         return;

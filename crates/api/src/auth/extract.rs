@@ -20,7 +20,7 @@ impl FromRequestParts<ApiState> for Identity {
         })?;
         let bus = crate::routes::bus_for(state, parts);
         let identity = state.auth.identify(&bus, &credential).await?;
-        if let Err(wait) = state.limits.check_customer(identity.customer_id) {
+        if let Err(wait) = state.limits.check_customer(identity.customer_id).await {
             return Err(ApiError::rate_limited(wait));
         }
         Ok(identity)

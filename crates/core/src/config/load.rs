@@ -393,6 +393,12 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
             ),
         ));
     }
+    if c.cache.prefix.is_empty() || c.cache.prefix.chars().any(|ch| ch.is_whitespace()) {
+        return Err(bad(
+            "cache.prefix",
+            format!("{:?} must be non-empty and without spaces", c.cache.prefix),
+        ));
+    }
     if crate::telemetry::LogFormat::parse(&c.log.format).is_none() {
         return Err(bad(
             "log.format",

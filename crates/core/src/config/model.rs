@@ -268,6 +268,8 @@ pub struct CacheConfig {
     pub address: String,
     /// Entry bound of the in-memory cache.
     pub max_entries: u64,
+    /// Prefix of every Redis key, so several deployments can share one Redis.
+    pub prefix: String,
 }
 
 /// Logging.
@@ -395,6 +397,7 @@ impl Config {
             cache: CacheConfig {
                 address: "memory".into(),
                 max_entries: 100_000,
+                prefix: "voxbin:".into(),
             },
             log: LogConfig {
                 level: "info".into(),

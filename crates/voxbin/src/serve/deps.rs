@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 use voxbin_bus::{AmqpBus, AmqpOptions, Bus, InProcBus};
-use voxbin_cache::{Cache, MemoryCache, RedisCache};
+use voxbin_cache::{Cache, MemoryCache, RedisCache, RedisOptions};
 use voxbin_core::config::Config;
 use voxbin_store::{Db, DbOptions};
 
@@ -52,8 +52,14 @@ pub async fn open_cache(config: &Config) -> Result<Arc<dyn Cache>, String> {
         }
         // Lazy: the process starts while Redis is down and uses it once it answers; until
         // then every read is a miss served from the database.
-        url => RedisCache::connect_lazy(url)
-            .map(|c| Arc::new(c) as Arc<dyn Cache>)
-            .map_err(|e| format!("cache.address: {}", e.message)),
+        url => RedisCache::connect_lazy_with(
+            url,
+            RedisOptions {
+                prefix: config.cache.prefix.clone(),
+                ..RedisOptions::default()
+            },
+        )
+        .map(|c| Arc::new(c) as Arc<dyn Cache>)
+        .map_err(|e| format!("cache.address: {}", e.message)),
     }
 }

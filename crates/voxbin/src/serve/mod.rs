@@ -137,12 +137,15 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
                 Duration::from_secs(config.auth.token_ttl_secs),
                 deps.cache.clone(),
             ),
-            limits: Arc::new(RateLimiter::new(
-                a.rate_limit_ip_per_sec,
-                a.rate_limit_ip_burst,
-                a.rate_limit_customer_per_sec,
-                a.rate_limit_customer_burst,
-            )),
+            limits: Arc::new(
+                RateLimiter::new(
+                    a.rate_limit_ip_per_sec,
+                    a.rate_limit_ip_burst,
+                    a.rate_limit_customer_per_sec,
+                    a.rate_limit_customer_burst,
+                )
+                .shared(deps.cache.clone()),
+            ),
         }
     });
     let api_task = match (api, &api_state) {

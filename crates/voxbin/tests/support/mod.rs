@@ -309,7 +309,13 @@ pub mod shape {
             vhost = Some(name);
         }
         if !given.contains(&"--cache") {
-            out.extend(["--cache".to_string(), var("VOXBIN_TEST_REDIS_URL")]);
+            // Own key prefix: parallel servers from 127.0.0.1 must not share rate limits.
+            out.extend([
+                "--cache".to_string(),
+                var("VOXBIN_TEST_REDIS_URL"),
+                "--set".to_string(),
+                format!("cache.prefix=voxbin-e2e-{tag}:"),
+            ]);
         }
         (out, vhost)
     }

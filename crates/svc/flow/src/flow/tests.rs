@@ -623,6 +623,15 @@ impl voxbin_cache::Cache for FlakyCache {
         self.check()?;
         self.inner.set_if_newer(kind, key, version, value).await
     }
+    async fn throttle(
+        &self,
+        key: &str,
+        per_sec: u32,
+        burst: u32,
+    ) -> voxbin_core::Result<Option<std::time::Duration>> {
+        self.check()?;
+        self.inner.throttle(key, per_sec, burst).await
+    }
     async fn incr(&self, key: &str, by: i64, ttl: std::time::Duration) -> voxbin_core::Result<i64> {
         self.check()?;
         self.inner.incr(key, by, ttl).await
