@@ -16,6 +16,7 @@ mod params;
 mod parse;
 mod target;
 pub mod transaction;
+#[cfg(feature = "transport")]
 pub mod transport;
 mod uri;
 mod via;
@@ -32,6 +33,7 @@ pub use parse::{
     parse_datagram, parse_datagram_with, parse_stream, parse_stream_with, Limits, Parsed,
 };
 pub use target::{Target, Transport};
+#[cfg(feature = "transport")]
 pub use transport::{Incoming, SipTransport, TransportConfig};
 pub use uri::{Host, Scheme, Uri};
 pub use via::{Via, BRANCH_COOKIE};
