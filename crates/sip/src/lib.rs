@@ -2,6 +2,8 @@
 //! core with a thin tokio shell (`transport`). Parsing is bounded and never panics; errors are
 //! values carrying the status and reason phrase to answer with.
 
+#![warn(missing_docs)]
+
 mod cseq;
 pub mod dialog;
 pub mod digest;

@@ -683,3 +683,59 @@ fn timers_follow_configured_t1_t2_t4() {
         .unwrap();
     assert!(tx.is_empty(), "Timer F = 64*T1");
 }
+
+#[test]
+fn rfc2543_requests_without_cookie_still_match() {
+    let mut tx = Transactions::new(TimerConfig::default());
+    let t0 = Instant::now();
+    let from = peer(Transport::Udp);
+    let mut invite = request("INVITE", "old1");
+    invite
+        .headers
+        .set(voxbin_sip::HeaderName::Via, "SIP/2.0/UDP 192.0.2.7:5060");
+    tx.handle(
+        Input::Received {
+            msg: invite.clone().into(),
+            from,
+        },
+        t0,
+    )
+    .unwrap();
+    assert!(matches!(
+        events(&drain(&mut tx))[0],
+        TxEvent::Request { .. }
+    ));
+    // a retransmission is recognised, the final response finds the transaction
+    tx.handle(
+        Input::Received {
+            msg: invite.clone().into(),
+            from,
+        },
+        t0 + T1,
+    )
+    .unwrap();
+    assert!(events(&drain(&mut tx)).is_empty());
+    tx.handle(
+        Input::SendResponse {
+            resp: response_with_tag(&invite, 404, "Not Found", "t"),
+        },
+        t0 + T1,
+    )
+    .unwrap();
+    let outs = drain(&mut tx);
+    assert_eq!(sends(&outs).len(), 1);
+    assert!(events(&outs).is_empty());
+    // and its ACK is absorbed
+    let mut ack = invite.clone();
+    ack.method = Method::Ack;
+    ack.headers.set(voxbin_sip::HeaderName::CSeq, "1 ACK");
+    tx.handle(
+        Input::Received {
+            msg: ack.into(),
+            from,
+        },
+        t0 + T1 * 2,
+    )
+    .unwrap();
+    assert!(events(&drain(&mut tx)).is_empty());
+}

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::error::ParseError;
+use crate::headers::Headers;
 use crate::message::{Request, Response};
 use crate::method::Method;
 use crate::via::Via;
@@ -50,6 +51,21 @@ fn sent_by(via: &Via) -> String {
     s
 }
 
+/// The branch, or for an RFC 2543 peer (no magic cookie) a substitute made of what the
+/// request, its retransmissions, its ACK and our responses to it all carry unchanged.
+fn server_branch(h: &Headers, via: &Via) -> Result<String, ParseError> {
+    match via.branch() {
+        Some(b) if b.starts_with(crate::via::BRANCH_COOKIE) => Ok(b.to_string()),
+        other => Ok(format!(
+            "2543|{}|{}|{}|{}",
+            h.call_id()?,
+            h.from_hdr()?.tag().unwrap_or(""),
+            h.cseq()?.seq,
+            other.unwrap_or("")
+        )),
+    }
+}
+
 /// Key of the server transaction a received request belongs to (ACK maps to INVITE).
 pub(crate) fn server_key(req: &Request) -> Result<TxKey, ParseError> {
     let via = req.headers.top_via()?;
@@ -57,24 +73,9 @@ pub(crate) fn server_key(req: &Request) -> Result<TxKey, ParseError> {
         Method::Ack => Method::Invite,
         ref m => m.clone(),
     };
-    let branch = match via.branch() {
-        Some(b) if b.starts_with(crate::via::BRANCH_COOKIE) => b.to_string(),
-        _ => {
-            // RFC 2543 peer: match on what a retransmission or its ACK keeps unchanged
-            let cseq = req.headers.cseq()?;
-            let from_tag = req.headers.from_hdr()?.tag().unwrap_or("").to_string();
-            format!(
-                "2543|{}|{}|{}|{}",
-                req.headers.call_id()?,
-                from_tag,
-                cseq.seq,
-                req.uri
-            )
-        }
-    };
     Ok(TxKey {
         side: Side::Server,
-        branch,
+        branch: server_branch(&req.headers, &via)?,
         method,
         sent_by: sent_by(&via),
     })
@@ -110,19 +111,10 @@ pub(crate) fn response_client_key(resp: &Response) -> Result<TxKey, ParseError> 
 /// Key of the server transaction a response we send belongs to.
 pub(crate) fn response_server_key(resp: &Response) -> Result<TxKey, ParseError> {
     let via = resp.headers.top_via()?;
-    let method = resp.headers.cseq()?.method;
-    let branch = match via.branch() {
-        Some(b) if b.starts_with(crate::via::BRANCH_COOKIE) => b.to_string(),
-        _ => {
-            return Err(ParseError::bad(
-                "Response to an RFC 2543 request: match by request",
-            ))
-        }
-    };
     Ok(TxKey {
         side: Side::Server,
-        branch,
-        method,
+        branch: server_branch(&resp.headers, &via)?,
+        method: resp.headers.cseq()?.method,
         sent_by: sent_by(&via),
     })
 }
