@@ -69,7 +69,7 @@ pub fn edge_metrics() -> &'static EdgeMetrics {
             ),
             auth: r.counter(
                 "voxbin_sip_auth_total",
-                "Digest authentications by result (ok, failed, stale, unknown_user).",
+                "Digest authentications by result (ok, challenge, failed, refused).",
                 &["result"],
             ),
         }

@@ -213,6 +213,8 @@ impl Driver {
         let draining = self.shutdown.draining_token();
         let mut is_draining = false;
         let mut jobs_running = 0usize;
+        // The first tick sends the first health checks; later ones follow their deadlines.
+        self.core.handle(Input::Tick, Instant::now());
         let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
         housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -274,7 +276,8 @@ impl Driver {
             let result = match job {
                 Job::Register { key, req, source } => {
                     let r = registrar.handle(&req, source, unix_now()).await;
-                    edge_metrics().auth.inc(&[r.auth]);
+                    let active = registrar.active(unix_now());
+                    edge_metrics().registrations.set(&[], active as i64);
                     JobResult::Registered {
                         key,
                         response: r.response,

@@ -28,8 +28,6 @@ pub struct Registered {
     pub response: Response,
     /// True when a wrong password or unknown user was presented (counts towards a block).
     pub failed_attempt: bool,
-    /// The authentication result label for metrics (`ok`, `challenge`, `failed`, ...).
-    pub auth: &'static str,
 }
 
 /// Handles REGISTER requests; cheap to clone.
@@ -73,21 +71,20 @@ impl Registrar {
 
     /// Handles one REGISTER that came from `source` at unix time `now`.
     pub async fn handle(&self, req: &Request, source: Target, now: u64) -> Registered {
-        let answer = |response: Response, auth: &'static str| Registered {
+        let answer = |response: Response| Registered {
             response,
             failed_attempt: false,
-            auth,
         };
         let to = match req.headers.to_hdr() {
             Ok(to) => to,
-            Err(e) => return answer(reply(req, 400, e.reason()), "none"),
+            Err(e) => return answer(reply(req, 400, e.reason())),
         };
         let realm = to.uri.host.to_string().to_ascii_lowercase();
         let customer = realm
             .strip_suffix(&self.suffix)
             .and_then(|c| Uuid::parse_str(c).ok());
         let (Some(customer_id), Some(user)) = (customer, to.uri.user.clone()) else {
-            return answer(reply(req, 404, "Not Found"), "none");
+            return answer(reply(req, 404, "Not Found"));
         };
         let verdict = match self
             .auth
@@ -97,7 +94,7 @@ impl Registrar {
             Ok(v) => v,
             Err(e) => {
                 tracing::warn!(error = %e, "registrar: credentials lookup failed");
-                return answer(unavailable(req), "error");
+                return answer(unavailable(req));
             }
         };
         match verdict {
@@ -111,24 +108,18 @@ impl Registrar {
                         .response(req)
                         .unwrap_or_else(|| reply(req, 403, "Forbidden")),
                     failed_attempt: true,
-                    auth: "failed",
                 }
             }
             other => {
-                let label = if matches!(other, Verdict::Challenge { .. }) {
-                    "challenge"
-                } else {
-                    "refused"
-                };
                 let resp = other
                     .response(req)
                     .unwrap_or_else(|| reply(req, 403, "Forbidden"));
-                return answer(resp, label);
+                return answer(resp);
             }
         }
         let change = match self.change(req, source) {
             Ok(c) => c,
-            Err(resp) => return answer(resp, "ok"),
+            Err(resp) => return answer(resp),
         };
         let key = aor(&user, &realm);
         let bounds = self.bounds;
@@ -145,11 +136,11 @@ impl Registrar {
                 if let Some(min) = refusal.min_expires {
                     resp.headers.push(HeaderName::MinExpires, min.to_string());
                 }
-                return answer(resp, "ok");
+                return answer(resp);
             }
             Err(e) => {
                 tracing::warn!(error = %e, aor = %key, "registrar: bindings not stored");
-                return answer(unavailable(req), "ok");
+                return answer(unavailable(req));
             }
         };
         let latest = bindings.iter().map(|b| b.expires_at).max();
@@ -171,7 +162,7 @@ impl Registrar {
                 format!("<{}>;expires={}", b.uri, b.remaining(now)),
             );
         }
-        answer(resp, "ok")
+        answer(resp)
     }
 
     /// The REGISTER reduced to what the bindings need; `Err` is the 400 to answer.
