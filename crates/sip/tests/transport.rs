@@ -274,3 +274,29 @@ async fn websocket_needs_sip_subprotocol_and_carries_one_message_per_frame() {
     assert!(sip.send(nobody, &msg).await.is_err());
     sip.shutdown();
 }
+
+#[tokio::test]
+async fn connections_beyond_the_limit_are_closed() {
+    let cfg = TransportConfig {
+        tcp: vec![loopback()],
+        max_connections: 1,
+        ..TransportConfig::default()
+    };
+    let (sip, mut rx) = SipTransport::bind(cfg).await.unwrap();
+    let server = sip.local_addr(Transport::Tcp).unwrap();
+    let mut first = TcpStream::connect(server).await.unwrap();
+    first
+        .write_all(options("TCP", "").as_bytes())
+        .await
+        .unwrap();
+    next_message(&mut rx).await;
+    let mut second = TcpStream::connect(server).await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(WAIT, second.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(n, 0, "the second connection is closed at once");
+    assert_eq!(sip.connections(), 1);
+    sip.shutdown();
+}

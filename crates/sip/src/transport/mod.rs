@@ -49,6 +49,8 @@ pub struct TransportConfig {
     pub idle_timeout: Duration,
     /// Capacity of the `Incoming` channel (back-pressure on readers when full).
     pub queue: usize,
+    /// Most open stream and WebSocket connections; new inbound ones beyond it are closed.
+    pub max_connections: usize,
 }
 
 impl Default for TransportConfig {
@@ -64,6 +66,7 @@ impl Default for TransportConfig {
             limits: Limits::default(),
             idle_timeout: Duration::from_secs(600),
             queue: 4096,
+            max_connections: 10_000,
         }
     }
 }
@@ -113,13 +116,14 @@ pub(crate) struct Shared {
     pub idle_timeout: Duration,
     pub cancel: CancellationToken,
     pub tls_client: Option<Arc<rustls::ClientConfig>>,
+    pub max_connections: usize,
 }
 
 /// Handle to the running transports; cheap to clone.
 #[derive(Clone)]
 pub struct SipTransport {
     shared: Arc<Shared>,
-    udp: Arc<Vec<Arc<UdpSocket>>>,
+    udp: Arc<Vec<(SocketAddr, Arc<UdpSocket>)>>,
     locals: Arc<Vec<(Transport, SocketAddr)>>,
 }
 
@@ -151,6 +155,7 @@ impl SipTransport {
             idle_timeout: cfg.idle_timeout,
             cancel: CancellationToken::new(),
             tls_client: cfg.tls_client.clone(),
+            max_connections: cfg.max_connections,
         });
         let mut locals = Vec::new();
         let mut udp_sockets = Vec::new();
@@ -159,7 +164,7 @@ impl SipTransport {
             let local = socket.local_addr()?;
             locals.push((Transport::Udp, local));
             tokio::spawn(udp::run(socket.clone(), local, shared.clone()));
-            udp_sockets.push(socket);
+            udp_sockets.push((local, socket));
         }
         let listeners = [
             (Transport::Tcp, &cfg.tcp),
@@ -219,13 +224,11 @@ impl SipTransport {
     /// otherwise over the open connection to the peer, connecting for TCP/TLS if needed.
     pub async fn send_bytes(&self, target: Target, bytes: Vec<u8>) -> io::Result<()> {
         if target.transport == Transport::Udp {
-            let socket = self
+            // local addresses are cached: no getsockname per datagram
+            let (_, socket) = self
                 .udp
                 .iter()
-                .find(|s| {
-                    s.local_addr()
-                        .is_ok_and(|a| a.is_ipv4() == target.addr.is_ipv4())
-                })
+                .find(|(local, _)| local.is_ipv4() == target.addr.is_ipv4())
                 .ok_or_else(|| {
                     io::Error::new(
                         io::ErrorKind::AddrNotAvailable,
@@ -311,6 +314,10 @@ async fn accept_loop(
                 continue;
             }
         };
+        if shared.registry.len() >= shared.max_connections {
+            tracing::warn!(%peer, %local, "SIP connection limit reached, closing new connection");
+            continue;
+        }
         let _ = stream.set_nodelay(true);
         let target = Target::new(transport, peer);
         let shared = shared.clone();

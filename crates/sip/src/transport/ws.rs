@@ -8,6 +8,7 @@ use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::parse::parse_datagram_with;
@@ -43,7 +44,11 @@ pub(crate) async fn accept<S>(io: S, peer: Target, local: SocketAddr, shared: Ar
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let handshake = tokio_tungstenite::accept_hdr_async(io, negotiate);
+    // a SIP message per WebSocket message: the same bound as any other transport
+    let limits = WebSocketConfig::default()
+        .max_message_size(Some(shared.limits.max_message))
+        .max_frame_size(Some(shared.limits.max_message));
+    let handshake = tokio_tungstenite::accept_hdr_async_with_config(io, negotiate, Some(limits));
     let mut socket = match tokio::time::timeout(std::time::Duration::from_secs(10), handshake).await
     {
         Ok(Ok(s)) => s,
