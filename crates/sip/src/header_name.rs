@@ -131,14 +131,13 @@ impl HeaderName {
         let found = match bytes.first() {
             Some(&first) if first.is_ascii_alphabetic() => {
                 let first = first.to_ascii_lowercase();
-                let bucket = &buckets()[usize::from(first - b'a')];
                 if bytes.len() == 1 {
                     KNOWN.iter().find(|k| k.2 == Some(first))
                 } else {
-                    bucket
+                    buckets()[bucket(first, bytes.len())]
                         .iter()
                         .map(|&i| &KNOWN[i])
-                        .find(|k| k.1.len() == bytes.len() && k.1.eq_ignore_ascii_case(name))
+                        .find(|k| k.1.eq_ignore_ascii_case(name))
                 }
             }
             _ => None,
@@ -161,14 +160,22 @@ impl HeaderName {
     }
 }
 
-/// Indexes into `KNOWN` grouped by lower-case first letter, built once.
-fn buckets() -> &'static [Vec<usize>; 26] {
-    static BUCKETS: std::sync::OnceLock<[Vec<usize>; 26]> = std::sync::OnceLock::new();
+/// Longest name length with its own bucket; longer names share the last one.
+const MAX_BUCKET_LEN: usize = 31;
+
+/// Bucket of a name by lower-case first letter and length.
+fn bucket(first_lower: u8, len: usize) -> usize {
+    usize::from(first_lower - b'a') * (MAX_BUCKET_LEN + 1) + len.min(MAX_BUCKET_LEN)
+}
+
+/// Indexes into `KNOWN` grouped by first letter and length (mostly one per bucket), built once.
+fn buckets() -> &'static [Vec<usize>] {
+    static BUCKETS: std::sync::OnceLock<Vec<Vec<usize>>> = std::sync::OnceLock::new();
     BUCKETS.get_or_init(|| {
-        let mut b: [Vec<usize>; 26] = Default::default();
+        let mut b = vec![Vec::new(); 26 * (MAX_BUCKET_LEN + 1)];
         for (i, k) in KNOWN.iter().enumerate() {
             let first = k.1.as_bytes()[0].to_ascii_lowercase();
-            b[usize::from(first - b'a')].push(i);
+            b[bucket(first, k.1.len())].push(i);
         }
         b
     })
