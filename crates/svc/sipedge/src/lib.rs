@@ -21,5 +21,6 @@ pub mod settings;
 #[cfg(test)]
 mod testing;
 pub mod tls;
+pub mod udp;
 
 pub use server::{EdgeDeps, SipEdge};

@@ -132,3 +132,79 @@ mod tests {
         assert!(text.contains("# HELP voxbin_sip_registrations_active "));
     }
 }
+
+/// Per-message counts kept by the core's task and added to the registry about once a second,
+/// so the hot path touches no shared map and allocates no label keys.
+#[derive(Debug, Default)]
+pub struct Tally {
+    requests: Vec<(&'static str, u64)>,
+    responses: Vec<((&'static str, u16), u64)>,
+    server_tx: u64,
+    client_tx: u64,
+}
+
+impl Tally {
+    /// One request received.
+    pub fn request(&mut self, method: &str) {
+        let m = method_label(method);
+        match self.requests.iter_mut().find(|(k, _)| *k == m) {
+            Some((_, n)) => *n += 1,
+            None => self.requests.push((m, 1)),
+        }
+    }
+
+    /// One response sent or relayed.
+    pub fn response(&mut self, method: &str, code: u16) {
+        let key = (method_label(method), code);
+        match self.responses.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => self.responses.push((key, 1)),
+        }
+    }
+
+    /// One server transaction started.
+    pub fn server_tx(&mut self) {
+        self.server_tx += 1;
+    }
+
+    /// One client transaction started.
+    pub fn client_tx(&mut self) {
+        self.client_tx += 1;
+    }
+
+    /// Adds the counts to the registry and starts over.
+    pub fn flush(&mut self) {
+        let m = edge_metrics();
+        for (method, n) in self.requests.drain(..) {
+            m.requests.add(&[method], n);
+        }
+        for ((method, code), n) in self.responses.drain(..) {
+            m.responses.add(&[method, &code_label(code)], n);
+        }
+        if self.server_tx > 0 {
+            m.transactions_started.add(&["server"], self.server_tx);
+        }
+        if self.client_tx > 0 {
+            m.transactions_started.add(&["client"], self.client_tx);
+        }
+        self.server_tx = 0;
+        self.client_tx = 0;
+    }
+}
+
+#[cfg(test)]
+mod tally_tests {
+    use super::*;
+
+    #[test]
+    fn tallies_reach_the_registry_on_flush() {
+        let mut t = Tally::default();
+        let before = edge_metrics().responses.get(&["PRACK", "599"]);
+        t.response("PRACK", 599);
+        t.response("PRACK", 599);
+        t.request("prack");
+        assert_eq!(edge_metrics().responses.get(&["PRACK", "599"]), before);
+        t.flush();
+        assert_eq!(edge_metrics().responses.get(&["PRACK", "599"]), before + 2);
+    }
+}

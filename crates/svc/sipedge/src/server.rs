@@ -53,6 +53,7 @@ pub struct EdgeDeps {
 /// A running edge.
 pub struct SipEdge {
     transport: SipTransport,
+    udp_addr: SocketAddr,
     task: JoinHandle<()>,
 }
 
@@ -70,9 +71,21 @@ impl SipEdge {
             }
             _ => None,
         };
+        // UDP is read by the core's own task (see `udp`); the other transports by voxbin-sip.
+        let bind_error = |e: std::io::Error| {
+            Error::new(
+                ErrorKind::Unavailable,
+                "SIP_BIND",
+                format!("sip.listen {} (UDP): {e}", settings.listen),
+            )
+        };
+        let udp = std::net::UdpSocket::bind(settings.listen).map_err(bind_error)?;
+        udp.set_nonblocking(true).map_err(bind_error)?;
+        let udp_addr = udp
+            .local_addr()
+            .map_err(|e| Error::internal(e.to_string()))?;
         let cfg = TransportConfig {
-            udp: vec![settings.listen],
-            tcp: vec![settings.listen],
+            tcp: vec![udp_addr],
             tls: settings.tls_listen.into_iter().collect(),
             ws: settings.ws_listen.into_iter().collect(),
             tls_server,
@@ -82,7 +95,7 @@ impl SipEdge {
             Error::new(
                 ErrorKind::Unavailable,
                 "SIP_BIND",
-                format!("sip.listen {}: {e}", settings.listen),
+                format!("sip.listen {udp_addr} (TCP/TLS/WS): {e}"),
             )
         })?;
 
@@ -100,10 +113,7 @@ impl SipEdge {
             Duration::from_millis(deps.config.bus.rpc_timeout_ms),
         );
         let auth = Authenticator::new(secret.as_bytes(), Directory::new(bus));
-        let real_listen = transport
-            .local_addr(Transport::Udp)
-            .unwrap_or(settings.listen);
-        let identity = identity(&settings, real_listen);
+        let identity = identity(&settings, udp_addr);
         let edge_name = format!("{}:{}", identity.host, identity.port);
         let registrar = Registrar::new(
             auth.clone(),
@@ -139,23 +149,64 @@ impl SipEdge {
             guard,
             FlowSigner::new(secret.as_bytes()),
         );
-        let driver = Driver {
-            core,
-            transport: transport.clone(),
-            registrar,
-            auth,
-            shutdown: deps.shutdown.clone(),
-        };
-        let task = deps.shutdown.tracker().spawn(driver.run(incoming));
+        let jobs = tokio::runtime::Handle::current();
+        let shutdown = deps.shutdown.clone();
+        let transport_for_edge = transport.clone();
+        let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+        // The edge's loop gets a thread and a single-threaded runtime of its own: every
+        // datagram is handled where it was read, with no hand-over between worker threads.
+        std::thread::Builder::new()
+            .name("sip-edge".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                match runtime {
+                    Ok(rt) => rt.block_on(async move {
+                        match tokio::net::UdpSocket::from_std(udp) {
+                            Ok(udp) => {
+                                let driver = Driver {
+                                    core,
+                                    udp: Arc::new(udp),
+                                    out: Vec::with_capacity(2048),
+                                    inbuf: vec![0u8; 65_535].into_boxed_slice(),
+                                    pending_jobs: Vec::new(),
+                                    transport: transport_for_edge,
+                                    registrar,
+                                    auth,
+                                    jobs,
+                                    shutdown,
+                                };
+                                driver.run(incoming).await;
+                            }
+                            Err(e) => tracing::error!(error = %e, "sip-edge: UDP socket unusable"),
+                        }
+                    }),
+                    Err(e) => tracing::error!(error = %e, "sip-edge: no runtime"),
+                }
+                let _ = stopped_tx.send(());
+            })
+            .map_err(|e| Error::internal(format!("sip-edge thread: {e}")))?;
+        let task = deps.shutdown.tracker().spawn(async move {
+            let _ = stopped_rx.await;
+        });
+        tracing::info!(transport = "UDP", address = %udp_addr, "sip-edge listening");
         for (t, a) in transport.local_addrs() {
             tracing::info!(transport = %t, address = %a, "sip-edge listening");
         }
-        Ok(SipEdge { transport, task })
+        Ok(SipEdge {
+            transport,
+            udp_addr,
+            task,
+        })
     }
 
     /// The bound address of a transport (the real port when configured with port 0).
     pub fn local_addr(&self, transport: Transport) -> Option<SocketAddr> {
-        self.transport.local_addr(transport)
+        match transport {
+            Transport::Udp => Some(self.udp_addr),
+            t => self.transport.local_addr(t),
+        }
     }
 
     /// Waits until the edge has drained and stopped.
@@ -198,11 +249,20 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Most datagrams handled per wake-up before other work gets a turn.
+const UDP_BATCH: usize = 64;
+
 struct Driver {
     core: EdgeCore,
+    udp: Arc<tokio::net::UdpSocket>,
+    out: Vec<u8>,
+    inbuf: Box<[u8]>,
+    pending_jobs: Vec<Job>,
     transport: SipTransport,
     registrar: Registrar,
     auth: Authenticator,
+    /// The process's runtime, where jobs (bus and cache calls) run.
+    jobs: tokio::runtime::Handle,
     shutdown: Shutdown,
 }
 
@@ -220,6 +280,11 @@ impl Driver {
         loop {
             let deadline = self.core.next_timeout();
             tokio::select! {
+                ready = self.udp.readable() => {
+                    if ready.is_ok() {
+                        self.read_udp().await;
+                    }
+                }
                 inc = incoming.recv() => match inc {
                     Some(Incoming::Message { msg, from, .. }) => {
                         self.core.handle(Input::Received { msg, from }, Instant::now());
@@ -247,20 +312,7 @@ impl Driver {
                     self.resolve_names(&dns_tx);
                 }
             }
-            while let Some(out) = self.core.poll() {
-                match out {
-                    Output::Send { target, msg } => {
-                        if let Err(e) = self.transport.send(target, &msg).await {
-                            tracing::debug!(%target, error = %e, "SIP send failed");
-                            self.core.handle(Input::SendFailed(target), Instant::now());
-                        }
-                    }
-                    Output::Job(job) => {
-                        jobs_running += 1;
-                        self.spawn_job(job, job_tx.clone());
-                    }
-                }
-            }
+            jobs_running += self.flush(&job_tx).await;
             if is_draining && jobs_running == 0 && self.core.unanswered() == 0 {
                 tracing::info!("sip-edge drained");
                 break;
@@ -269,10 +321,69 @@ impl Driver {
         self.transport.shutdown();
     }
 
+    /// Handles every datagram that is ready (up to a batch), flushing after each.
+    async fn read_udp(&mut self) {
+        for _ in 0..UDP_BATCH {
+            let (n, from) = match self.udp.try_recv_from(&mut self.inbuf) {
+                Ok(r) => r,
+                // WouldBlock: drained. Other errors (ICMP from earlier sends): try again later.
+                Err(_) => return,
+            };
+            match crate::udp::decode(&self.inbuf[..n], from) {
+                crate::udp::Datagram::Sip(msg) => {
+                    let from = voxbin_sip::Target::new(Transport::Udp, from);
+                    self.core
+                        .handle(Input::Received { msg, from }, Instant::now());
+                }
+                crate::udp::Datagram::KeepAlive => {}
+                crate::udp::Datagram::Malformed => edge_metrics().dropped.inc(&["malformed"]),
+            }
+            // Jobs cannot start from here; they are picked up by the next flush.
+            self.send_ready().await;
+        }
+    }
+
+    /// Sends what the core has ready to send, leaving jobs queued.
+    async fn send_ready(&mut self) {
+        while let Some(out) = self.core.poll() {
+            match out {
+                Output::Send { target, msg } => self.send(target, msg).await,
+                Output::Job(job) => {
+                    self.pending_jobs.push(job);
+                }
+            }
+        }
+    }
+
+    /// Carries out every output of the core; returns how many jobs it started.
+    async fn flush(&mut self, job_tx: &mpsc::UnboundedSender<JobResult>) -> usize {
+        self.send_ready().await;
+        let jobs: Vec<Job> = std::mem::take(&mut self.pending_jobs);
+        let started = jobs.len();
+        for job in jobs {
+            self.spawn_job(job, job_tx.clone());
+        }
+        started
+    }
+
+    async fn send(&mut self, target: voxbin_sip::Target, msg: voxbin_sip::Message) {
+        let result = if target.transport == Transport::Udp {
+            self.out.clear();
+            msg.write_to(&mut self.out);
+            crate::udp::send(&self.udp, &self.out, target.addr).await
+        } else {
+            self.transport.send(target, &msg).await
+        };
+        if let Err(e) = result {
+            tracing::debug!(%target, error = %e, "SIP send failed");
+            self.core.handle(Input::SendFailed(target), Instant::now());
+        }
+    }
+
     fn spawn_job(&self, job: Job, done: mpsc::UnboundedSender<JobResult>) {
         let registrar = self.registrar.clone();
         let auth = self.auth.clone();
-        tokio::spawn(async move {
+        self.jobs.spawn(async move {
             let result = match job {
                 Job::Register { key, req, source } => {
                     let r = registrar.handle(&req, source, unix_now()).await;

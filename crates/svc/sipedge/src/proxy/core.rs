@@ -16,7 +16,7 @@ use super::route::{loose_route, record_route, uri_flow, Identity, NextHop, Route
 use crate::auth::Verdict;
 use crate::dispatcher::{Dispatcher, Health};
 use crate::guard::{Guard, Verdict as GuardVerdict};
-use crate::metrics::{code_label, edge_metrics, method_label};
+use crate::metrics::{edge_metrics, Tally};
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -27,6 +27,9 @@ use voxbin_sip::transaction::{
 use voxbin_sip::{
     HeaderName, Host, Message, Method, Request, Response, Target, Transport, Uri, Via,
 };
+
+/// How often per-message counts are moved into the metrics registry.
+const METRICS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Seconds a client is told to wait in a 503 (draining, no media node, dependency down).
 pub const RETRY_AFTER_SECS: u32 = 5;
@@ -180,6 +183,8 @@ pub struct EdgeCore {
     timer: Option<Instant>,
     /// Random per process, so health checks of a restarted node never reuse a Call-ID.
     instance: u32,
+    tally: Tally,
+    flushed: Option<Instant>,
 }
 
 impl EdgeCore {
@@ -205,6 +210,8 @@ impl EdgeCore {
             out: VecDeque::new(),
             timer: None,
             instance: rand::random(),
+            tally: Tally::default(),
+            flushed: None,
         }
     }
 
@@ -226,6 +233,13 @@ impl EdgeCore {
     /// Requests waiting for a job or a downstream answer.
     pub fn pending(&self) -> usize {
         self.legs.len()
+    }
+
+    /// Moves the per-message counts into the metrics registry.
+    pub fn flush_metrics(&mut self, now: Instant) {
+        self.flushed = Some(now);
+        self.tally.flush();
+        edge_metrics().transactions.set(&[], self.txs.len() as i64);
     }
 
     /// Relayed or authenticating requests still without a final answer (drain waits for 0).
@@ -259,7 +273,12 @@ impl EdgeCore {
             Input::SendFailed(target) => self.tx(TxInput::TransportError { target }, now),
             Input::Drain => self.draining = true,
         }
-        edge_metrics().transactions.set(&[], self.txs.len() as i64);
+        if self
+            .flushed
+            .is_none_or(|t| now.saturating_duration_since(t) >= METRICS_EVERY)
+        {
+            self.flush_metrics(now);
+        }
     }
 
     fn received(&mut self, msg: Message, from: Target, now: Instant) {
@@ -274,9 +293,7 @@ impl EdgeCore {
                         return;
                     }
                 }
-                edge_metrics()
-                    .requests
-                    .inc(&[method_label(req.method.as_str())]);
+                self.tally.request(req.method.as_str());
             }
             Message::Response(resp) => {
                 if let Some(token) = resp
@@ -321,12 +338,10 @@ impl EdgeCore {
         if let Message::Response(r) = &msg {
             let method = r
                 .headers
-                .cseq()
-                .map(|c| c.method)
-                .unwrap_or(Method::Options);
-            edge_metrics()
-                .responses
-                .inc(&[method_label(method.as_str()), &code_label(r.status)]);
+                .get(&HeaderName::CSeq)
+                .and_then(|v| v.split_whitespace().nth(1))
+                .unwrap_or("OTHER");
+            self.tally.response(method, r.status);
         }
         self.out.push_back(Output::Send { target, msg });
     }
@@ -339,7 +354,7 @@ impl EdgeCore {
                 from,
                 cancels,
             } => {
-                edge_metrics().transactions_started.inc(&["server"]);
+                self.tally.server_tx();
                 if req.method == Method::Cancel {
                     self.cancel(key, req, from, cancels, now);
                 } else {
@@ -686,6 +701,8 @@ impl EdgeCore {
         let mf = req.headers.max_forwards().ok().flatten().unwrap_or(70);
         req.headers
             .set(HeaderName::MaxForwards, mf.saturating_sub(1).to_string());
+        // Kept to answer 408/503 upstream if the downstream never answers.
+        let kept = transaction_stub(&req);
         let via = self.via(target.transport, &branch);
         req.headers.insert_first(HeaderName::Via, via.to_string());
         let client = TxKey {
@@ -700,10 +717,9 @@ impl EdgeCore {
             .or_insert_with(|| Leg::new(from));
         leg.client = Some(client.clone());
         leg.target = Some(target);
-        // Kept to answer 408/503 upstream if the downstream never answers.
-        leg.req = Some(req.clone());
+        leg.req = Some(kept);
         self.by_client.insert(client, key);
-        edge_metrics().transactions_started.inc(&["client"]);
+        self.tally.client_tx();
         self.tx(TxInput::SendRequest { req, target }, now);
     }
 
@@ -791,7 +807,7 @@ impl EdgeCore {
     }
 
     fn start_cancel(&mut self, cancel: Request, target: Target, now: Instant) {
-        edge_metrics().transactions_started.inc(&["client"]);
+        self.tally.client_tx();
         self.tx(
             TxInput::SendRequest {
                 req: cancel,
@@ -909,10 +925,9 @@ impl EdgeCore {
             return;
         }
         leg.answered = true;
-        let Some(req) = leg.req.take() else { return };
-        // The response goes upstream: drop the edge's own Via from the kept copy.
-        let mut upstream = req;
-        upstream.headers.remove_first(&HeaderName::Via);
+        let Some(upstream) = leg.req.take() else {
+            return;
+        };
         self.tx(
             TxInput::SendResponse {
                 resp: reply(&upstream, status, reason),
@@ -985,6 +1000,24 @@ impl Leg {
             answered: false,
         }
     }
+}
+
+/// The part of a request a response is built from (Via, From, To, Call-ID, CSeq).
+fn transaction_stub(req: &Request) -> Request {
+    let mut stub = Request::new(req.method.clone(), req.uri.clone());
+    for h in req.headers.iter() {
+        if matches!(
+            h.name,
+            HeaderName::Via
+                | HeaderName::From
+                | HeaderName::To
+                | HeaderName::CallId
+                | HeaderName::CSeq
+        ) {
+            stub.headers.push(h.name.clone(), h.value.clone());
+        }
+    }
+    stub
 }
 
 /// The INVITE a CANCEL refers to, as far as a response needs it (same Via, From, To, Call-ID

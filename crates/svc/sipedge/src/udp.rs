@@ -1,0 +1,93 @@
+//! The edge's own UDP socket: received straight in the core's task, sent without a hop.
+//!
+//! Nearly all SIP traffic of the edge is UDP, and handing every datagram from a receiving task
+//! to the core's task cost more CPU (thread wake-ups) than parsing and routing it. So the core's
+//! task reads the socket itself, draining every datagram that is ready before it sleeps again,
+//! and writes with non-blocking sends. TCP, TLS and WebSocket stay with the `voxbin-sip`
+//! transports.
+
+use std::io;
+use std::net::SocketAddr;
+use voxbin_sip::{parse_datagram, HeaderName, Message, Request, Via};
+
+/// What one datagram turned out to be.
+// Made and matched at once, never stored: boxing the message would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Datagram {
+    /// A SIP message (a request has `received`/`rport` stamped on its top Via).
+    Sip(Message),
+    /// A keep-alive (only CR/LF or whitespace).
+    KeepAlive,
+    /// Bytes that are not SIP.
+    Malformed,
+}
+
+/// Parses one received datagram from `source`.
+pub fn decode(bytes: &[u8], source: SocketAddr) -> Datagram {
+    if bytes
+        .iter()
+        .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t' | 0))
+    {
+        return Datagram::KeepAlive;
+    }
+    match parse_datagram(bytes) {
+        Ok(Message::Request(mut req)) => {
+            stamp_received(&mut req, source);
+            Datagram::Sip(Message::Request(req))
+        }
+        Ok(msg) => Datagram::Sip(msg),
+        Err(_) => Datagram::Malformed,
+    }
+}
+
+/// RFC 3261 18.2.1 and RFC 3581: `received` when the source differs from the sent-by host
+/// (or `rport` was asked for), `rport=<source port>` when asked for.
+pub fn stamp_received(req: &mut Request, source: SocketAddr) {
+    let Some(line) = req.headers.0.iter_mut().find(|h| h.name == HeaderName::Via) else {
+        return;
+    };
+    // An unparseable Via is left for the transaction layer to report.
+    let Ok(mut via) = Via::parse(&line.value) else {
+        return;
+    };
+    let ip = source.ip();
+    let wants_rport = via.params.has("rport");
+    if via.host.ip() != Some(ip) || wants_rport {
+        via.params.set("received", Some(&ip.to_string()));
+    }
+    if wants_rport {
+        via.params.set("rport", Some(&source.port().to_string()));
+    }
+    line.value = via.to_string();
+}
+
+/// Sends `bytes` without waiting when the socket has room, else waits for it.
+pub async fn send(socket: &tokio::net::UdpSocket, bytes: &[u8], to: SocketAddr) -> io::Result<()> {
+    match socket.try_send_to(bytes, to) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            socket.send_to(bytes, to).await.map(|_| ())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_get_their_source_and_keepalives_are_told_apart() {
+        let text = "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5060;rport;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+        let source: SocketAddr = "203.0.113.9:40000".parse().unwrap();
+        let Datagram::Sip(Message::Request(req)) = decode(text.as_bytes(), source) else {
+            panic!("a request")
+        };
+        let via = req.headers.top_via().unwrap();
+        assert_eq!(via.received(), Some("203.0.113.9"));
+        assert_eq!(via.rport(), Some(Some(40000)));
+        assert!(matches!(decode(b"\r\n\r\n", source), Datagram::KeepAlive));
+        assert!(matches!(decode(b"HELLO", source), Datagram::Malformed));
+    }
+}
