@@ -6,7 +6,7 @@ use std::sync::Arc;
 use voxbin_bus::BusClient;
 use voxbin_core::{clock, Error, Result};
 use voxbin_store::{Db, Page};
-use voxbin_svc_kit::{page_request, publish, Scope};
+use voxbin_svc_kit::{made_before, page_request, publish, Scope};
 
 use crate::model::{DialBody, InfoBody, Outplan};
 use crate::store;
@@ -41,8 +41,13 @@ pub async fn create(ctx: Ctx) -> Result<Outplan> {
     let body = ctx.request().data.as_ref();
     let info = parse_body::<InfoBody>(body)?.validate()?;
     let dial = parse_body::<DialBody>(body)?.validate()?;
-    let outplan = Outplan::new(customer, info, dial, clock::now());
-    store::insert(&ctx.state().db, &outplan).await?;
+    let mut outplan = Outplan::new(customer, info, dial, clock::now());
+    outplan.id = ctx.new_id();
+    let db = &ctx.state().db;
+    let outplan = match store::insert(db, &outplan).await {
+        Ok(()) => outplan,
+        Err(e) => made_before(&ctx, e, store::get(db.writer(), Some(customer), outplan.id)).await?,
+    };
     publish(&ctx.state().bus, "outplan_created", &outplan).await;
     Ok(outplan)
 }

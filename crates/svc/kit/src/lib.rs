@@ -107,6 +107,24 @@ pub async fn publish(client: &BusClient, event_type: &str, data: impl Serialize)
     }
 }
 
+/// The answer of a create whose insert failed with `error`: when the id was taken and the
+/// broker may have delivered this request before (its replica died before acknowledging), the
+/// row that delivery made is the answer, read by `made` (the new id, in the caller's scope);
+/// otherwise `error`. Creates take their id from [`Ctx::new_id`] for this to hold.
+pub async fn made_before<S, T>(
+    ctx: &Ctx<S>,
+    error: Error,
+    made: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    if error.kind == voxbin_core::ErrorKind::AlreadyExists && ctx.may_be_redelivered() {
+        if let Ok(row) = made.await {
+            tracing::info!(uri = %ctx.request().uri, "redelivered create answered with the row it made");
+            return Ok(row);
+        }
+    }
+    Err(error)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

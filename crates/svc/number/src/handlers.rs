@@ -7,7 +7,7 @@ use uuid::Uuid;
 use voxbin_bus::{BusClient, Method};
 use voxbin_core::{clock, Error, ErrorKind, Result};
 use voxbin_store::{Db, Page};
-use voxbin_svc_kit::{page_request, publish, Scope};
+use voxbin_svc_kit::{made_before, page_request, publish, Scope};
 
 use crate::model::{
     check_e164, CreateNumber, FlowIds, Metadata, Number, UpdateFlowIds, UpdateNumber,
@@ -42,8 +42,13 @@ pub async fn create(ctx: Ctx) -> Result<Number> {
     })?;
     let new = parse_body::<CreateNumber>(ctx.request().data.as_ref())?.validate()?;
     check_flows(&ctx, customer, &new.flows).await?;
-    let number = Number::new(customer, new, clock::now());
-    store::insert(&ctx.state().db, &number).await?;
+    let mut number = Number::new(customer, new, clock::now());
+    number.id = ctx.new_id();
+    let db = &ctx.state().db;
+    let number = match store::insert(db, &number).await {
+        Ok(()) => number,
+        Err(e) => made_before(&ctx, e, store::get(db.writer(), Some(customer), number.id)).await?,
+    };
     publish(&ctx.state().bus, "number_created", &number).await;
     Ok(number)
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use voxbin_bus::BusClient;
 use voxbin_core::{clock, Error, Result};
 use voxbin_store::{Db, Page};
-use voxbin_svc_kit::{page_request, publish, Scope};
+use voxbin_svc_kit::{made_before, page_request, publish, Scope};
 
 use crate::model::{Tag, TagBody};
 use crate::store;
@@ -38,8 +38,13 @@ pub async fn create(ctx: Ctx) -> Result<Tag> {
         )
     })?;
     let info = parse_body::<TagBody>(ctx.request().data.as_ref())?.validate()?;
-    let tag = Tag::new(customer, info, clock::now());
-    store::insert(&ctx.state().db, &tag).await?;
+    let mut tag = Tag::new(customer, info, clock::now());
+    tag.id = ctx.new_id();
+    let db = &ctx.state().db;
+    let tag = match store::insert(db, &tag).await {
+        Ok(()) => tag,
+        Err(e) => made_before(&ctx, e, store::get(db.writer(), Some(customer), tag.id)).await?,
+    };
     publish(&ctx.state().bus, "tag_created", &tag).await;
     Ok(tag)
 }

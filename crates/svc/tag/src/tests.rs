@@ -227,8 +227,26 @@ async fn bad_requests_are_refused_and_write_nothing(env: Env) {
     assert_eq!(env.count("tag_tags").await, 1);
 }
 
+/// A create the broker delivers twice (its first replica died before acknowledging) makes one
+/// tag and answers it both times; a new delivery of the same body is a new create (409 here).
+async fn a_redelivered_create_makes_one_tag(env: Env) {
+    let served = handler(env.deps.clone());
+    let mut request = voxbin_bus::Request::new(Method::Post, tags_uri(A))
+        .with_data(json!({"name": "once", "detail": ""}));
+    request.delivery_id = Some(Uuid::now_v7().simple().to_string());
+    let first = served.handle(request.clone()).await.into_result().unwrap();
+    let again = served.handle(request.clone()).await.into_result().unwrap();
+    assert_eq!(first, again);
+    assert_eq!(env.count("tag_tags").await, 1);
+    request.delivery_id = Some(Uuid::now_v7().simple().to_string());
+    let other = served.handle(request).await.into_result().unwrap_err();
+    assert_eq!(other.kind, ErrorKind::AlreadyExists, "the name is taken");
+    assert_eq!(env.count("tag_tags").await, 1);
+}
+
 on_sqlite_and_mysql!(
     Env:
+    a_redelivered_create_makes_one_tag,
     customer_tags_agents_by_skill,
     tag_names_are_unique_per_customer,
     list_pages_newest_first,

@@ -1,9 +1,9 @@
 //! RPC entry points for extensions: validate, one store call, answer the public shape.
 
 use voxbin_bus::{errors, Ctx};
-use voxbin_core::{clock, id, Error, ErrorKind, Result};
+use voxbin_core::{clock, Error, ErrorKind, Result};
 use voxbin_store::Page;
-use voxbin_svc_kit::{page_request, Scope};
+use voxbin_svc_kit::{made_before, page_request, Scope};
 
 use super::model::{realm, Extension, ExtensionAuth, ExtensionRow};
 use super::store;
@@ -48,7 +48,7 @@ pub async fn create(ctx: Ctx<State>) -> Result<Extension> {
     let now = clock::now();
     let realm = realm(customer_id, ctx.state().sip_domain());
     let row = ExtensionRow {
-        id: id::new_id(),
+        id: ctx.new_id(),
         customer_id,
         name,
         detail,
@@ -62,8 +62,19 @@ pub async fn create(ctx: Ctx<State>) -> Result<Extension> {
         tm_update: now,
         tm_delete: None,
     };
-    store::insert(ctx.state().deps.db.writer(), &row).await?;
-    Ok(row.public())
+    let db = ctx.state().deps.db.writer();
+    match store::insert(db, &row).await {
+        Ok(()) => Ok(row.public()),
+        Err(e) => {
+            let made = async {
+                store::get(db, row.id, Scope::Customer(customer_id), false)
+                    .await?
+                    .map(|made| made.public())
+                    .ok_or_else(|| Error::not_found("extension"))
+            };
+            made_before(&ctx, e, made).await
+        }
+    }
 }
 
 /// `GET /v1/extensions/{id}`.

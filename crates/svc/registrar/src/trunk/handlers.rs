@@ -1,9 +1,9 @@
 //! RPC entry points for trunks: validate, one store call, answer the public shape.
 
 use voxbin_bus::Ctx;
-use voxbin_core::{clock, id, Error, Result};
+use voxbin_core::{clock, Error, Result};
 use voxbin_store::Page;
-use voxbin_svc_kit::{page_request, Scope};
+use voxbin_svc_kit::{made_before, page_request, Scope};
 
 use super::model::{
     check_domain_name, parse_allowed_ip, parse_auth_types, realm, AuthType, Trunk, TrunkAuth,
@@ -121,7 +121,7 @@ pub async fn create(ctx: Ctx<State>) -> Result<Trunk> {
 
     let now = clock::now();
     let mut row = TrunkRow {
-        id: id::new_id(),
+        id: ctx.new_id(),
         customer_id,
         name: String::new(),
         detail: String::new(),
@@ -138,8 +138,19 @@ pub async fn create(ctx: Ctx<State>) -> Result<Trunk> {
         tm_delete: None,
     };
     apply(&mut row, fields);
-    store::insert(ctx.state().deps.db.writer(), &row).await?;
-    Ok(row.public())
+    let db = ctx.state().deps.db.writer();
+    match store::insert(db, &row).await {
+        Ok(()) => Ok(row.public()),
+        Err(e) => {
+            let made = async {
+                store::get(db, row.id, Scope::Customer(customer_id), false)
+                    .await?
+                    .map(|made| made.public())
+                    .ok_or_else(|| Error::not_found("trunk"))
+            };
+            made_before(&ctx, e, made).await
+        }
+    }
 }
 
 /// `GET /v1/trunks/{id}`.

@@ -1,9 +1,9 @@
 //! RPC entry points for providers. Reads are open to every customer; writes need scope All.
 
 use voxbin_bus::Ctx;
-use voxbin_core::{clock, id, Error, Result};
+use voxbin_core::{clock, Error, Result};
 use voxbin_store::Page;
-use voxbin_svc_kit::{page_request, Scope};
+use voxbin_svc_kit::{made_before, page_request, Scope};
 
 use super::model::{
     check_hostname, check_tech_affix, check_type, parse_codecs, parse_tech_headers, Provider,
@@ -99,7 +99,7 @@ pub async fn create(ctx: Ctx<State>) -> Result<Provider> {
     let f = read_fields(&Body::from_ctx(&ctx)?)?;
     let now = clock::now();
     let provider = Provider {
-        id: id::new_id(),
+        id: ctx.new_id(),
         kind: f.kind,
         hostname: f.hostname,
         tech_prefix: f.tech_prefix,
@@ -115,8 +115,18 @@ pub async fn create(ctx: Ctx<State>) -> Result<Provider> {
         tm_update: now,
         tm_delete: None,
     };
-    store::insert(ctx.state().deps.db.writer(), &provider).await?;
-    Ok(provider)
+    let db = ctx.state().deps.db.writer();
+    match store::insert(db, &provider).await {
+        Ok(()) => Ok(provider),
+        Err(e) => {
+            let made = async {
+                store::get(db, provider.id, false)
+                    .await?
+                    .ok_or_else(|| Error::not_found("provider"))
+            };
+            made_before(&ctx, e, made).await
+        }
+    }
 }
 
 /// `PUT /v1/providers/{id}` (super-admin); `codecs` keeps its value when left out.

@@ -2,9 +2,9 @@
 
 use uuid::Uuid;
 use voxbin_bus::Ctx;
-use voxbin_core::{clock, id, Error, Result};
+use voxbin_core::{clock, Error, Result};
 use voxbin_store::Page;
-use voxbin_svc_kit::{page_request, Scope};
+use voxbin_svc_kit::{made_before, page_request, Scope};
 
 use super::model::{check_priority, check_target, Route};
 use super::store;
@@ -85,7 +85,7 @@ pub async fn create(ctx: Ctx<State>) -> Result<Route> {
     let f = read_fields(&ctx, &body).await?;
     let now = clock::now();
     let route = Route {
-        id: id::new_id(),
+        id: ctx.new_id(),
         customer_id,
         name: f.name,
         detail: f.detail,
@@ -96,8 +96,18 @@ pub async fn create(ctx: Ctx<State>) -> Result<Route> {
         tm_update: now,
         tm_delete: None,
     };
-    store::insert(ctx.state().deps.db.writer(), &route).await?;
-    Ok(route)
+    let db = ctx.state().deps.db.writer();
+    match store::insert(db, &route).await {
+        Ok(()) => Ok(route),
+        Err(e) => {
+            let made = async {
+                store::get(db, route.id, Scope::Customer(customer_id), false)
+                    .await?
+                    .ok_or_else(|| Error::not_found("route"))
+            };
+            made_before(&ctx, e, made).await
+        }
+    }
 }
 
 /// `GET /v1/routes/{id}`.
