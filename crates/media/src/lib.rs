@@ -1,3 +1,6 @@
-//! Media for Voxbin: RTP/RTCP, G.711, DTMF, jitter buffer, players, recorder and mixer. The
-//! media engine issue fills this crate; the `media` and `rtp-relay` roles are already listed
-//! by `voxbin roles` but carry no media yet.
+//! Media for Voxbin: the sans-IO media core. Every module turns input bytes, samples and
+//! caller-supplied time into output bytes, samples and events, without sockets or clocks, so
+//! the `media` and `rtp-relay` roles wrap them in a thin tokio shell. Hot paths (RTP parse and
+//! write, G.711, jitter buffer, mixer) work on preallocated buffers and do not allocate.
+
+pub mod rtp;
