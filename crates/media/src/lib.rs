@@ -3,5 +3,6 @@
 //! the `media` and `rtp-relay` roles wrap them in a thin tokio shell. Hot paths (RTP parse and
 //! write, G.711, jitter buffer, mixer) work on preallocated buffers and do not allocate.
 
+pub mod dtmf;
 pub mod g711;
 pub mod rtp;
