@@ -302,6 +302,10 @@ empty_options! {
     OptionStop,
     /// `transcribe_stop` takes no options.
     OptionTranscribeStop,
+    /// `block` (internal) takes no options.
+    OptionBlock,
+    /// `empty` (internal) takes no options.
+    OptionEmpty,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1037,9 +1041,22 @@ pub struct OptionVariableSet {
     #[serde(default)]
     pub value: String,
 }
+/// Prefix of the built-in variables, which flows may read but never set.
+pub const BUILTIN_PREFIX: &str = "voipbin.";
+
 impl Check for OptionVariableSet {
     fn check(&mut self) -> Result<(), FieldError> {
-        check_not_empty("key", &self.key)
+        check_not_empty("key", &self.key)?;
+        if self.key.starts_with(BUILTIN_PREFIX) {
+            return fail(
+                "key",
+                format!(
+                    "{:?} is a built-in variable; voipbin.* variables are read-only",
+                    self.key
+                ),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -1399,6 +1416,8 @@ action_options! {
     TranscribeRecording => OptionTranscribeRecording,
     VariableSet => OptionVariableSet,
     WebhookSend => OptionWebhookSend,
+    Block => OptionBlock,
+    Empty => OptionEmpty,
 }
 
 impl ActionOption {

@@ -1,45 +1,62 @@
-//! The closed set of action types and who executes each of them.
+//! The closed set of action types and how each of them is handled.
 //!
-//! The wire names are those of the contract enum `FlowManagerActionType`; a test checks the two
-//! sets are equal. [`ActionType::executor`] splits them the way VoIPBIN does: control actions run
-//! inside the flow service, media actions are handed to the call service on the media role.
+//! The wire names of [`ActionType::ALL`] are those of the contract enum `FlowManagerActionType`;
+//! a test checks the two sets are equal. Two more types, `block` and `empty`, are internal: only
+//! services push them (through `push_actions`), a flow may not contain them.
+//!
+//! [`ActionType::handling`] is the one table of who runs what: control actions run inside the
+//! flow engine, call actions are handed to the call service (media role), and the types whose
+//! service does not exist yet are refused when a flow is created, with a 400 naming the action.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
-/// Which service runs an action when the cursor reaches it.
+/// How an action is handled when the cursor reaches it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Executor {
-    /// Run by the flow service itself (jumps, variables, outbound messages, service joins).
-    Flow,
-    /// Returned to the call service, which runs it on the call's media.
+pub enum Handling {
+    /// Run by the flow engine itself (jumps, variables, fetches, webhooks, stop).
+    Control,
+    /// Returned to the call service, which runs it on the call's media and reports back.
     Call,
+    /// Not supported yet: refused at flow creation, with what is missing.
+    Unsupported(&'static str),
+    /// Internal to services (`block`, `empty`): refused in flows, allowed in pushed stacks.
+    Internal,
 }
 
 macro_rules! action_types {
-    ($($(#[$doc:meta])* $variant:ident = $wire:literal => $exec:ident,)*) => {
+    (
+        contract { $($(#[$doc:meta])* $variant:ident = $wire:literal => $how:expr,)* }
+        internal { $($(#[$idoc:meta])* $ivariant:ident = $iwire:literal,)* }
+    ) => {
         /// The type of a flow action, serialised as its contract wire name (e.g. `"talk"`).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum ActionType {
             $($(#[$doc])* $variant,)*
+            $($(#[$idoc])* $ivariant,)*
         }
 
         impl ActionType {
-            /// Every action type, in the contract's order.
+            /// Every action type of the contract, in its order.
             pub const ALL: &'static [ActionType] = &[$(ActionType::$variant,)*];
+            /// The internal types services push (never part of a stored flow).
+            pub const INTERNAL: &'static [ActionType] = &[$(ActionType::$ivariant,)*];
 
             /// The wire name, as in the contract enum `FlowManagerActionType`.
             pub fn as_str(self) -> &'static str {
                 match self {
                     $(ActionType::$variant => $wire,)*
+                    $(ActionType::$ivariant => $iwire,)*
                 }
             }
 
-            /// The service that executes this action.
-            pub fn executor(self) -> Executor {
+            /// How this action is handled: the one table of control, call and refused types.
+            pub fn handling(self) -> Handling {
+                use Handling::*;
                 match self {
-                    $(ActionType::$variant => Executor::$exec,)*
+                    $(ActionType::$variant => $how,)*
+                    $(ActionType::$ivariant => Internal,)*
                 }
             }
 
@@ -47,6 +64,7 @@ macro_rules! action_types {
             pub fn from_wire(name: &str) -> Option<ActionType> {
                 match name {
                     $($wire => Some(ActionType::$variant),)*
+                    $($iwire => Some(ActionType::$ivariant),)*
                     _ => None,
                 }
             }
@@ -54,11 +72,24 @@ macro_rules! action_types {
     };
 }
 
+/// Why AI actions are refused for now.
+const AI: &str = "AI assistants are not available in this version yet";
+/// Why conference actions are refused for now.
+const CONFERENCE: &str = "conferences are not available in this version yet";
+/// Why queue actions are refused for now.
+const QUEUE: &str = "queues are not available in this version yet";
+/// Why messaging actions are refused for now.
+const MESSAGING: &str =
+    "messaging (SMS, email, conversations) is not available in this version yet";
+/// Why transcription actions are refused for now.
+const TRANSCRIBE: &str = "transcription is not available in this version yet";
+
 action_types! {
+contract {
     /// Talk to an AI assistant or team for the rest of the call.
-    AiTalk = "ai_talk" => Flow,
+    AiTalk = "ai_talk" => Unsupported(AI),
     /// Ask the AI service for a summary of a call, conference, transcribe or recording.
-    AiSummary = "ai_summary" => Flow,
+    AiSummary = "ai_summary" => Unsupported(AI),
     /// Answering machine detection.
     Amd = "amd" => Call,
     /// Answer the call.
@@ -66,25 +97,25 @@ action_types! {
     /// Play a beep.
     Beep = "beep" => Call,
     /// Jump to the target matching a variable's value.
-    Branch = "branch" => Flow,
+    Branch = "branch" => Control,
     /// Start independent outgoing calls with their own flow.
-    Call = "call" => Flow,
+    Call = "call" => Call,
     /// Deprecated: jump to the false target unless the received digits match.
-    ConditionCallDigits = "condition_call_digits" => Flow,
+    ConditionCallDigits = "condition_call_digits" => Control,
     /// Deprecated: jump to the false target unless the call has the given status.
-    ConditionCallStatus = "condition_call_status" => Flow,
+    ConditionCallStatus = "condition_call_status" => Control,
     /// Jump to the false target unless the current UTC date and time match.
-    ConditionDatetime = "condition_datetime" => Flow,
+    ConditionDatetime = "condition_datetime" => Control,
     /// Jump to the false target unless a variable compares as given.
-    ConditionVariable = "condition_variable" => Flow,
+    ConditionVariable = "condition_variable" => Control,
     /// Join the call to a confbridge (internal bridge).
     ConfbridgeJoin = "confbridge_join" => Call,
     /// Join the call to a conference (pushes the conference's actions).
-    ConferenceJoin = "conference_join" => Flow,
+    ConferenceJoin = "conference_join" => Unsupported(CONFERENCE),
     /// Dial destinations and bridge them with this call.
-    Connect = "connect" => Flow,
+    Connect = "connect" => Call,
     /// Send a message to a conversation.
-    ConversationSend = "conversation_send" => Flow,
+    ConversationSend = "conversation_send" => Unsupported(MESSAGING),
     /// Collect DTMF digits into `voipbin.call.digits`.
     DigitsReceive = "digits_receive" => Call,
     /// Send DTMF digits.
@@ -92,27 +123,27 @@ action_types! {
     /// Echo the caller's audio back.
     Echo = "echo" => Call,
     /// Send an email.
-    EmailSend = "email_send" => Flow,
+    EmailSend = "email_send" => Unsupported(MESSAGING),
     /// Start streaming the call's media to an external host.
     ExternalMediaStart = "external_media_start" => Call,
     /// Stop the external media stream.
     ExternalMediaStop = "external_media_stop" => Call,
     /// Fetch actions from a URL and run them as a pushed stack.
-    Fetch = "fetch" => Flow,
+    Fetch = "fetch" => Control,
     /// Run another flow's actions as a pushed stack.
-    FetchFlow = "fetch_flow" => Flow,
+    FetchFlow = "fetch_flow" => Control,
     /// Jump to a target, at most `loop_count` times.
-    Goto = "goto" => Flow,
+    Goto = "goto" => Control,
     /// Hang up the call.
     Hangup = "hangup" => Call,
     /// Send an SMS or other message.
-    MessageSend = "message_send" => Flow,
+    MessageSend = "message_send" => Unsupported(MESSAGING),
     /// Mute the call (VoIPBIN never executes it; here it is a media action).
     Mute = "mute" => Call,
     /// Play audio from URLs.
     Play = "play" => Call,
     /// Join the call to a queue (pushes the queue's wait actions).
-    QueueJoin = "queue_join" => Flow,
+    QueueJoin = "queue_join" => Unsupported(QUEUE),
     /// Start recording the call.
     RecordingStart = "recording_start" => Call,
     /// Stop recording the call.
@@ -120,21 +151,28 @@ action_types! {
     /// Pause for a duration.
     Sleep = "sleep" => Call,
     /// Stop the flow.
-    Stop = "stop" => Flow,
+    Stop = "stop" => Control,
     /// Echo the RTP stream, DTMF included.
     StreamEcho = "stream_echo" => Call,
     /// Speak text or SSML through TTS.
     Talk = "talk" => Call,
     /// Start real-time transcription of the call.
-    TranscribeStart = "transcribe_start" => Flow,
+    TranscribeStart = "transcribe_start" => Unsupported(TRANSCRIBE),
     /// Stop real-time transcription.
-    TranscribeStop = "transcribe_stop" => Flow,
+    TranscribeStop = "transcribe_stop" => Unsupported(TRANSCRIBE),
     /// Transcribe the call's recordings.
-    TranscribeRecording = "transcribe_recording" => Flow,
+    TranscribeRecording = "transcribe_recording" => Unsupported(TRANSCRIBE),
     /// Set a flow variable.
-    VariableSet = "variable_set" => Flow,
+    VariableSet = "variable_set" => Control,
     /// Send an HTTP request.
-    WebhookSend = "webhook_send" => Flow,
+    WebhookSend = "webhook_send" => Control,
+}
+internal {
+    /// Pause the flow until a service calls `continue` (pushed by services only).
+    Block = "block",
+    /// Do nothing and move on, following `next_id` (pushed by services only).
+    Empty = "empty",
+}
 }
 
 impl fmt::Display for ActionType {
@@ -202,7 +240,7 @@ mod tests {
     }
 
     #[test]
-    fn executor_split_follows_the_reference_table() {
+    fn handling_table_splits_control_call_and_refused() {
         use ActionType as T;
         let call = [
             T::Answer,
@@ -222,14 +260,36 @@ mod tests {
             T::ExternalMediaStop,
             T::ConfbridgeJoin,
             T::Mute,
+            T::Call,
+            T::Connect,
+        ];
+        let refused = [
+            T::AiTalk,
+            T::AiSummary,
+            T::ConferenceJoin,
+            T::QueueJoin,
+            T::MessageSend,
+            T::EmailSend,
+            T::ConversationSend,
+            T::TranscribeStart,
+            T::TranscribeStop,
+            T::TranscribeRecording,
         ];
         for &t in ActionType::ALL {
-            let expected = if call.contains(&t) {
-                Executor::Call
-            } else {
-                Executor::Flow
-            };
-            assert_eq!(t.executor(), expected, "{t}");
+            match t.handling() {
+                Handling::Call => assert!(call.contains(&t), "{t}"),
+                Handling::Unsupported(why) => {
+                    assert!(refused.contains(&t), "{t}");
+                    assert!(why.contains("not available"), "{t}: {why}");
+                }
+                Handling::Control => assert!(!call.contains(&t) && !refused.contains(&t), "{t}"),
+                Handling::Internal => panic!("{t} is a contract type"),
+            }
+        }
+        for &t in ActionType::INTERNAL {
+            assert_eq!(t.handling(), Handling::Internal);
+            assert_eq!(t.as_str().parse::<ActionType>(), Ok(t));
+            assert!(!ActionType::ALL.contains(&t));
         }
     }
 

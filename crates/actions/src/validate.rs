@@ -8,7 +8,7 @@
 
 use crate::action::{is_reserved_target, Action, ID_EMPTY};
 use crate::option::{join_path, kind, ActionOption};
-use crate::types::ActionType;
+use crate::types::{ActionType, Handling};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -23,22 +23,48 @@ pub const MAX_NESTING: usize = 3;
 
 const ACTION_FIELDS: [&str; 5] = ["id", "next_id", "type", "option", "tm_execute"];
 
+/// Who wrote the actions being validated, which decides the types allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A customer's flow (`POST /flows`, fetched actions): unsupported and internal types are
+    /// refused with a 400 naming the action.
+    Flow,
+    /// A service's pushed stack: internal types (`block`, `empty`) are allowed too.
+    Service,
+    /// Every type (the option schema checks of this crate's tests).
+    #[cfg(test)]
+    Any,
+}
+
 /// Validates a flow's `actions` array and returns the normalised actions.
 ///
+/// Types the platform cannot run yet ([`Handling::Unsupported`]) and internal types are
+/// refused, naming the action and why.
 /// Refuses a non-array, more than [`MAX_ACTIONS`] actions, unknown types, bad options,
 /// duplicate ids, and jumps (`next_id`, `target_id`, `target_ids`, `default_target_id`,
 /// `false_target_id`) to ids that are neither in the list nor reserved (`…0001` start,
 /// `…0002` finish, `…0003` next; the nil id as `next_id` means "the next element").
 /// Missing ids get a fresh UUID v7; `tm_execute` is dropped (it is set at run time).
 pub fn validate_actions(value: &Value) -> Result<Vec<Action>, Error> {
+    validate_actions_from(value, Origin::Flow)
+}
+
+/// Validates an `actions` array written by `origin` (see [`validate_actions`]).
+pub fn validate_actions_from(value: &Value, origin: Origin) -> Result<Vec<Action>, Error> {
     let mut budget = MAX_ACTIONS;
-    validate_list(value, "actions", 0, &mut budget)
+    validate_list(value, "actions", 0, &mut budget, origin)
 }
 
 /// Validates one action found at `actions[index]`, without checking where its jumps land.
 pub fn validate_action(index: usize, value: &Value) -> Result<Action, Error> {
     let mut budget = MAX_ACTIONS;
-    let (action, _) = validate_one(value, &format!("actions[{index}]"), 0, &mut budget)?;
+    let (action, _) = validate_one(
+        value,
+        &format!("actions[{index}]"),
+        0,
+        &mut budget,
+        Origin::Flow,
+    )?;
     Ok(action)
 }
 
@@ -64,6 +90,7 @@ fn validate_list(
     path: &str,
     depth: usize,
     budget: &mut usize,
+    origin: Origin,
 ) -> Result<Vec<Action>, Error> {
     let Value::Array(items) = value else {
         return Err(invalid(
@@ -87,7 +114,7 @@ fn validate_list(
     let mut index_of: HashMap<Uuid, usize> = HashMap::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let at = format!("{path}[{i}]");
-        let (action, targets) = validate_one(item, &at, depth, budget)?;
+        let (action, targets) = validate_one(item, &at, depth, budget, origin)?;
         if let Some(first) = index_of.insert(action.id, i) {
             return Err(invalid(
                 &format!("{at}.id"),
@@ -133,6 +160,7 @@ fn validate_one(
     path: &str,
     depth: usize,
     budget: &mut usize,
+    origin: Origin,
 ) -> Result<(Action, Vec<(String, Uuid)>), Error> {
     let Value::Object(map) = value else {
         return Err(invalid(
@@ -164,6 +192,7 @@ fn validate_one(
             ))
         }
     };
+    refuse_unsupported(r#type, path, origin)?;
 
     let id = match uuid_field(map, path, "id")? {
         Some(id) if is_reserved_target(id) => {
@@ -191,7 +220,7 @@ fn validate_one(
         .cloned()
         .unwrap_or_else(|| Value::Object(Map::new()));
     if r#type == ActionType::Call {
-        inline_actions(&mut option, path, depth, budget)?;
+        inline_actions(&mut option, path, depth, budget, origin)?;
     }
     let typed = ActionOption::parse(r#type, &option)
         .map_err(|e| invalid(&join_path(&format!("{path}.option"), &e.field), e.message))?;
@@ -213,6 +242,7 @@ fn inline_actions(
     path: &str,
     depth: usize,
     budget: &mut usize,
+    origin: Origin,
 ) -> Result<(), Error> {
     let Value::Object(map) = option else {
         return Ok(()); // the typed parse reports the wrong kind
@@ -227,11 +257,31 @@ fn inline_actions(
             format!("inline call actions nest at most {MAX_NESTING} deep"),
         ));
     }
-    let nested = validate_list(raw, &at, depth + 1, budget)?;
+    let nested = validate_list(raw, &at, depth + 1, budget, origin)?;
     let nested = serde_json::to_value(&nested)
         .map_err(|e| Error::internal(format!("re-serialising inline actions: {e}")))?;
     map.insert("actions".to_string(), nested);
     Ok(())
+}
+
+/// Refuses a type `origin` may not use, naming it and why (before its options are read, so
+/// the reason is the first thing the author learns).
+fn refuse_unsupported(t: ActionType, path: &str, origin: Origin) -> Result<(), Error> {
+    let at = format!("{path}.type");
+    match (t.handling(), origin) {
+        (Handling::Unsupported(why), Origin::Flow | Origin::Service) => Err(invalid(
+            &at,
+            format!("action type {:?} is not supported: {why}", t.as_str()),
+        )),
+        (Handling::Internal, Origin::Flow) => Err(invalid(
+            &at,
+            format!(
+                "action type {:?} is internal; only services push it",
+                t.as_str()
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// An optional UUID field of the action; `null`, `""` and the nil UUID read as absent.
@@ -258,7 +308,6 @@ fn uuid_field(map: &Map<String, Value>, path: &str, key: &str) -> Result<Option<
 mod tests {
     use super::*;
     use crate::action::{ID_FINISH, ID_NEXT, ID_START};
-    use crate::types::Executor;
     use serde_json::json;
     use std::collections::BTreeSet;
     use voxbin_core::ErrorKind;
@@ -415,13 +464,76 @@ mod tests {
         ]
     }
 
+    /// Validates with every type allowed, to check the option schemas of refused types too.
+    fn any(value: &Value) -> Result<Vec<Action>, Error> {
+        validate_actions_from(value, Origin::Any)
+    }
+
+    #[test]
+    fn unsupported_and_internal_types_are_refused_naming_the_action() {
+        let m = validate_actions(&json!([{"type": "answer"}, {"type": "queue_join",
+            "option": {"queue_id": T}}]))
+        .unwrap_err();
+        assert_eq!(m.http_status(), 400);
+        assert_eq!(
+            m.message,
+            "actions[1].type: action type \"queue_join\" is not supported: queues are not \
+             available in this version yet"
+        );
+        for &t in ActionType::ALL {
+            let refused = validate_actions(&json!([{"type": t.as_str()}])).err();
+            if let Handling::Unsupported(_) = t.handling() {
+                let e = refused.expect("refused");
+                assert!(e.message.contains(t.as_str()), "{}", e.message);
+                assert!(e.message.contains("not supported"), "{}", e.message);
+            } else if let Some(e) = refused {
+                assert!(!e.message.contains("not supported"), "{t}: {}", e.message);
+            }
+        }
+        // Inside an inline call too.
+        let e = validate_actions(&json!([{"type": "call", "option": {
+            "destinations": [{"type": "tel", "target": "+1"}],
+            "actions": [{"type": "ai_talk", "option": {"ai_id": T}}]}}]))
+        .unwrap_err();
+        assert!(
+            e.message
+                .starts_with("actions[0].option.actions[0].type: action type \"ai_talk\""),
+            "{}",
+            e.message
+        );
+        // Internal types: never in a flow, fine in a service's stack.
+        let e = validate_actions(&json!([{"type": "block"}])).unwrap_err();
+        assert!(e.message.contains("internal"), "{}", e.message);
+        let pushed = validate_actions_from(
+            &json!([{"type": "empty"}, {"type": "block"}]),
+            Origin::Service,
+        )
+        .unwrap();
+        assert_eq!(pushed[1].r#type, ActionType::Block);
+        let e =
+            validate_actions_from(&json!([{"type": "email_send"}]), Origin::Service).unwrap_err();
+        assert!(e.message.contains("not supported"), "{}", e.message);
+    }
+
+    #[test]
+    fn variable_set_of_a_builtin_is_refused() {
+        let e = validate_actions(&json!([{"type": "variable_set",
+            "option": {"key": "voipbin.call.digits", "value": "1"}}]))
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "actions[0].option.key: \"voipbin.call.digits\" is a built-in variable; voipbin.* \
+             variables are read-only"
+        );
+    }
+
     /// `[answer (id T), <action>]`.
     fn flow_with(action: Value) -> Value {
         json!([{"id": T, "type": "answer"}, action])
     }
 
     fn message(value: &Value) -> String {
-        let e = validate_actions(value).unwrap_err();
+        let e = any(value).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidArgument);
         assert_eq!(e.reason, REASON_INVALID_ACTION);
         assert_eq!(e.http_status(), 400);
@@ -436,14 +548,14 @@ mod tests {
 
         for (t, option) in examples {
             let input = flow_with(json!({"type": t.as_str(), "option": option}));
-            let first = validate_actions(&input).unwrap_or_else(|e| panic!("{t}: {}", e.message));
+            let first = any(&input).unwrap_or_else(|e| panic!("{t}: {}", e.message));
             let action = &first[1];
             assert_eq!(action.r#type, t);
             assert_eq!(action.typed_option().unwrap().action_type(), t);
 
             // What we store validates again to the same thing.
             let stored = serde_json::to_value(&first).unwrap();
-            let second = validate_actions(&stored).unwrap();
+            let second = any(&stored).unwrap();
             assert_eq!(first, second, "{t} round trip");
             // And reads back through the trusting deserialiser unchanged.
             let read: Vec<Action> = serde_json::from_value(stored).unwrap();
@@ -453,7 +565,7 @@ mod tests {
 
     #[test]
     fn contract_examples_keep_their_values() {
-        let talk = &validate_actions(&json!([{"type": "talk", "option":
+        let talk = &any(&json!([{"type": "talk", "option":
             {"text": "hi", "language": "en-US", "digits_handle": "next", "async": true}}]))
         .unwrap()[0];
         assert_eq!(
@@ -461,12 +573,12 @@ mod tests {
             json!({"text": "hi", "language": "en-US", "digits_handle": "next", "async": true})
         );
         assert_eq!(talk.typed_option().unwrap().action_type(), ActionType::Talk);
-        assert_eq!(ActionType::Talk.executor(), Executor::Call);
+        assert_eq!(ActionType::Talk.handling(), Handling::Call);
     }
 
     #[test]
     fn documented_defaults_are_filled_in() {
-        let out = validate_actions(&json!([
+        let out = any(&json!([
             {"id": T, "type": "answer"},
             {"type": "branch", "option": {"variable": "", "default_target_id": T}},
             {"type": "external_media_start", "option": {"external_host": "h:1", "format": ""}},
@@ -489,7 +601,7 @@ mod tests {
 
     #[test]
     fn missing_ids_are_filled_in_and_next_id_defaults_to_nil() {
-        let out = validate_actions(&json!([
+        let out = any(&json!([
             {"type": "answer"},
             {"id": "", "next_id": "", "type": "beep", "option": null},
             {"id": "00000000-0000-0000-0000-000000000000", "type": "hangup",
@@ -692,8 +804,8 @@ mod tests {
             json!([{"id": T, "type": "answer"},
             {"type": "goto", "option": {"target_id": T, "loop_count": n}}])
         };
-        assert!(validate_actions(&goto(0)).is_ok());
-        assert!(validate_actions(&goto(MAX_LOOP as i64)).is_ok());
+        assert!(any(&goto(0)).is_ok());
+        assert!(any(&goto(MAX_LOOP as i64)).is_ok());
         assert_eq!(
             message(&goto(MAX_LOOP as i64 + 1)),
             "actions[1].option.loop_count: must be 0 to 100, got 101"
@@ -744,7 +856,7 @@ mod tests {
     #[test]
     fn jumps_may_land_on_reserved_ids_and_later_actions() {
         let later = "11111111-2222-3333-4444-555555555555";
-        let out = validate_actions(&json!([
+        let out = any(&json!([
             {"type": "goto", "option": {"target_id": ID_START, "loop_count": 2}},
             {"type": "beep", "next_id": later},
             {"type": "condition_variable", "option": {"condition": "!=", "variable": "${x}",
@@ -786,9 +898,9 @@ mod tests {
             message(&json!([1])),
             "actions[0]: expected an action object, got a number"
         );
-        assert!(validate_actions(&json!([])).unwrap().is_empty());
+        assert!(any(&json!([])).unwrap().is_empty());
         let many = Value::Array(vec![json!({"type": "beep"}); MAX_ACTIONS]);
-        assert_eq!(validate_actions(&many).unwrap().len(), MAX_ACTIONS);
+        assert_eq!(any(&many).unwrap().len(), MAX_ACTIONS);
         let too_many = Value::Array(vec![json!({"type": "beep"}); MAX_ACTIONS + 1]);
         assert!(message(&too_many).starts_with("actions: too many actions (1001)"));
     }
@@ -799,7 +911,7 @@ mod tests {
             json!([{"type": "call", "option": {
             "destinations": [{"type": "tel", "target": "+1"}], "actions": actions}}])
         };
-        let out = validate_actions(&call(json!([
+        let out = any(&call(json!([
             {"id": T, "type": "talk", "option": {"text": "hi"}},
             {"type": "goto", "option": {"target_id": T, "loop_count": 1}},
         ])))
@@ -836,7 +948,7 @@ mod tests {
 
     #[test]
     fn resource_ids_may_be_variables_but_not_junk() {
-        let out = validate_actions(&json!([{"type": "hangup",
+        let out = any(&json!([{"type": "hangup",
             "option": {"reference_id": "${voipbin.call.id}"}}]))
         .unwrap();
         assert_eq!(out[0].option["reference_id"], "${voipbin.call.id}");
@@ -849,7 +961,7 @@ mod tests {
 
     #[test]
     fn go_zero_values_read_as_absent() {
-        let out = validate_actions(&json!([{
+        let out = any(&json!([{
             "id": "00000000-0000-0000-0000-000000000000",
             "next_id": "00000000-0000-0000-0000-000000000000",
             "type": "talk",
