@@ -333,6 +333,7 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
     addr("sip.tls_listen", &c.sip.tls_listen, true)?;
     addr("sip.ws_listen", &c.sip.ws_listen, true)?;
     c.sip.check().map_err(|(key, reason)| bad(key, reason))?;
+    c.flow.check().map_err(|(key, reason)| bad(key, reason))?;
     if c.api.tls_cert.is_empty() != c.api.tls_key.is_empty() {
         return Err(bad(
             "api.tls_key",

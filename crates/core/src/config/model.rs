@@ -34,6 +34,49 @@ pub struct Config {
     pub shutdown: ShutdownConfig,
     /// Authentication.
     pub auth: AuthConfig,
+    /// The flow engine.
+    pub flow: FlowConfig,
+}
+
+/// The flow engine's budgets and outbound HTTP (fetch, webhook_send).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FlowConfig {
+    /// Control actions one run step may execute before the activeflow is stopped as runaway.
+    pub max_actions_per_run: u64,
+    /// Actions one activeflow may execute in its whole life before it is stopped.
+    pub max_actions_total: u64,
+    /// Timeout of a fetch or webhook_send request, in milliseconds.
+    pub http_timeout_ms: u64,
+    /// Whether fetch and webhook_send may reach private, loopback and link-local addresses.
+    pub allow_private_targets: bool,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            max_actions_per_run: 1000,
+            max_actions_total: 100_000,
+            http_timeout_ms: 5000,
+            allow_private_targets: false,
+        }
+    }
+}
+
+impl FlowConfig {
+    /// Checks the budgets and timeout; the error names the key at fault.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        for (key, value) in [
+            ("flow.max_actions_per_run", self.max_actions_per_run),
+            ("flow.max_actions_total", self.max_actions_total),
+            ("flow.http_timeout_ms", self.http_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err((key, "must be at least 1".into()));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The REST gateway's listeners and limits.
@@ -411,6 +454,7 @@ impl Config {
                 token_ttl_secs: 3600,
                 signup_enabled: !prod,
             },
+            flow: FlowConfig::default(),
         }
     }
 
