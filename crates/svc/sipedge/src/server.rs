@@ -2,9 +2,10 @@
 //!
 //! One task owns the [`EdgeCore`]: it feeds it what the `voxbin-sip` transports receive, job
 //! results and timer ticks, and carries out what it asks (sends, jobs). Jobs (REGISTER,
-//! credential checks) run as their own tasks, since they wait on the bus and the cache. On
-//! shutdown the core refuses new requests with 503 and the task ends once every relayed
-//! request has its final answer, or when the process's grace period ends.
+//! credential checks) run as tasks of the process's runtime, since they wait on the bus and
+//! the cache. On shutdown the core refuses new requests with 503 for a short linger, and the
+//! loop ends once every relayed request has its final answer, or when the process's grace
+//! period ends.
 
 use crate::auth::{Authenticator, Kind};
 use crate::bindings::BindingStore;
@@ -249,6 +250,10 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
+/// How long a draining edge keeps answering (503 to new requests, in-dialog ones routed) so
+/// that peers and load balancers see the drain before it goes quiet.
+const DRAIN_LINGER: Duration = Duration::from_secs(2);
+
 /// Most datagrams handled per wake-up before other work gets a turn.
 const UDP_BATCH: usize = 64;
 
@@ -272,6 +277,7 @@ impl Driver {
         let (dns_tx, mut dns_rx) = mpsc::unbounded_channel::<(usize, SocketAddr)>();
         let draining = self.shutdown.draining_token();
         let mut is_draining = false;
+        let mut linger_until: Option<Instant> = None;
         let mut jobs_running = 0usize;
         // The first tick sends the first health checks; later ones follow their deadlines.
         self.core.handle(Input::Tick, Instant::now());
@@ -303,8 +309,12 @@ impl Driver {
                     self.core.dispatcher_mut().set_addr(node, addr);
                 }
                 _ = sleep_until(deadline) => self.core.handle(Input::Tick, Instant::now()),
+                _ = sleep_until(linger_until), if linger_until.is_some() => {
+                    linger_until = None;
+                }
                 _ = draining.cancelled(), if !is_draining => {
                     is_draining = true;
+                    linger_until = Some(Instant::now() + DRAIN_LINGER);
                     self.core.handle(Input::Drain, Instant::now());
                 }
                 _ = housekeeping.tick() => {
@@ -313,7 +323,11 @@ impl Driver {
                 }
             }
             jobs_running += self.flush(&job_tx).await;
-            if is_draining && jobs_running == 0 && self.core.unanswered() == 0 {
+            if is_draining
+                && linger_until.is_none()
+                && jobs_running == 0
+                && self.core.unanswered() == 0
+            {
                 tracing::info!("sip-edge drained");
                 break;
             }
@@ -336,7 +350,13 @@ impl Driver {
                         .handle(Input::Received { msg, from }, Instant::now());
                 }
                 crate::udp::Datagram::KeepAlive => {}
-                crate::udp::Datagram::Malformed => edge_metrics().dropped.inc(&["malformed"]),
+                crate::udp::Datagram::Malformed(reply) => {
+                    edge_metrics().dropped.inc(&["malformed"]);
+                    // The 400 goes to the source address (RFC 3581 style), as the Via may lie.
+                    if let Some(bytes) = reply {
+                        let _ = crate::udp::send(&self.udp, &bytes, from).await;
+                    }
+                }
             }
             // Jobs cannot start from here; they are picked up by the next flush.
             self.send_ready().await;

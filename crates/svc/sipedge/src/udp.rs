@@ -19,8 +19,9 @@ pub enum Datagram {
     Sip(Message),
     /// A keep-alive (only CR/LF or whitespace).
     KeepAlive,
-    /// Bytes that are not SIP.
-    Malformed,
+    /// Bytes that are not SIP; for a request whose transaction headers can still be found,
+    /// the 400 to send back.
+    Malformed(Option<Vec<u8>>),
 }
 
 /// Parses one received datagram from `source`.
@@ -37,8 +38,52 @@ pub fn decode(bytes: &[u8], source: SocketAddr) -> Datagram {
             Datagram::Sip(Message::Request(req))
         }
         Ok(msg) => Datagram::Sip(msg),
-        Err(_) => Datagram::Malformed,
+        Err(e) => Datagram::Malformed(bad_request(bytes, e.reason())),
     }
+}
+
+/// A 400 for a request that does not parse, built from its raw Via, From, To, Call-ID and
+/// CSeq lines (full or compact names); `None` for responses and for input without them.
+pub fn bad_request(bytes: &[u8], reason: &str) -> Option<Vec<u8>> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines = text.split("\r\n").flat_map(|l| l.split('\n'));
+    let start = lines.next()?;
+    // A request line ends in SIP/2.0; a status line starts with it.
+    if start.starts_with("SIP/") || !start.trim_end().ends_with("SIP/2.0") {
+        return None;
+    }
+    let wanted = |name: &str| -> Option<&'static str> {
+        let n = name.trim().to_ascii_lowercase();
+        Some(match n.as_str() {
+            "via" | "v" => "Via",
+            "from" | "f" => "From",
+            "to" | "t" => "To",
+            "call-id" | "i" => "Call-ID",
+            "cseq" => "CSeq",
+            _ => return None,
+        })
+    };
+    let mut out = format!("SIP/2.0 400 {reason}\r\n");
+    let mut seen = [false; 5];
+    for line in lines.take_while(|l| !l.is_empty()) {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let Some(canonical) = wanted(name) else {
+            continue;
+        };
+        let i = ["Via", "From", "To", "Call-ID", "CSeq"]
+            .iter()
+            .position(|c| *c == canonical)
+            .unwrap_or(0);
+        seen[i] = true;
+        out.push_str(&format!("{canonical}: {}\r\n", value.trim()));
+    }
+    if seen.iter().any(|s| !s) {
+        return None;
+    }
+    out.push_str("Server: voxbin-sip-edge\r\nContent-Length: 0\r\n\r\n");
+    Some(out.into_bytes())
 }
 
 /// RFC 3261 18.2.1 and RFC 3581: `received` when the source differs from the sent-by host
@@ -88,6 +133,31 @@ mod tests {
         assert_eq!(via.received(), Some("203.0.113.9"));
         assert_eq!(via.rport(), Some(Some(40000)));
         assert!(matches!(decode(b"\r\n\r\n", source), Datagram::KeepAlive));
-        assert!(matches!(decode(b"HELLO", source), Datagram::Malformed));
+        assert!(matches!(
+            decode(b"HELLO", source),
+            Datagram::Malformed(None)
+        ));
+    }
+
+    #[test]
+    fn a_broken_request_still_gets_its_400() {
+        let text = "INVITE sip:x SIP/2.0\r\nv: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nthis line is not a header\r\nContent-Length: 0\r\n\r\n";
+        let source: SocketAddr = "203.0.113.9:40000".parse().unwrap();
+        let Datagram::Malformed(Some(reply)) = decode(text.as_bytes(), source) else {
+            panic!("a 400")
+        };
+        let Ok(Message::Response(resp)) = parse_datagram(&reply) else {
+            panic!("the 400 parses")
+        };
+        assert_eq!(resp.status, 400);
+        assert_eq!(resp.headers.get(&HeaderName::CallId), Some("c"));
+        assert!(resp
+            .headers
+            .get(&HeaderName::Via)
+            .unwrap()
+            .contains("z9hG4bK1"));
+        // Without Via there is nowhere to answer; responses are never answered.
+        assert!(bad_request(b"INVITE sip:x SIP/2.0\r\nbroken\r\n\r\n", "x").is_none());
+        assert!(bad_request(b"SIP/2.0 200 OK\r\nVia: x\r\n\r\n", "x").is_none());
     }
 }
