@@ -8,3 +8,4 @@ pub mod g711;
 pub mod jitter;
 pub mod rtp;
 pub mod sdp;
+pub mod wav;
