@@ -6,6 +6,7 @@
 pub mod dtmf;
 pub mod g711;
 pub mod jitter;
+pub mod mixer;
 pub mod rtp;
 pub mod sdp;
 pub mod wav;
