@@ -8,7 +8,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use voxbin_sip::{parse_datagram, HeaderName, Message, Request, Via};
+use voxbin_sip::{parse_datagram, HeaderName, Message, Request};
 
 /// What one datagram turned out to be.
 // Made and matched at once, never stored: boxing the message would only add an allocation.
@@ -87,24 +87,61 @@ pub fn bad_request(bytes: &[u8], reason: &str) -> Option<Vec<u8>> {
 }
 
 /// RFC 3261 18.2.1 and RFC 3581: `received` when the source differs from the sent-by host
-/// (or `rport` was asked for), `rport=<source port>` when asked for.
+/// (or `rport` was asked for), `rport=<source port>` when asked for. Works on the header text
+/// (no parse and re-serialise of the whole Via), as every request passes here.
 pub fn stamp_received(req: &mut Request, source: SocketAddr) {
     let Some(line) = req.headers.0.iter_mut().find(|h| h.name == HeaderName::Via) else {
         return;
     };
-    // An unparseable Via is left for the transaction layer to report.
-    let Ok(mut via) = Via::parse(&line.value) else {
-        return;
+    if let Some(stamped) = stamp_via(&line.value, source) {
+        line.value = stamped;
+    }
+}
+
+/// The Via value with `received`/`rport` filled in; `None` when nothing changes or the value
+/// is not a Via (left for the transaction layer to report).
+fn stamp_via(value: &str, source: SocketAddr) -> Option<String> {
+    let (head, params) = match value.find(';') {
+        Some(i) => (&value[..i], &value[i + 1..]),
+        None => (value, ""),
+    };
+    let sent_by = head.trim().rsplit([' ', '\t']).next()?;
+    let host = match sent_by.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => sent_by.split(':').next()?,
     };
     let ip = source.ip();
-    let wants_rport = via.params.has("rport");
-    if via.host.ip() != Some(ip) || wants_rport {
-        via.params.set("received", Some(&ip.to_string()));
+    let host_is_source = host.parse::<std::net::IpAddr>().ok() == Some(ip);
+    let mut wants_rport = false;
+    let mut has_received = false;
+    for p in params.split(';') {
+        let name = p.split('=').next().unwrap_or("").trim();
+        if name.eq_ignore_ascii_case("rport") {
+            wants_rport = true;
+        } else if name.eq_ignore_ascii_case("received") {
+            has_received = true;
+        }
     }
-    if wants_rport {
-        via.params.set("rport", Some(&source.port().to_string()));
+    if host_is_source && !wants_rport {
+        return None;
     }
-    line.value = via.to_string();
+    let mut out = String::with_capacity(value.len() + 40);
+    out.push_str(head);
+    for p in params.split(';').filter(|p| !p.is_empty()) {
+        let name = p.split('=').next().unwrap_or("").trim();
+        out.push(';');
+        if name.eq_ignore_ascii_case("rport") {
+            out.push_str(&format!("rport={}", source.port()));
+        } else if name.eq_ignore_ascii_case("received") {
+            out.push_str(&format!("received={ip}"));
+        } else {
+            out.push_str(p);
+        }
+    }
+    if !has_received {
+        out.push_str(&format!(";received={ip}"));
+    }
+    Some(out)
 }
 
 /// Sends `bytes` without waiting when the socket has room, else waits for it.
@@ -137,6 +174,39 @@ mod tests {
             decode(b"HELLO", source),
             Datagram::Malformed(None)
         ));
+    }
+
+    #[test]
+    fn stamping_follows_rfc_3581() {
+        let src: SocketAddr = "203.0.113.9:40000".parse().unwrap();
+        let stamp = |v: &str| stamp_via(v, src);
+        assert_eq!(
+            stamp("SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK1;rport").as_deref(),
+            Some("SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK1;rport=40000;received=203.0.113.9")
+        );
+        assert_eq!(
+            stamp("SIP/2.0/UDP 10.0.0.5;branch=z9hG4bK1").as_deref(),
+            Some("SIP/2.0/UDP 10.0.0.5;branch=z9hG4bK1;received=203.0.113.9")
+        );
+        // The source itself, no rport asked: nothing to add.
+        assert_eq!(stamp("SIP/2.0/UDP 203.0.113.9:5060;branch=z9hG4bK1"), None);
+        // The source itself with rport: the port still gets filled in.
+        assert_eq!(
+            stamp("SIP/2.0/UDP 203.0.113.9:5060;rport;branch=z9hG4bK1").as_deref(),
+            Some("SIP/2.0/UDP 203.0.113.9:5060;rport=40000;branch=z9hG4bK1;received=203.0.113.9")
+        );
+        // A stale received is replaced; IPv6 sent-by in brackets.
+        let v6: SocketAddr = "[2001:db8::9]:5070".parse().unwrap();
+        assert_eq!(
+            stamp_via("SIP/2.0/TCP [2001:db8::1]:5060;received=1.2.3.4;rport", v6).as_deref(),
+            Some("SIP/2.0/TCP [2001:db8::1]:5060;received=2001:db8::9;rport=5070")
+        );
+        // Whatever the text, the result parses as a Via with the stamped values.
+        let via =
+            voxbin_sip::Via::parse(&stamp("SIP/2.0/UDP a.example;rport;branch=z9hG4bKx").unwrap())
+                .unwrap();
+        assert_eq!(via.received(), Some("203.0.113.9"));
+        assert_eq!(via.rport(), Some(Some(40000)));
     }
 
     #[test]

@@ -11,7 +11,31 @@ use voxbin_sip::{HeaderName, Request, Via, BRANCH_COOKIE};
 /// Prefix of the branches of the edge's own OPTIONS health checks.
 pub const PROBE_PREFIX: &str = "z9hG4bKvxprobe";
 
-/// The branch of the edge's copy of `req` (whose top Via is `upstream`).
+/// The branch of the edge's copy of `req`, from its top Via's text when that carries an
+/// RFC 3261 branch (the common case: no Via parse), else from the parsed Via.
+pub fn branch_for(req: &Request) -> Option<String> {
+    let top = req.headers.get(&HeaderName::Via)?;
+    let (head, params) = top.split_once(';')?;
+    let branch = params.split(';').find_map(|p| {
+        let (name, value) = p.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("branch")
+            .then(|| value.trim())
+    });
+    match branch {
+        Some(b) if b.starts_with(BRANCH_COOKIE) => {
+            let sent_by = head.trim().rsplit([' ', '\t']).next().unwrap_or("");
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            b.hash(&mut h);
+            sent_by.to_ascii_lowercase().hash(&mut h);
+            Some(format!("{BRANCH_COOKIE}vx{:016x}", h.finish()))
+        }
+        _ => Some(forwarded_branch(req, &req.headers.top_via().ok()?)),
+    }
+}
+
+/// The branch of the edge's copy of `req` (whose top Via is `upstream`), for upstreams
+/// without an RFC 3261 branch.
 pub fn forwarded_branch(req: &Request, upstream: &Via) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     match upstream.branch() {

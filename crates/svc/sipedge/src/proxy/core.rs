@@ -9,7 +9,7 @@
 //! statelessly by Via when another node (or a finished transaction) forwarded the request.
 //! The dispatcher's OPTIONS checks are sent and matched here too.
 
-use super::branch::{forwarded_branch, probe_branch, probe_token};
+use super::branch::{branch_for, probe_branch, probe_token};
 use super::flow::FlowSigner;
 use super::reply::reply;
 use super::route::{loose_route, record_route, uri_flow, Identity, NextHop, RouteError};
@@ -414,9 +414,8 @@ impl EdgeCore {
     fn request(&mut self, key: TxKey, mut req: Request, from: Target, now: Instant) {
         let has_to_tag = req
             .headers
-            .to_hdr()
-            .map(|t| t.tag().is_some())
-            .unwrap_or(false);
+            .get(&HeaderName::To)
+            .is_some_and(super::reply::has_tag);
         if self.draining && !has_to_tag {
             let mut resp = reply(&req, 503, "Service Unavailable");
             resp.headers
@@ -693,11 +692,9 @@ impl EdgeCore {
         target: Target,
         now: Instant,
     ) {
-        let upstream = match req.headers.top_via() {
-            Ok(v) => v,
-            Err(e) => return self.respond(&key, reply(&req, 400, e.reason()), now),
+        let Some(branch) = branch_for(&req) else {
+            return self.respond(&key, reply(&req, 400, "Bad Via"), now);
         };
-        let branch = forwarded_branch(&req, &upstream);
         let mf = req.headers.max_forwards().ok().flatten().unwrap_or(70);
         req.headers
             .set(HeaderName::MaxForwards, mf.saturating_sub(1).to_string());
@@ -795,8 +792,7 @@ impl EdgeCore {
     /// The edge's CANCEL for a received one: the same request with the edge's Via, whose
     /// branch equals the one the INVITE was forwarded with.
     fn cancel_copy(&self, req: &Request) -> Option<Request> {
-        let upstream = req.headers.top_via().ok()?;
-        let branch = forwarded_branch(req, &upstream);
+        let branch = branch_for(req)?;
         let mut fwd = req.clone();
         fwd.headers.set(HeaderName::MaxForwards, "70");
         fwd.headers.insert_first(
@@ -833,10 +829,9 @@ impl EdgeCore {
         let Some(target) = target else {
             return edge_metrics().dropped.inc(&["stray_ack"]);
         };
-        let Ok(upstream) = req.headers.top_via() else {
+        let Some(branch) = branch_for(req) else {
             return;
         };
-        let branch = forwarded_branch(req, &upstream);
         let mf = req.headers.max_forwards().ok().flatten().unwrap_or(70);
         if mf == 0 {
             return;

@@ -35,7 +35,7 @@ pub fn reply(req: &Request, status: u16, reason: &str) -> Response {
 }
 
 /// Whether a From/To value carries a `tag` parameter (outside the `<uri>`).
-fn has_tag(value: &str) -> bool {
+pub fn has_tag(value: &str) -> bool {
     let params = match value.rfind('>') {
         Some(i) => &value[i..],
         None => value,
