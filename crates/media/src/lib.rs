@@ -12,4 +12,5 @@ pub mod recorder;
 pub mod rtp;
 pub mod sdp;
 pub mod tone;
+pub mod tts;
 pub mod wav;
