@@ -35,6 +35,8 @@ pub(crate) struct State {
     pub events: BusClient,
     /// Flow copies the cache could not take yet.
     pub repairs: Arc<flow::cache::Repairs>,
+    /// Outbound HTTP of `fetch` and `webhook_send`.
+    pub http: Arc<dyn activeflow::http::HttpClient>,
 }
 
 /// A pool whose reads see every committed write (read-your-writes).
@@ -54,11 +56,23 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The bus handler of the flow service, to serve on `request_queue(SERVICE)`.
 pub fn handler(deps: Deps) -> Arc<dyn voxbin_bus::Handler> {
+    let http = Arc::new(activeflow::http_client::Http11Client::new(
+        &deps.config.flow,
+    ));
+    handler_with_http(deps, http)
+}
+
+/// The bus handler with another HTTP client for `fetch` and `webhook_send` (tests, benches).
+pub fn handler_with_http(
+    deps: Deps,
+    http: Arc<dyn activeflow::http::HttpClient>,
+) -> Arc<dyn voxbin_bus::Handler> {
     let events = BusClient::new(deps.bus.clone(), SERVICE, CLIENT_TIMEOUT);
     let state = State {
         deps,
         events,
         repairs: Arc::default(),
+        http,
     };
     let router = Router::with_state(SERVICE, state)
         .route(Method::Get, "/v1/flows", flow::handlers::list)
@@ -81,6 +95,46 @@ pub fn handler(deps: Deps) -> Arc<dyn voxbin_bus::Handler> {
             Method::Post,
             "/v1/activeflows/{id}/stop",
             activeflow::handlers::stop,
+        )
+        .route(
+            Method::Post,
+            "/v1/activeflows/{id}/execute",
+            activeflow::handlers::execute,
+        )
+        .route(
+            Method::Post,
+            "/v1/activeflows/{id}/next",
+            activeflow::handlers::next,
+        )
+        .route(
+            Method::Post,
+            "/v1/activeflows/{id}/forward_action_id",
+            activeflow::handlers::forward,
+        )
+        .route(
+            Method::Post,
+            "/v1/activeflows/{id}/push_actions",
+            activeflow::handlers::push_actions,
+        )
+        .route(
+            Method::Post,
+            "/v1/activeflows/{id}/add_actions",
+            activeflow::handlers::add_actions,
+        )
+        .route(
+            Method::Post,
+            "/v1/activeflows/{id}/continue",
+            activeflow::handlers::continue_,
+        )
+        .route(
+            Method::Post,
+            "/v1/activeflows/{id}/service_stop",
+            activeflow::handlers::service_stop,
+        )
+        .route(
+            Method::Get,
+            "/v1/activeflows/{id}/variables",
+            activeflow::handlers::variables,
         );
     Arc::new(router)
 }

@@ -120,6 +120,10 @@ pub fn start_action() -> Value {
     json!({"id": ID_START, "next_id": ID_EMPTY})
 }
 
+/// How many executed actions an activeflow keeps (the most recent), so a long call's row stays
+/// small; `execute_count` still counts them all.
+pub const MAX_EXECUTED_KEPT: usize = 100;
+
 /// An activeflow: a row of `flow_activeflows`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Activeflow {
@@ -155,8 +159,12 @@ pub struct Activeflow {
     pub forward_action_id: Uuid,
     /// Actions executed so far (guards against endless loops).
     pub execute_count: i64,
-    /// The actions executed so far, with their `tm_execute`.
+    /// The most recent actions executed (at most [`MAX_EXECUTED_KEPT`]), with their `tm_execute`.
     pub executed_actions: Vec<Action>,
+    /// Why it ended (stop request, finished flow, budget, failed fetch, ...); empty while running.
+    pub end_reason: String,
+    /// Bumped by every write; a write that finds another revision lost a race and is retried.
+    pub revision: i64,
     /// Creation time.
     pub tm_create: String,
     /// Last update time.
@@ -189,6 +197,47 @@ pub struct PublicActiveflow<'a> {
 }
 
 impl Activeflow {
+    /// A fresh `running` activeflow of `flow`: its actions as the main stack, the cursor on
+    /// the start action.
+    pub fn start(
+        customer_id: Uuid,
+        flow: &crate::flow::model::Flow,
+        reference_type: ReferenceType,
+        reference_id: Uuid,
+        now: &str,
+    ) -> Activeflow {
+        let main = Stack {
+            id: MAIN_STACK_ID,
+            actions: flow.actions.clone(),
+            return_stack_id: Uuid::nil(),
+            return_action_id: Uuid::nil(),
+        };
+        Activeflow {
+            id: voxbin_core::id::new_id(),
+            customer_id,
+            flow_id: flow.id,
+            status: ActiveflowStatus::Running,
+            reference_type,
+            reference_id,
+            reference_activeflow_id: Uuid::nil(),
+            on_complete_flow_id: flow.on_complete_flow_id,
+            webhook_uri: String::new(),
+            webhook_method: String::new(),
+            stack_map: BTreeMap::from([(MAIN_STACK_ID, main)]),
+            current_stack_id: MAIN_STACK_ID,
+            current_action: start_action(),
+            forward_stack_id: Uuid::nil(),
+            forward_action_id: Uuid::nil(),
+            execute_count: 0,
+            executed_actions: Vec::new(),
+            end_reason: String::new(),
+            revision: 0,
+            tm_create: now.to_owned(),
+            tm_update: Some(now.to_owned()),
+            tm_delete: None,
+        }
+    }
+
     /// The public JSON shape, without the engine's internal state.
     pub fn public(&self) -> PublicActiveflow<'_> {
         PublicActiveflow {

@@ -1,4 +1,5 @@
-//! SQL of `flow_activeflows` (one text per query for SQLite and MySQL, `?` placeholders).
+//! SQL of `flow_activeflows` and `flow_variables` (one text per query for SQLite and MySQL,
+//! `?` placeholders). An engine step saves both in one transaction, guarded by `revision`.
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, AssertSqlSafe};
@@ -8,12 +9,13 @@ use voxbin_store::{map_db_error, row, sqlx, PageRequest, LIVE};
 use voxbin_svc_kit::scoped::Table;
 
 use super::model::{Activeflow, ActiveflowStatus, ReferenceType};
+use super::variables::Variables;
 
 /// Every column, in the order [`insert`] binds them.
 const COLUMNS: &str = "id, customer_id, flow_id, status, reference_type, reference_id, \
     reference_activeflow_id, on_complete_flow_id, webhook_uri, webhook_method, stack_map, \
     current_stack_id, current_action, forward_stack_id, forward_action_id, execute_count, \
-    executed_actions, tm_create, tm_update, tm_delete";
+    executed_actions, end_reason, revision, tm_create, tm_update, tm_delete";
 
 /// `flow_activeflows`, scoped on `customer_id`.
 const TABLE: Table = Table::new("flow_activeflows", COLUMNS);
@@ -47,6 +49,8 @@ fn from_row(r: &AnyRow) -> Result<Activeflow> {
         forward_action_id: row::uuid(r, "forward_action_id")?,
         execute_count: row::int(r, "execute_count")?,
         executed_actions: row::json(r, "executed_actions")?,
+        end_reason: row::text(r, "end_reason")?,
+        revision: row::int(r, "revision")?,
         tm_create: row::text(r, "tm_create")?,
         tm_update: row::opt_text(r, "tm_update")?,
         tm_delete: row::opt_text(r, "tm_delete")?,
@@ -57,11 +61,30 @@ fn encode(value: &impl serde::Serialize) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::internal(format!("cannot encode: {e}")))
 }
 
-/// Inserts a new activeflow.
-pub(crate) async fn insert(pool: &AnyPool, af: &Activeflow) -> Result<()> {
+/// Inserts a new activeflow and its variables, in one transaction.
+pub(crate) async fn insert(pool: &AnyPool, af: &Activeflow, vars: &Variables) -> Result<()> {
+    let mut tx = pool.begin().await.map_err(map_db_error)?;
+    insert_row(&mut tx, af).await?;
+    sqlx::query(
+        "INSERT INTO flow_variables (activeflow_id, customer_id, variables, tm_create, tm_update) \
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(af.id.to_string())
+    .bind(af.customer_id.to_string())
+    .bind(encode(vars.map())?)
+    .bind(af.tm_create.clone())
+    .bind(af.tm_update.clone())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_db_error)?;
+    tx.commit().await.map_err(map_db_error)
+}
+
+/// Inserts the activeflow row.
+async fn insert_row(tx: &mut sqlx::Transaction<'_, sqlx::Any>, af: &Activeflow) -> Result<()> {
     let sql = format!(
         "INSERT INTO flow_activeflows ({COLUMNS}) VALUES \
-         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     );
     sqlx::query(AssertSqlSafe(sql))
         .bind(af.id.to_string())
@@ -81,10 +104,12 @@ pub(crate) async fn insert(pool: &AnyPool, af: &Activeflow) -> Result<()> {
         .bind(af.forward_action_id.to_string())
         .bind(af.execute_count)
         .bind(encode(&af.executed_actions)?)
+        .bind(af.end_reason.clone())
+        .bind(af.revision)
         .bind(af.tm_create.clone())
         .bind(af.tm_update.clone())
         .bind(af.tm_delete.clone())
-        .execute(pool)
+        .execute(&mut **tx)
         .await
         .map_err(map_db_error)?;
     Ok(())
@@ -104,19 +129,68 @@ pub(crate) async fn list(
     TABLE.list(pool, customer, page, from_row).await
 }
 
-/// Moves the live activeflow `id` to `ended` if it is not already; true when it changed.
-pub(crate) async fn end(pool: &AnyPool, id: Uuid, now: &str) -> Result<bool> {
-    let sql = format!(
-        "UPDATE flow_activeflows SET status = ?, tm_update = ? \
-         WHERE id = ? AND status <> ? AND {LIVE}"
-    );
-    let done = sqlx::query(AssertSqlSafe(sql))
-        .bind(ActiveflowStatus::Ended.as_str())
-        .bind(now.to_owned())
+/// The variables of activeflow `id` (empty when it has none stored).
+pub(crate) async fn variables(pool: &AnyPool, id: Uuid) -> Result<Variables> {
+    let row = sqlx::query("SELECT variables FROM flow_variables WHERE activeflow_id = ?")
         .bind(id.to_string())
-        .bind(ActiveflowStatus::Ended.as_str())
-        .execute(pool)
+        .fetch_optional(pool)
         .await
         .map_err(map_db_error)?;
-    Ok(done.rows_affected() > 0)
+    match row {
+        Some(r) => Ok(Variables::from_map(row::json(&r, "variables")?)),
+        None => Ok(Variables::default()),
+    }
+}
+
+/// Saves one engine step: the activeflow (if still at `af.revision`, which is then bumped)
+/// and, when they changed, its variables, in one transaction. False when another step won
+/// the race (nothing is written; reload and retry).
+pub(crate) async fn save_step(
+    pool: &AnyPool,
+    af: &mut Activeflow,
+    vars: &Variables,
+) -> Result<bool> {
+    let now = af.tm_update.clone();
+    let mut tx = pool.begin().await.map_err(map_db_error)?;
+    let sql = format!(
+        "UPDATE flow_activeflows SET status = ?, stack_map = ?, current_stack_id = ?, \
+         current_action = ?, forward_stack_id = ?, forward_action_id = ?, execute_count = ?, \
+         executed_actions = ?, end_reason = ?, revision = ?, tm_update = ? \
+         WHERE id = ? AND revision = ? AND {LIVE}"
+    );
+    let done = sqlx::query(AssertSqlSafe(sql))
+        .bind(af.status.as_str())
+        .bind(encode(&af.stack_map)?)
+        .bind(af.current_stack_id.to_string())
+        .bind(encode(&af.current_action)?)
+        .bind(af.forward_stack_id.to_string())
+        .bind(af.forward_action_id.to_string())
+        .bind(af.execute_count)
+        .bind(encode(&af.executed_actions)?)
+        .bind(af.end_reason.clone())
+        .bind(af.revision + 1)
+        .bind(now.clone())
+        .bind(af.id.to_string())
+        .bind(af.revision)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_db_error)?;
+    if done.rows_affected() == 0 {
+        tx.rollback().await.map_err(map_db_error)?;
+        return Ok(false);
+    }
+    if vars.is_dirty() {
+        sqlx::query(
+            "UPDATE flow_variables SET variables = ?, tm_update = ? WHERE activeflow_id = ?",
+        )
+        .bind(encode(vars.map())?)
+        .bind(now)
+        .bind(af.id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_db_error)?;
+    }
+    tx.commit().await.map_err(map_db_error)?;
+    af.revision += 1;
+    Ok(true)
 }
