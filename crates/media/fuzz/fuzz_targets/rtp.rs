@@ -1,0 +1,44 @@
+//! Fuzz target: any bytes as an RTP packet; a parsed packet must serialise to the same bytes
+//! it came from (minus padding content) and parse back equal, and its fields must be safe to
+//! feed to the reception statistics, the jitter buffer and the DTMF receiver.
+
+#![no_main]
+
+use std::time::Duration;
+
+use libfuzzer_sys::fuzz_target;
+use voxbin_media::dtmf::DtmfReceiver;
+use voxbin_media::jitter::{JitterBuffer, JitterConfig};
+use voxbin_media::rtp::{ReceiverStats, RtpPacket};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(packet) = RtpPacket::parse(data) else {
+        return;
+    };
+    assert_eq!(packet.wire_len(), data.len());
+    let mut out = vec![0u8; packet.wire_len()];
+    let n = packet
+        .write(&mut out)
+        .expect("a parsed packet can be written");
+    assert_eq!(n, data.len());
+    let again = RtpPacket::parse(&out[..n]).expect("written packet parses");
+    assert_eq!(again, packet);
+    // everything but the padding bytes (written as zeros) is identical
+    let pad = usize::from(packet.padding);
+    assert_eq!(
+        &out[..n.saturating_sub(pad)],
+        &data[..n.saturating_sub(pad)]
+    );
+
+    let h = packet.header;
+    let now = Duration::from_millis(u64::from(h.timestamp) / 8);
+    let mut stats = ReceiverStats::new();
+    for k in 0..3u16 {
+        stats.on_packet(h.sequence.wrapping_add(k), h.timestamp, now, 8000);
+    }
+    let _ = stats.report_block(h.ssrc, now);
+    let mut jb = JitterBuffer::new(JitterConfig::default());
+    let _ = jb.push(h.sequence, h.timestamp, h.payload_type, packet.payload, now);
+    let _ = jb.pop();
+    let _ = DtmfReceiver::default().on_packet(h.timestamp, packet.payload, now, |_| {});
+});
