@@ -131,21 +131,28 @@ fn validate_list(
     for (i, (action, targets)) in actions.iter().zip(&jumps).enumerate() {
         let at = format!("{path}[{i}]");
         if action.next_id != ID_EMPTY {
-            check_target(&index_of, &format!("{at}.next_id"), action.next_id)?;
+            check_target(&index_of, &format!("{at}.next_id"), action.next_id, origin)?;
         }
         for (field, id) in targets {
             let field = join_path(&format!("{at}.option"), field);
             if id.is_nil() {
                 return Err(invalid(&field, "must be an action id, not the nil id"));
             }
-            check_target(&index_of, &field, *id)?;
+            check_target(&index_of, &field, *id, origin)?;
         }
     }
     Ok(actions)
 }
 
-fn check_target(index_of: &HashMap<Uuid, usize>, field: &str, id: Uuid) -> Result<(), Error> {
-    if is_reserved_target(id) || index_of.contains_key(&id) {
+/// A jump must land in the list, except in a service's stack, which may jump to actions of
+/// the stacks below it (the engine checks those when it jumps).
+fn check_target(
+    index_of: &HashMap<Uuid, usize>,
+    field: &str,
+    id: Uuid,
+    origin: Origin,
+) -> Result<(), Error> {
+    if is_reserved_target(id) || index_of.contains_key(&id) || origin == Origin::Service {
         return Ok(());
     }
     Err(invalid(
@@ -510,6 +517,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(pushed[1].r#type, ActionType::Block);
+        // A service's stack may jump into the stacks below it.
+        let below = "0190d9a0-0000-7000-8000-000000000001";
+        validate_actions_from(
+            &json!([{"type": "empty", "next_id": below}]),
+            Origin::Service,
+        )
+        .unwrap();
+        assert!(validate_actions(&json!([{"type": "answer", "next_id": below}])).is_err());
         let e =
             validate_actions_from(&json!([{"type": "email_send"}]), Origin::Service).unwrap_err();
         assert!(e.message.contains("not supported"), "{}", e.message);

@@ -14,6 +14,8 @@
 //! (`forward_action_id`) and release blocks (`continue`).
 
 pub mod engine;
+#[cfg(test)]
+mod engine_tests;
 pub(crate) mod handlers;
 pub mod http;
 pub mod http_client;
