@@ -15,6 +15,8 @@
 
 pub mod engine;
 #[cfg(test)]
+mod engine_bus_tests;
+#[cfg(test)]
 mod engine_tests;
 pub(crate) mod handlers;
 pub mod http;
