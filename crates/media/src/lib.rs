@@ -11,6 +11,7 @@ pub mod player;
 pub mod recorder;
 pub mod rtp;
 pub mod sdp;
+pub mod stream;
 pub mod tone;
 pub mod tts;
 pub mod wav;

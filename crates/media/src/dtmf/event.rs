@@ -23,6 +23,9 @@ pub enum DtmfError {
     /// A digit longer than one event can carry (65535 timestamp units) or of zero length.
     #[error("digit duration {0} ms is out of range")]
     BadDuration(u32),
+    /// The stream has no telephone-event payload type (play the tone in-band instead).
+    #[error("telephone-event was not negotiated")]
+    NotNegotiated,
 }
 
 /// Event code (0-15) of a DTMF digit character, case-insensitive for A-D.
