@@ -337,11 +337,10 @@ impl<'a> Engine<'a> {
             (Request::Fetch(req), Reply::Http(Err(e))) => {
                 Flow::End(format!("fetch {} failed: {e}", req.url))
             }
-            (Request::LoadFlow { flow_id }, Reply::Flow(Ok(actions))) => {
+            (Request::LoadFlow { .. }, Reply::Flow(Ok(actions))) => {
                 if !actions.is_empty() {
                     self.push_stack(voxbin_core::id::new_id(), actions);
                 }
-                let _ = flow_id;
                 Flow::Next
             }
             (Request::LoadFlow { flow_id }, Reply::Flow(Err(e))) => {
@@ -510,6 +509,8 @@ impl<'a> Engine<'a> {
                 return Err(format!("stack {stack} is gone"));
             };
             stack = done.return_stack_id;
+            // Jumps from here on search from the stack the flow returned to.
+            self.af.current_stack_id = stack;
             id = done.return_action_id;
             next_id = self
                 .af
@@ -701,7 +702,6 @@ impl<'a> Engine<'a> {
         }
         if inside {
             // Resume after the pushing action: computed now, taken when the current ends.
-            self.af.current_stack_id = stack_id;
             let return_next = self
                 .af
                 .stack_map

@@ -840,3 +840,46 @@ fn an_empty_flow_finishes_at_once() {
     assert_eq!(ended(&run.start()), "the flow finished");
     assert_eq!(run.vars.get("a"), Some("b"));
 }
+
+#[test]
+fn popping_a_service_stack_drops_the_stacks_pushed_above_it() {
+    let mut run = Run::new(json!([talk(1, "main"), talk(2, "after the service")]));
+    run.start();
+    let queue = Uuid::from_u128(0x5e4);
+    let pushed = validate_actions_from(
+        &json!([
+            {"id": s(40), "type": "fetch_flow", "option": {"flow_id": s(99)}},
+            {"id": s(41), "type": "confbridge_join", "option": {"confbridge_id": s(98)}},
+        ]),
+        Origin::Service,
+    )
+    .unwrap();
+    run.step(Input::Push {
+        stack_id: queue,
+        actions: pushed,
+    });
+    // The queue's wait flow is fetched: a third stack above the queue's.
+    let wait = validate_actions_from(&json!([talk(45, "wait music")]), Origin::Flow).unwrap();
+    let action_id = run.current_id();
+    let outcome = run.resume(
+        Input::Next {
+            action_id,
+            variables: BTreeMap::new(),
+        },
+        Reply::Flow(Ok(wait)),
+    );
+    assert_eq!(executed(&outcome).id, a(45));
+    assert_eq!(run.af.stack_map.len(), 3);
+    // The caller leaves the queue: both stacks go, the flow resumes after action 1.
+    run.step(Input::PopStack { stack_id: queue });
+    assert_eq!(run.af.stack_map.len(), 1);
+    assert_eq!(executed(&run.next()).id, a(2));
+    assert_eq!(
+        run.poll(Input::PopStack {
+            stack_id: MAIN_STACK_ID
+        })
+        .unwrap_err()
+        .kind,
+        ErrorKind::InvalidArgument
+    );
+}
