@@ -28,7 +28,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 kamailio_bin=$(command -v kamailio || echo /usr/sbin/kamailio)
 cargo build --release -q -p voxbin
-bin="$PWD/target/release/voxbin"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/release/voxbin"
 scen="$PWD/crates/svc/sipedge/tests/sipp"
 dir=$(mktemp -d)
 pids=()
