@@ -3,6 +3,7 @@
 
 use futures::{SinkExt, StreamExt};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -19,15 +20,22 @@ use voxbin_svc_sipedge::{EdgeDeps, SipEdge};
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn edge(shutdown: &Shutdown) -> SipEdge {
+    edge_with_tls(shutdown, None).await
+}
+
+async fn edge_with_tls(shutdown: &Shutdown, tls: Option<(PathBuf, PathBuf)>) -> SipEdge {
     let mut config = Config::default();
     config.sip.listen = "127.0.0.1:0".into();
     config.sip.ws_listen = "127.0.0.1:0".into();
+    if tls.is_some() {
+        config.sip.tls_listen = "127.0.0.1:0".into();
+    }
     SipEdge::start(EdgeDeps {
         bus: Arc::new(InProcBus::new()),
         cache: Arc::new(MemoryCache::new(1000)),
         config: Arc::new(config),
         shutdown: shutdown.clone(),
-        tls_files: None,
+        tls_files: tls,
     })
     .await
     .expect("the edge starts")
@@ -142,4 +150,39 @@ async fn a_draining_edge_refuses_new_requests_with_503_then_stops() {
     tokio::time::timeout(WAIT, edge.stopped())
         .await
         .expect("an idle draining edge stops");
+}
+
+#[tokio::test]
+async fn options_are_answered_over_tls_with_the_configured_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let shutdown = Shutdown::new();
+    let edge = edge_with_tls(&shutdown, Some((cert_path, key_path))).await;
+    let tls = edge.local_addr(Transport::Tls).expect("a TLS listener");
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert.der().clone()).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let name = rustls::pki_types::ServerName::IpAddress(tls.ip().into());
+    let stream = TcpStream::connect(tls).await.unwrap();
+    let mut stream = connector.connect(name, stream).await.unwrap();
+    stream
+        .write_all(options("TLS", "s1").as_bytes())
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(WAIT, stream.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("SIP/2.0 200 OK"));
 }
