@@ -1,6 +1,7 @@
 //! Cost of the media hot paths on one core: ns per received packet (RTP parse + jitter buffer
-//! push/pop + G.711 decode), ns per sent packet (G.711 encode + RTP write), and ns per 20 ms
-//! conference tick for 3 and 10 parties. Prints the best of several rounds.
+//! push/pop + G.711 decode), ns per sent packet (G.711 encode + RTP write), ns per leg tick
+//! (`RtpStream` in and out), and ns per 20 ms conference tick for 3 and 10 parties. Prints
+//! the best of several rounds.
 //! Run: `cargo run --release -p voxbin-media --example media_bench [packets]`.
 
 use std::hint::black_box;
@@ -10,6 +11,8 @@ use voxbin_media::g711::{decode_pcmu, encode_pcmu, Frame, FRAME_SAMPLES};
 use voxbin_media::jitter::{Frame as JitterFrame, JitterBuffer, JitterConfig};
 use voxbin_media::mixer::Mixer;
 use voxbin_media::rtp::{write_simple, RtpHeader, RtpPacket};
+use voxbin_media::sdp::Direction;
+use voxbin_media::stream::{RtpStream, StreamConfig};
 
 const ROUNDS: usize = 7;
 
@@ -83,9 +86,50 @@ fn main() {
         }
     });
 
+    // a whole leg per 20 ms: packet in, frame decoded out, frame encoded and packet written
+    let peer = "192.0.2.7:4000".parse().expect("address");
+    let mut stream = RtpStream::new(StreamConfig {
+        ssrc: 1,
+        cname: "bench".into(),
+        codec: voxbin_media::g711::G711::Pcmu,
+        payload_type: 0,
+        dtmf_payload_type: Some(101),
+        remote: Some(peer),
+        latch: true,
+        direction: Direction::SendRecv,
+        initial_sequence: 0,
+        initial_timestamp: 0,
+        rtcp_interval: Duration::from_secs(5),
+        jitter: JitterConfig::default(),
+    });
+    let mut seq: u16 = 0;
+    let leg = best_ns(packets, || {
+        for i in 0..packets {
+            let buf = &mut wire[i % 50];
+            buf[2..4].copy_from_slice(&seq.to_be_bytes());
+            buf[4..8].copy_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+            let now = Duration::from_millis(20 * u64::from(seq));
+            black_box(
+                stream
+                    .receive_rtp(peer, black_box(&buf[..]), now)
+                    .expect("valid"),
+            );
+            stream.inbound_frame(&mut pcm);
+            black_box(
+                stream
+                    .outbound_frame(&frames[i % 50], &mut out)
+                    .expect("fits"),
+            );
+            seq = seq.wrapping_add(1);
+        }
+    });
+
     println!("media_bench: {packets} packets per round, best of {ROUNDS} rounds");
     println!("  receive (rtp parse + jitter push/pop + pcmu decode): {recv:.0} ns/packet");
     println!("  send (pcmu encode + rtp write): {send:.0} ns/packet");
+    println!(
+        "  leg tick (RtpStream receive + inbound frame + outbound frame): {leg:.0} ns per 20 ms"
+    );
     for parties in [3usize, 10] {
         let mut m = Mixer::with_capacity(parties);
         let ids: Vec<_> = (0..parties).map(|_| m.add()).collect();

@@ -1,6 +1,7 @@
 //! Fuzz target: any bytes as an RTP packet; a parsed packet must serialise to the same bytes
 //! it came from (minus padding content) and parse back equal, and its fields must be safe to
-//! feed to the reception statistics, the jitter buffer and the DTMF receiver.
+//! feed to the reception statistics, the jitter buffer, the DTMF receiver and a whole
+//! `RtpStream` (as RTP and as RTCP).
 
 #![no_main]
 
@@ -10,8 +11,37 @@ use libfuzzer_sys::fuzz_target;
 use voxbin_media::dtmf::DtmfReceiver;
 use voxbin_media::jitter::{JitterBuffer, JitterConfig};
 use voxbin_media::rtp::{ReceiverStats, RtpPacket};
+use voxbin_media::sdp::Direction;
+use voxbin_media::stream::{RtpStream, StreamConfig};
+
+fn stream() -> RtpStream {
+    RtpStream::new(StreamConfig {
+        ssrc: 1,
+        cname: "fuzz".into(),
+        codec: voxbin_media::g711::G711::Pcmu,
+        payload_type: 0,
+        dtmf_payload_type: Some(101),
+        remote: None,
+        latch: true,
+        direction: Direction::SendRecv,
+        initial_sequence: 0,
+        initial_timestamp: 0,
+        rtcp_interval: Duration::from_secs(5),
+        jitter: JitterConfig::default(),
+    })
+}
 
 fuzz_target!(|data: &[u8]| {
+    // the whole receive path of a leg, twice (duplicate handling), then one tick out
+    let mut leg = stream();
+    let from = "192.0.2.9:4000".parse().expect("address");
+    let _ = leg.receive_rtp(from, data, Duration::ZERO);
+    let _ = leg.receive_rtp(from, data, Duration::from_millis(20));
+    let _ = leg.receive_rtcp(from, data, Duration::from_millis(30));
+    let mut pcm = [0i16; 160];
+    let _ = leg.inbound_frame(&mut pcm);
+    while leg.poll_event().is_some() {}
+
     let Ok(packet) = RtpPacket::parse(data) else {
         return;
     };
