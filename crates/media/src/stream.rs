@@ -386,6 +386,21 @@ impl RtpStream {
         Ok(())
     }
 
+    /// Ends a received digit whose end packets were lost, once its timeout has passed; call
+    /// it every tick (cheap) or at `dtmf_timeout()`.
+    pub fn on_timer(&mut self, now: Duration) {
+        let mut ended = None;
+        self.dtmf_rx.on_timeout(now, |e| ended = Some(e));
+        if let Some(e) = ended {
+            self.event(StreamEvent::Dtmf(e));
+        }
+    }
+
+    /// When a received digit without its end packets times out, if one is in progress.
+    pub fn dtmf_timeout(&self) -> Option<Duration> {
+        self.dtmf_rx.next_timeout()
+    }
+
     /// True while a digit is being sent.
     pub fn sending_dtmf(&self) -> bool {
         self.dtmf_tx.is_some()
@@ -674,6 +689,42 @@ mod tests {
             );
         }
         let events: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
+        // a digit whose end packets never come is ended by the timer
+        let mut h = RtpHeader::new(101, 50, 9000, 0x2222);
+        h.marker = true;
+        let n = write_simple(
+            &h,
+            &TelephoneEvent {
+                event: 1,
+                end: false,
+                volume: 10,
+                duration: 160,
+            }
+            .to_bytes(),
+            &mut buf,
+        )
+        .unwrap();
+        s.receive_rtp(from, &buf[..n], ms(1000)).unwrap();
+        assert_eq!(
+            s.poll_event(),
+            Some(StreamEvent::Dtmf(DtmfEvent::Started {
+                digit: '1',
+                timestamp: 9000
+            }))
+        );
+        assert_eq!(s.dtmf_timeout(), Some(ms(1500)));
+        s.on_timer(ms(1499));
+        assert_eq!(s.poll_event(), None);
+        s.on_timer(ms(1500));
+        assert_eq!(
+            s.poll_event(),
+            Some(StreamEvent::Dtmf(DtmfEvent::Ended {
+                digit: '1',
+                timestamp: 9000,
+                duration: 160,
+                end_seen: false
+            }))
+        );
         assert_eq!(
             events,
             vec![
