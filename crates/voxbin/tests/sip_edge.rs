@@ -299,8 +299,9 @@ fn reinvite_and_bye_reach_the_media_node_that_owns_the_dialog() {
     // (a stray one would have failed the caller's scenario).
     let (ia, ib) = (a.received("INVITE"), b.received("INVITE"));
     assert!(ia >= 2 && ib >= 2, "INVITEs per node: {ia} and {ib}");
-    assert_eq!(ia + ib, 12, "6 calls, each with a re-INVITE");
-    assert_eq!(a.received("BYE") + b.received("BYE"), 6);
+    // At least: a loaded machine may make the edge retransmit one over UDP.
+    assert!(ia + ib >= 12, "6 calls, each with a re-INVITE: {ia} + {ib}");
+    assert!(a.received("BYE") + b.received("BYE") >= 6);
 }
 
 #[test]
@@ -324,5 +325,6 @@ fn a_media_node_that_stops_answering_options_leaves_the_rotation() {
     b.stop();
     wait_metric(&server, &up(&b), Duration::from_secs(30), |v| v == 0.0);
     uac(&sip, "uac_call.xml", 4, &["-d", "50"]);
-    assert_eq!(a.received("BYE"), 4, "every new call went to the live node");
+    // A call sent to the stopped node would have timed out and failed the caller's run.
+    assert!(a.received("BYE") >= 4, "every new call went to the live node");
 }
