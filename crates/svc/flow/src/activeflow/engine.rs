@@ -192,6 +192,10 @@ pub struct Engine<'a> {
     ran: u64,
     effects: Vec<Effect>,
     pending: Option<Request>,
+    /// The action under the cursor, kept typed during the step and written back to
+    /// `af.current_action` once at its end (the JSON round trip per action is the hot path).
+    cursor: Option<Action>,
+    cursor_dirty: bool,
 }
 
 impl<'a> Engine<'a> {
@@ -202,6 +206,7 @@ impl<'a> Engine<'a> {
         limits: Limits,
         now: DateTime<Utc>,
     ) -> Engine<'a> {
+        let cursor = serde_json::from_value(af.current_action.clone()).ok();
         Engine {
             af,
             vars,
@@ -211,6 +216,8 @@ impl<'a> Engine<'a> {
             ran: 0,
             effects: Vec::new(),
             pending: None,
+            cursor,
+            cursor_dirty: false,
         }
     }
 
@@ -227,6 +234,26 @@ impl<'a> Engine<'a> {
     /// Feeds one input. Errors (stale action id, unknown target, ended activeflow) change
     /// nothing.
     pub fn handle(&mut self, input: Input) -> Result<Poll> {
+        let poll = self.handle_input(input);
+        self.flush_cursor();
+        poll
+    }
+
+    /// Feeds the answer to the last [`Poll::Io`] and runs on.
+    pub fn resume(&mut self, reply: Reply) -> Result<Poll> {
+        let poll = self.resume_reply(reply);
+        self.flush_cursor();
+        poll
+    }
+
+    fn flush_cursor(&mut self) {
+        if self.cursor_dirty {
+            self.cursor_dirty = false;
+            self.af.current_action = serde_json::to_value(&self.cursor).unwrap_or(Value::Null);
+        }
+    }
+
+    fn handle_input(&mut self, input: Input) -> Result<Poll> {
         if self.pending.is_some() {
             return Err(Error::internal(
                 "the engine waits for a reply, not an input",
@@ -327,8 +354,7 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Feeds the answer to the last [`Poll::Io`] and runs on.
-    pub fn resume(&mut self, reply: Reply) -> Result<Poll> {
+    fn resume_reply(&mut self, reply: Reply) -> Result<Poll> {
         let Some(request) = self.pending.take() else {
             return Err(Error::internal("the engine waits for no reply"));
         };
@@ -368,16 +394,11 @@ impl<'a> Engine<'a> {
 
     /// The action under the cursor; `None` on the start action.
     fn current(&self) -> Option<Action> {
-        serde_json::from_value(self.af.current_action.clone()).ok()
+        self.cursor.clone()
     }
 
     fn current_id(&self) -> Uuid {
-        self.af
-            .current_action
-            .get("id")
-            .and_then(Value::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok())
-            .unwrap_or(ID_START)
+        self.cursor.as_ref().map_or(ID_START, |a| a.id)
     }
 
     /// Runs actions until one needs the call service, a block, outside work, or the end.
@@ -459,11 +480,9 @@ impl<'a> Engine<'a> {
             };
         }
         let stack = self.af.current_stack_id;
-        let current = self.current_id();
-        let next_id = match self.current() {
-            Some(a) => a.next_id,
-            None if current == ID_START => return Ok(self.first_of(stack)),
-            None => ID_EMPTY,
+        let (current, next_id) = match &self.cursor {
+            Some(a) => (a.id, a.next_id),
+            None => return Ok(self.first_of(stack)),
         };
         self.after(stack, current, next_id)
     }
@@ -593,7 +612,8 @@ impl<'a> Engine<'a> {
         }
         action.tm_execute = Some(self.now_text.clone());
         self.af.current_stack_id = stack;
-        self.af.current_action = serde_json::to_value(&action).unwrap_or(Value::Null);
+        self.cursor = Some(action.clone());
+        self.cursor_dirty = true;
         self.af.execute_count += 1;
         if self.af.executed_actions.len() >= MAX_EXECUTED_KEPT {
             self.af.executed_actions.remove(0);
@@ -711,9 +731,7 @@ impl<'a> Engine<'a> {
             self.drop_above(stack_id);
             self.af.stack_map.remove(&stack_id);
             self.af.current_stack_id = stack.return_stack_id;
-            let saved_current = self.af.current_action.clone();
             let target = self.after(stack.return_stack_id, stack.return_action_id, return_next);
-            self.af.current_action = saved_current;
             match target {
                 Ok(Some((s, a))) => {
                     self.af.forward_stack_id = s;

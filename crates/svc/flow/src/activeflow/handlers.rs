@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 use uuid::Uuid;
-use voxbin_actions::{validate_actions_from, Origin, ID_START};
+use voxbin_actions::{validate_actions_from, Origin};
 use voxbin_bus::Ctx;
 use voxbin_core::{Error, Result};
 use voxbin_store::Page;
@@ -172,13 +172,7 @@ pub(crate) async fn execute(ctx: Ctx<State>) -> Result<Value> {
 /// current action (with result variables); runs on to the next one.
 pub(crate) async fn next(ctx: Ctx<State>) -> Result<Value> {
     let body = Body::from_ctx(&ctx)?;
-    let action_id = body.required_uuid("action_id").or_else(|e| {
-        // The start action's id is reserved and reads as "none" to the UUID reader.
-        match body.string("action_id", 64)? {
-            Some(text) if Uuid::try_parse(&text) == Ok(ID_START) => Ok(ID_START),
-            _ => Err(e),
-        }
-    })?;
+    let action_id = body.required_uuid("action_id")?;
     let variables = string_map(&body, "variables")?;
     drive(
         &ctx,
