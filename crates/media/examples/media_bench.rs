@@ -1,7 +1,7 @@
 //! Cost of the media hot paths on one core: ns per received packet (RTP parse + jitter buffer
 //! push/pop + G.711 decode), ns per sent packet (G.711 encode + RTP write), ns per leg tick
-//! (`RtpStream` in and out), and ns per 20 ms conference tick for 3 and 10 parties. Prints
-//! the best of several rounds.
+//! (`RtpStream` in and out), ns per relay decision, and ns per 20 ms conference tick for 3 and
+//! 10 parties. Prints the best of several rounds.
 //! Run: `cargo run --release -p voxbin-media --example media_bench [packets]`.
 
 use std::hint::black_box;
@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use voxbin_media::g711::{decode_pcmu, encode_pcmu, Frame, FRAME_SAMPLES};
 use voxbin_media::jitter::{Frame as JitterFrame, JitterBuffer, JitterConfig};
 use voxbin_media::mixer::Mixer;
+use voxbin_media::relay::{Decision, Relay, Side};
 use voxbin_media::rtp::{write_simple, RtpHeader, RtpPacket};
 use voxbin_media::sdp::Direction;
 use voxbin_media::stream::{RtpStream, StreamConfig};
@@ -124,9 +125,32 @@ fn main() {
         }
     });
 
+    let (a, b) = (
+        "198.51.100.1:30000".parse().expect("a"),
+        "203.0.113.2:40000".parse().expect("b"),
+    );
+    let mut relay = Relay::new(Some(a), Some(b), true);
+    let relayed = best_ns(packets, || {
+        for i in 0..packets {
+            let (side, from) = if i % 2 == 0 {
+                (Side::A, a)
+            } else {
+                (Side::B, b)
+            };
+            let d = relay.on_rtp(
+                side,
+                from,
+                black_box(&wire[i % 50][..]),
+                Duration::from_millis(i as u64),
+            );
+            assert!(matches!(d, Decision::Forward(_)));
+        }
+    });
+
     println!("media_bench: {packets} packets per round, best of {ROUNDS} rounds");
     println!("  receive (rtp parse + jitter push/pop + pcmu decode): {recv:.0} ns/packet");
     println!("  send (pcmu encode + rtp write): {send:.0} ns/packet");
+    println!("  relay decision (Relay::on_rtp, no syscalls): {relayed:.0} ns/packet");
     println!(
         "  leg tick (RtpStream receive + inbound frame + outbound frame): {leg:.0} ns per 20 ms"
     );

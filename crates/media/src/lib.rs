@@ -9,6 +9,7 @@ pub mod jitter;
 pub mod mixer;
 pub mod player;
 pub mod recorder;
+pub mod relay;
 pub mod rtp;
 pub mod sdp;
 pub mod stream;
