@@ -502,3 +502,45 @@ fn a_zero_budget_is_a_config_error_naming_the_key() {
     assert_eq!(c.flow.max_actions_per_run, 50_000);
     assert!(c.flow.allow_private_targets);
 }
+
+#[tokio::test]
+async fn flows_with_actions_not_supported_yet_are_refused_naming_them() {
+    let env = Env::sqlite().await;
+    let customer = Uuid::now_v7();
+    for (action, named) in [
+        (
+            json!({"type": "queue_join", "option": {"queue_id": Uuid::now_v7()}}),
+            "queue_join",
+        ),
+        (
+            json!({"type": "conference_join", "option": {"conference_id": Uuid::now_v7()}}),
+            "conference_join",
+        ),
+        (
+            json!({"type": "ai_talk", "option": {"ai_id": Uuid::now_v7()}}),
+            "ai_talk",
+        ),
+        (
+            json!({"type": "message_send", "option": {"destinations": [{"type": "tel", "target": "+1"}]}}),
+            "message_send",
+        ),
+        (json!({"type": "transcribe_start"}), "transcribe_start"),
+        (json!({"type": "block"}), "block"),
+    ] {
+        let err = env
+            .call_as(
+                customer,
+                Method::Post,
+                "/v1/flows",
+                json!({"name": "f", "detail": "", "actions": [{"type": "answer"}, action]}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.http_status(), 400);
+        assert!(
+            err.message.starts_with("actions[1].type: action type") && err.message.contains(named),
+            "{err}"
+        );
+    }
+    assert_eq!(env.count("flow_flows").await, 0);
+}
