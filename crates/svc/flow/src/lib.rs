@@ -4,7 +4,8 @@
 //! of a flow against a reference such as a call (`flow_activeflows`), holding the stack of
 //! action lists and the cursor the execution engine moves. This crate answers the RPCs the API
 //! gateway forwards for `/flows` and `/activeflows` (see `voxbin_svc_kit` for the conventions)
-//! plus the internal `POST /v1/activeflows` other services use to start a run.
+//! plus the internal `POST /v1/activeflows` other services use to start a run and the engine
+//! routes the call service drives it with (`execute`, `next`, ...; see [`activeflow`]).
 //!
 //! `GET /v1/flows/{id}` is on the hot path of every call, so a flow's public JSON is cached
 //! (`flow:<id>`); see `flow::cache` for how versions keep that cache from serving a stale flow.

@@ -18,6 +18,13 @@
 //! Budgets: at most `max_actions_per_run` control actions per step and `max_actions_total`
 //! actions over the activeflow's life; exceeding either stops the activeflow with the reason
 //! recorded, never a silent cap.
+//!
+//! Where this engine differs from VoIPBIN's on purpose: budgets are configuration and end the
+//! activeflow with a reason (not a hard 100-action stop); a call action reached by a non-call
+//! activeflow ends it with a reason (not a silent skip); a `branch` that matches nothing and
+//! has no default goes on to the next action (not the end of the flow); a failed `fetch` or
+//! `fetch_flow` ends the activeflow with the reason; `variable_set` of a `voipbin.*` key ends
+//! it with the reason (flow creation already refuses a literal one).
 
 use std::collections::BTreeMap;
 
