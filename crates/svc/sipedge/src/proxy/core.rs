@@ -28,6 +28,12 @@ use voxbin_sip::{
     HeaderName, Host, Message, Method, Request, Response, Target, Transport, Uri, Via,
 };
 
+/// Timer C of RFC 3261 16.6: a ringing INVITE is given up after 3 minutes without news.
+const TIMER_C: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// How often idle sources are swept from the guard.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How often per-message counts are moved into the metrics registry.
 const METRICS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -165,6 +171,8 @@ struct Leg {
     cancel_waiting: Option<Request>,
     /// A final response went upstream.
     answered: bool,
+    /// Timer C (RFC 3261 16.6): when a ringing INVITE is given up.
+    timer_c: Option<Instant>,
 }
 
 /// The record-routing proxy core of one edge node.
@@ -185,6 +193,9 @@ pub struct EdgeCore {
     instance: u32,
     tally: Tally,
     flushed: Option<Instant>,
+    /// Timer C deadlines in the order they were set (each is now + TIMER_C, so sorted).
+    timer_c: VecDeque<(Instant, TxKey)>,
+    swept: Option<Instant>,
 }
 
 impl EdgeCore {
@@ -212,6 +223,8 @@ impl EdgeCore {
             instance: rand::random(),
             tally: Tally::default(),
             flushed: None,
+            timer_c: VecDeque::new(),
+            swept: None,
         }
     }
 
@@ -254,10 +267,14 @@ impl EdgeCore {
 
     /// When to feed [`Input::Tick`] next.
     pub fn next_timeout(&self) -> Option<Instant> {
-        [self.timer, self.dispatcher.next_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.timer,
+            self.dispatcher.next_deadline(),
+            self.timer_c.front().map(|(at, _)| *at),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Feeds one input at `now` (monotonic) and `unix` (wall clock seconds, for nonces).
@@ -268,7 +285,14 @@ impl EdgeCore {
             Input::Tick => {
                 self.tx(TxInput::Tick, now);
                 self.health_checks(now);
-                self.guard.sweep(now);
+                self.timer_c(now);
+                if self
+                    .swept
+                    .is_none_or(|t| now.saturating_duration_since(t) >= SWEEP_EVERY)
+                {
+                    self.swept = Some(now);
+                    self.guard.sweep(now);
+                }
             }
             Input::SendFailed(target) => self.tx(TxInput::TransportError { target }, now),
             Input::Drain => self.draining = true,
@@ -715,6 +739,11 @@ impl EdgeCore {
         leg.client = Some(client.clone());
         leg.target = Some(target);
         leg.req = Some(kept);
+        if req.method == Method::Invite {
+            let at = now + TIMER_C;
+            leg.timer_c = Some(at);
+            self.timer_c.push_back((at, key.clone()));
+        }
         self.by_client.insert(client, key);
         self.tally.client_tx();
         self.tx(TxInput::SendRequest { req, target }, now);
@@ -857,10 +886,16 @@ impl EdgeCore {
             if resp.status < 200 {
                 leg.provisional = true;
                 cancel = leg.cancel_waiting.take().zip(leg.target);
+                if resp.status > 100 && leg.timer_c.is_some() {
+                    let at = now + TIMER_C;
+                    leg.timer_c = Some(at);
+                    self.timer_c.push_back((at, server.clone()));
+                }
             }
             if resp.status >= 200 {
                 leg.answered = true;
                 leg.req = None;
+                leg.timer_c = None;
             }
         }
         if let Some((req, target)) = cancel {
@@ -931,6 +966,39 @@ impl EdgeCore {
         );
     }
 
+    /// Gives up ringing INVITEs whose Timer C ran out: CANCEL downstream, 408 upstream.
+    fn timer_c(&mut self, now: Instant) {
+        while self.timer_c.front().is_some_and(|(at, _)| *at <= now) {
+            let Some((at, key)) = self.timer_c.pop_front() else {
+                break;
+            };
+            let Some(leg) = self.legs.get_mut(&key) else {
+                continue;
+            };
+            // Only the latest deadline of a leg still waiting counts.
+            if leg.answered || leg.timer_c != Some(at) {
+                continue;
+            }
+            leg.answered = true;
+            leg.timer_c = None;
+            let (Some(stub), Some(target)) = (leg.req.take(), leg.target) else {
+                continue;
+            };
+            if leg.provisional {
+                if let Some(branch) = branch_for(&stub) {
+                    let mut cancel = voxbin_sip::dialog::cancel_for(&stub);
+                    cancel.headers.set(
+                        HeaderName::Via,
+                        self.via(target.transport, &branch).to_string(),
+                    );
+                    self.start_cancel(cancel, target, now);
+                }
+            }
+            let resp = reply(&stub, 408, "Request Timeout");
+            self.tx(TxInput::SendResponse { resp }, now);
+        }
+    }
+
     fn health_checks(&mut self, now: Instant) {
         for change in self.dispatcher.expire_checks(now) {
             self.health_changed(change.node, change.health);
@@ -993,6 +1061,7 @@ impl Leg {
             provisional: false,
             cancel_waiting: None,
             answered: false,
+            timer_c: None,
         }
     }
 }

@@ -535,3 +535,45 @@ fn a_silent_media_node_gets_a_408_upstream() {
     }
     assert!(upstream.iter().any(|r| r.status == 408), "{upstream:?}");
 }
+
+#[test]
+fn a_call_ringing_for_three_minutes_is_cancelled_and_answered_408() {
+    let t0 = Instant::now();
+    let mut core = core_with(&[NODE_A]);
+    let sent = recv(
+        &mut core,
+        &invite("z9hG4bKtc", "example.com", ""),
+        CALLER,
+        t0,
+    );
+    let fwd = only_request(&sent, NODE_A, Method::Invite);
+    recv(&mut core, &answer(&fwd, 180, "Ringing"), NODE_A, t0);
+    // Still ringing after two minutes: nothing happens yet.
+    let (sent, _) = feed(&mut core, Input::Tick, t0 + Duration::from_secs(120));
+    assert!(responses_to(&sent, CALLER).is_empty());
+    let mut to_node = Vec::new();
+    let mut upstream = Vec::new();
+    let mut t = t0 + Duration::from_secs(120);
+    while t < t0 + Duration::from_secs(185) {
+        t += Duration::from_secs(1);
+        let (sent, _) = feed(&mut core, Input::Tick, t);
+        upstream.extend(responses_to(&sent, CALLER));
+        to_node.extend(
+            sent.into_iter()
+                .filter(|(t, _)| t.addr.to_string() == NODE_A),
+        );
+    }
+    assert!(upstream.iter().any(|r| r.status == 408), "{upstream:?}");
+    // The node does not answer here, so the CANCEL is retransmitted: look at the first.
+    let cancel = to_node
+        .iter()
+        .find_map(|(_, m)| match m {
+            Message::Request(r) if r.method == Method::Cancel => Some(r.clone()),
+            _ => None,
+        })
+        .expect("a CANCEL to the node");
+    assert_eq!(
+        cancel.headers.top_via().unwrap().branch(),
+        fwd.headers.top_via().unwrap().branch()
+    );
+}
