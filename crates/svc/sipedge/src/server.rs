@@ -80,25 +80,36 @@ impl SipEdge {
                 format!("sip.listen {} (UDP): {e}", settings.listen),
             )
         };
-        let udp = std::net::UdpSocket::bind(settings.listen).map_err(bind_error)?;
-        udp.set_nonblocking(true).map_err(bind_error)?;
-        let udp_addr = udp
-            .local_addr()
-            .map_err(|e| Error::internal(e.to_string()))?;
-        let cfg = TransportConfig {
-            tcp: vec![udp_addr],
-            tls: settings.tls_listen.into_iter().collect(),
-            ws: settings.ws_listen.into_iter().collect(),
-            tls_server,
-            ..TransportConfig::default()
+        // Port 0 picks a UDP port; TCP must get the same number, which another socket may hold
+        // already, so a picked port is tried a few times. A configured port is tried once.
+        let attempts = if settings.listen.port() == 0 { 20 } else { 1 };
+        let mut attempt = 0;
+        let (udp, udp_addr, transport, incoming) = loop {
+            attempt += 1;
+            let udp = std::net::UdpSocket::bind(settings.listen).map_err(bind_error)?;
+            udp.set_nonblocking(true).map_err(bind_error)?;
+            let udp_addr = udp
+                .local_addr()
+                .map_err(|e| Error::internal(e.to_string()))?;
+            let cfg = TransportConfig {
+                tcp: vec![udp_addr],
+                tls: settings.tls_listen.into_iter().collect(),
+                ws: settings.ws_listen.into_iter().collect(),
+                tls_server: tls_server.clone(),
+                ..TransportConfig::default()
+            };
+            match SipTransport::bind(cfg).await {
+                Ok((transport, incoming)) => break (udp, udp_addr, transport, incoming),
+                Err(e) if attempt < attempts && e.kind() == std::io::ErrorKind::AddrInUse => {}
+                Err(e) => {
+                    return Err(Error::new(
+                        ErrorKind::Unavailable,
+                        "SIP_BIND",
+                        format!("sip.listen {udp_addr} (TCP/TLS/WS): {e}"),
+                    ))
+                }
+            }
         };
-        let (transport, incoming) = SipTransport::bind(cfg).await.map_err(|e| {
-            Error::new(
-                ErrorKind::Unavailable,
-                "SIP_BIND",
-                format!("sip.listen {udp_addr} (TCP/TLS/WS): {e}"),
-            )
-        })?;
 
         // Nonces and flow tokens must verify on every node: use the cluster's secret.
         let secret = match shared_secret(&deps.cache, &random_secret()).await {
