@@ -34,13 +34,15 @@ pub(crate) async fn step(
 ) -> Result<(Activeflow, Outcome)> {
     let limits = Limits::from_config(&state.deps.config.flow);
     let db = state.deps.db.writer();
+    // Loads need read-your-writes, not the writer: a stale read loses the revision check.
+    let reader = fresh_reader(&state.deps.db);
     for _ in 0..MAX_ATTEMPTS {
-        let mut af = match store::get_live(db, id).await? {
+        let mut af = match store::get_live(reader, id).await? {
             Some(af) if scope.allows(af.customer_id) => af,
             _ => return Err(Error::not_found("activeflow")),
         };
         let before = af.clone();
-        let mut vars = store::variables(db, id).await?;
+        let mut vars = store::variables(reader, id).await?;
         let now = Utc::now();
         let mut engine = Engine::new(&mut af, &mut vars, limits, now);
         let mut poll = engine.handle(input.clone())?;
