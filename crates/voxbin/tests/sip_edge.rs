@@ -326,5 +326,32 @@ fn a_media_node_that_stops_answering_options_leaves_the_rotation() {
     wait_metric(&server, &up(&b), Duration::from_secs(30), |v| v == 0.0);
     uac(&sip, "uac_call.xml", 4, &["-d", "50"]);
     // A call sent to the stopped node would have timed out and failed the caller's run.
-    assert!(a.received("BYE") >= 4, "every new call went to the live node");
+    assert!(
+        a.received("BYE") >= 4,
+        "every new call went to the live node"
+    );
+}
+
+#[test]
+fn a_phone_call_is_authenticated_and_reaches_the_media_node_with_the_asserted_caller() {
+    let node = MediaNode::start("uas_call_asserted.xml");
+    let (server, sip) = edge_server(&[&node], &[]);
+    let tenant = create_tenant(&server, "sip-caller");
+    let client = Client::with_key(&server.api, &tenant.accesskey);
+    let r = client.post(
+        "/v1.0/extensions",
+        json!({"extension": "2001", "password": "call-me", "name": "desk", "detail": ""}),
+    );
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let domain = format!("{}.registrar.voxbin.local", tenant.customer_id);
+    let args = [
+        "-s", "15550100", "-set", "user", "2001", "-set", "domain", &domain, "-au", "2001", "-ap",
+        "call-me",
+    ];
+    uac(&sip, "uac_call_auth.xml", 2, &args);
+    assert!(node.received("INVITE") >= 2);
+    assert!(
+        metric(&server, "voxbin_sip_auth_total{result=\"ok\"}").unwrap_or(0.0) >= 2.0,
+        "both calls were authenticated"
+    );
 }
