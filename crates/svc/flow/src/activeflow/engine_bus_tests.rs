@@ -434,6 +434,7 @@ on_sqlite_and_mysql!(Env:
     a_runaway_flow_is_stopped_with_its_reason,
     services_push_forward_add_continue_and_pop,
     on_complete_flow_starts_with_the_variables,
+    racing_steps_move_the_cursor_once,
 );
 
 #[tokio::test]
@@ -543,4 +544,46 @@ async fn flows_with_actions_not_supported_yet_are_refused_naming_them() {
         );
     }
     assert_eq!(env.count("flow_flows").await, 0);
+}
+
+/// Eight callers finish the same action at once: the revision check lets exactly one move the
+/// cursor; the others, retried on the new state, are told their action is stale.
+async fn racing_steps_move_the_cursor_once(env: Env) {
+    let customer = Uuid::now_v7();
+    let flow_id = flow(
+        &env,
+        customer,
+        json!([{"type": "answer"}, {"type": "variable_set", "option": {"key": "n", "value": "${n}x"}},
+               {"type": "talk", "option": {"text": "${n}"}}]),
+        None,
+    )
+    .await;
+    let id = start(&env, customer, &flow_id, json!({})).await;
+    let answer = post(&env, &id, "execute", Value::Null).await;
+    let env = Arc::new(env);
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (env, id, action) = (env.clone(), id.clone(), answer["action"]["id"].clone());
+        tasks.push(tokio::spawn(async move {
+            env.call(
+                Method::Post,
+                format!("/v1/activeflows/{id}/next"),
+                json!({"action_id": action}),
+            )
+            .await
+        }));
+    }
+    let mut moved = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(answer) => moved.push(answer),
+            Err(e) => assert_eq!(e.reason, "STALE_ACTION", "{e}"),
+        }
+    }
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert_eq!(
+        moved[0]["action"]["option"]["text"], "x",
+        "variable_set ran once"
+    );
+    assert_eq!(variables(&env, &id).await["n"], "x");
 }
