@@ -821,7 +821,9 @@ impl<'a> Engine<'a> {
                 // The stored copy counts down, so the loop ends even across steps.
                 if let Some(i) = self.find(stack, action.id) {
                     if let Some(stored) = self.af.stack_map.get_mut(&stack) {
-                        stored.actions[i].option["loop_count"] = json!(o.loop_count - 1);
+                        if let Some(option) = stored.actions[i].option.as_object_mut() {
+                            option.insert("loop_count".into(), json!(o.loop_count - 1));
+                        }
                     }
                 }
                 self.jump(o.target_id)

@@ -21,7 +21,7 @@ const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 pub struct Http11Client {
     timeout: Duration,
     allow_private: bool,
-    tls: tokio_rustls::TlsConnector,
+    tls: Result<tokio_rustls::TlsConnector, String>,
 }
 
 impl Http11Client {
@@ -30,20 +30,19 @@ impl Http11Client {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        // The ring provider supports the default protocol versions, so this cannot fail; if
+        // it ever did, https requests would be refused with the reason instead of crashing.
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map(|b| b.with_root_certificates(roots).with_no_client_auth())
-            .unwrap_or_else(|_| {
-                // The ring provider supports the default versions; this branch cannot run, and
-                // a config without roots would only fail TLS handshakes, never crash.
-                rustls::ClientConfig::builder()
-                    .with_root_certificates(rustls::RootCertStore::empty())
-                    .with_no_client_auth()
-            });
+            .map(|b| {
+                let config = b.with_root_certificates(roots).with_no_client_auth();
+                tokio_rustls::TlsConnector::from(Arc::new(config))
+            })
+            .map_err(|e| e.to_string());
         Http11Client {
             timeout: Duration::from_millis(config.http_timeout_ms),
             allow_private: config.allow_private_targets,
-            tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
+            tls,
         }
     }
 
@@ -73,8 +72,11 @@ impl Http11Client {
         if url.tls {
             let name = rustls::pki_types::ServerName::try_from(url.host.clone())
                 .map_err(|e| format!("bad TLS name {}: {e}", url.host))?;
-            let tls = self
+            let connector = self
                 .tls
+                .as_ref()
+                .map_err(|e| format!("TLS is unavailable: {e}"))?;
+            let tls = connector
                 .connect(name, tcp)
                 .await
                 .map_err(|e| format!("TLS with {} failed: {e}", url.host))?;
