@@ -460,12 +460,17 @@ async fn each_step_publishes_activeflow_updated() {
         )
         .await
         .unwrap();
+    let m = super::metrics::flow_metrics();
+    let (calls, ended) = (m.actions.get(&["call"]), m.ended.get(&[]));
     let customer = Uuid::now_v7();
     let flow_id = flow(&env, customer, json!([{"type": "answer"}]), None).await;
     let id = start(&env, customer, &flow_id, json!({})).await;
     let answer = post(&env, &id, "execute", Value::Null).await;
     post(&env, &id, "execute", Value::Null).await; // unchanged: no event
     next(&env, &id, &answer, Value::Null).await;
+    // Other tests run in parallel on the same counters: at least ours were counted.
+    assert!(m.actions.get(&["call"]) > calls);
+    assert!(m.ended.get(&[]) > ended);
     let first = rx.recv().await.unwrap().unwrap();
     assert_eq!(first["current_action"]["type"], "answer");
     let second = rx.recv().await.unwrap().unwrap();

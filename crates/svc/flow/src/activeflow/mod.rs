@@ -21,6 +21,7 @@ mod engine_tests;
 pub(crate) mod handlers;
 pub mod http;
 pub mod http_client;
+pub mod metrics;
 pub mod model;
 pub(crate) mod runner;
 pub(crate) mod store;

@@ -15,6 +15,7 @@ use voxbin_core::{clock, Error, Result};
 use voxbin_svc_kit::Scope;
 
 use super::engine::{Effect, Engine, Input, Limits, Outcome, Poll, Reply, Request};
+use super::metrics::flow_metrics;
 use super::model::{Activeflow, ReferenceType};
 use super::store;
 use super::variables::{Variables, COMPLETE_COUNT};
@@ -56,12 +57,21 @@ pub(crate) async fn step(
             }
         };
         let effects = engine.take_effects();
+        let control_run = engine.control_actions_run();
         if af == before && !vars.is_dirty() {
             return Ok((af, outcome));
         }
         af.tm_update = Some(clock::format(now));
         if !store::save_step(db, &mut af, &vars).await? {
             continue;
+        }
+        let m = flow_metrics();
+        m.actions.add(&["control"], control_run);
+        if matches!(outcome, Outcome::Execute(_)) {
+            m.actions.inc(&["call"]);
+        }
+        if before.status != af.status {
+            m.ended.inc(&[]);
         }
         events::publish(&state.events, "activeflow_updated", af.public()).await;
         for effect in effects {
