@@ -385,7 +385,7 @@ impl EdgeCore {
                     self.request(key, req, from, now);
                 }
             }
-            TxEvent::Ack { mut req, from } => self.ack(&mut req, from, now),
+            TxEvent::Ack { req, from } => self.relay_stateless(req, from, now),
             TxEvent::Response { key, resp } => self.response(key, resp, now),
             TxEvent::StrayResponse { resp, .. } => self.stray_response(resp, now),
             TxEvent::Timeout { key } => self.downstream_failed(&key, 408, "Request Timeout", now),
@@ -842,34 +842,45 @@ impl EdgeCore {
         );
     }
 
-    fn ack(&mut self, req: &mut Request, _from: Target, now: Instant) {
-        if !self.top_route_is_ours(req) {
-            edge_metrics().dropped.inc(&["stray_ack"]);
-            return;
+    /// Relays an ACK for a 2xx along the edge's routes, without a transaction (RFC 3261 16.11:
+    /// its branch is derived from the ACK, so a retransmission gets the same one).
+    fn relay_stateless(&mut self, mut req: Request, from: Target, now: Instant) {
+        let is_ack = req.method == Method::Ack;
+        // ACKs are never answered; other requests get their error statelessly.
+        let refuse = |core: &mut Self, req: &Request, status: u16, reason: &str| {
+            if is_ack {
+                edge_metrics().dropped.inc(&["stray_ack"]);
+            } else {
+                core.send_stateless(reply(req, status, reason).into(), from, now);
+            }
+        };
+        if !self.top_route_is_ours(&req) {
+            return refuse(self, &req, 481, "Call/Transaction Does Not Exist");
         }
-        let hop = match loose_route(req, &self.cfg.identity, &self.signer) {
+        let mf = req.headers.max_forwards().ok().flatten().unwrap_or(70);
+        if mf == 0 {
+            return refuse(self, &req, 483, "Too Many Hops");
+        }
+        let hop = match loose_route(&mut req, &self.cfg.identity, &self.signer) {
             Ok(h) => h,
-            Err(_) => return edge_metrics().dropped.inc(&["stray_ack"]),
+            Err(RouteError::ForgedToken) => return refuse(self, &req, 403, "Forbidden"),
+            Err(_) => return refuse(self, &req, 400, "Bad Route"),
         };
         let target = match hop {
             NextHop::Flow(t) => Some(t),
             NextHop::Uri(uri) => self.resolve(&uri),
         };
         let Some(target) = target else {
-            return edge_metrics().dropped.inc(&["stray_ack"]);
+            return refuse(self, &req, 502, "Bad Gateway");
         };
-        let Some(branch) = branch_for(req) else {
-            return;
+        let Some(branch) = branch_for(&req) else {
+            return refuse(self, &req, 400, "Bad Via");
         };
-        let mf = req.headers.max_forwards().ok().flatten().unwrap_or(70);
-        if mf == 0 {
-            return;
-        }
         req.headers
             .set(HeaderName::MaxForwards, (mf - 1).to_string());
         let via = self.via(target.transport, &branch);
         req.headers.insert_first(HeaderName::Via, via.to_string());
-        self.send_stateless(Message::Request(req.clone()), target, now);
+        self.send_stateless(Message::Request(req), target, now);
     }
 
     fn response(&mut self, client: TxKey, mut resp: Response, now: Instant) {
