@@ -99,7 +99,7 @@ run() {
   out="$dir/$name-$rate.out"
   (cd "$dir" && sipp 127.0.0.1:$proxy_port -sf "$scen/uac_call.xml" -i 127.0.0.1 -p $uac_port \
     -s service -m "$calls" -r "$rate" -l $((rate * 4)) -nostdin -timeout $((secs * 3 + 30))s \
-    -trace_rtt -rtt_freq 1000 >"$out" 2>&1) || true
+    -trace_rtt -rtt_freq 1000 -trace_err -error_file "$dir/$name-$rate.err" >"$out" 2>&1) || true
   after=$(cpu_ticks "$proxy")
   if [ "$name" = voxbin ]; then stop_pid "$proxy"; else stop_pid "$(cat "$dir/kamailio.pid")"; rm -f "$dir/kamailio.pid"; fi
   stop_pid "$uas"
@@ -114,6 +114,11 @@ run() {
     p50=$(echo "$rtt" | sed -n "$(( (n * 50 + 99) / 100 ))p")
     p99=$(echo "$rtt" | sed -n "$(( (n * 99 + 99) / 100 ))p")
   else p50=-; p99=-; fi
+  if [ "$failed" != 0 ] && [ -s "$dir/$name-$rate.err" ]; then
+    # Why calls failed, most frequent first (to stderr, next to the table).
+    grep -o 'Aborting call on [a-zA-Z ]*\|unexpected message[^:]*' "$dir/$name-$rate.err" |
+      sort | uniq -c | sort -rn | head -3 | sed "s/^/  $name failures: /" >&2
+  fi
   local us=0
   [ "$ok" -gt 0 ] && us=$(( (after - before) * 1000000 / tck / ok ))
   echo "$us $failed $ok $p50 $p99"

@@ -193,6 +193,8 @@ pub struct EdgeCore {
     instance: u32,
     tally: Tally,
     flushed: Option<Instant>,
+    /// `host:port` of the edge's Via and Record-Route.
+    hostport: String,
     /// Timer C deadlines in the order they were set (each is now + TIMER_C, so sorted).
     timer_c: VecDeque<(Instant, TxKey)>,
     swept: Option<Instant>,
@@ -202,6 +204,7 @@ impl EdgeCore {
     /// A core with its dispatcher, guard and cluster flow signer.
     pub fn new(cfg: CoreConfig, dispatcher: Dispatcher, guard: Guard, signer: FlowSigner) -> Self {
         let domain = cfg.domain.to_ascii_lowercase();
+        let cfg_hostport = cfg.identity.hostport();
         let m = edge_metrics();
         for n in dispatcher.nodes() {
             m.media_node_up
@@ -225,6 +228,7 @@ impl EdgeCore {
             flushed: None,
             timer_c: VecDeque::new(),
             swept: None,
+            hostport: cfg_hostport,
         }
     }
 
@@ -725,7 +729,7 @@ impl EdgeCore {
         // Kept to answer 408/503 upstream if the downstream never answers.
         let kept = transaction_stub(&req);
         let via = self.via(target.transport, &branch);
-        req.headers.insert_first(HeaderName::Via, via.to_string());
+        req.headers.insert_first(HeaderName::Via, via);
         let client = TxKey {
             side: Side::Client,
             branch,
@@ -749,11 +753,13 @@ impl EdgeCore {
         self.tx(TxInput::SendRequest { req, target }, now);
     }
 
-    fn via(&self, transport: Transport, branch: &str) -> Via {
-        let id = &self.cfg.identity;
-        let mut via = Via::new(transport.via_name(), id.host.clone(), Some(id.port), branch);
-        via.params.set("rport", None);
-        via
+    /// The edge's Via value for a request sent over `transport` with `branch`.
+    fn via(&self, transport: Transport, branch: &str) -> String {
+        format!(
+            "SIP/2.0/{} {};branch={branch};rport",
+            transport.via_name(),
+            self.hostport
+        )
     }
 
     fn cancel(
@@ -824,10 +830,8 @@ impl EdgeCore {
         let branch = branch_for(req)?;
         let mut fwd = req.clone();
         fwd.headers.set(HeaderName::MaxForwards, "70");
-        fwd.headers.insert_first(
-            HeaderName::Via,
-            self.via(Transport::Udp, &branch).to_string(),
-        );
+        fwd.headers
+            .insert_first(HeaderName::Via, self.via(Transport::Udp, &branch));
         Some(fwd)
     }
 
@@ -879,7 +883,7 @@ impl EdgeCore {
         req.headers
             .set(HeaderName::MaxForwards, (mf - 1).to_string());
         let via = self.via(target.transport, &branch);
-        req.headers.insert_first(HeaderName::Via, via.to_string());
+        req.headers.insert_first(HeaderName::Via, via);
         self.send_stateless(Message::Request(req), target, now);
     }
 
@@ -998,10 +1002,9 @@ impl EdgeCore {
             if leg.provisional {
                 if let Some(branch) = branch_for(&stub) {
                     let mut cancel = voxbin_sip::dialog::cancel_for(&stub);
-                    cancel.headers.set(
-                        HeaderName::Via,
-                        self.via(target.transport, &branch).to_string(),
-                    );
+                    cancel
+                        .headers
+                        .set(HeaderName::Via, self.via(target.transport, &branch));
                     self.start_cancel(cancel, target, now);
                 }
             }
@@ -1034,7 +1037,7 @@ impl EdgeCore {
         let h = &mut req.headers;
         h.push(
             HeaderName::Via,
-            self.via(Transport::Udp, &probe_branch(token)).to_string(),
+            self.via(Transport::Udp, &probe_branch(token)),
         );
         let me = Uri::sip(Some("edge"), id.host.clone(), Some(id.port));
         h.push(HeaderName::From, format!("<{me}>;tag=vxprobe"));

@@ -39,6 +39,11 @@ impl Identity {
         same(&self.host, self.port) || self.aliases.iter().any(|(h, p)| same(h, *p))
     }
 
+    /// `host:port` as written in the edge's Via and Record-Route.
+    pub fn hostport(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
     /// The URI of one of the edge's Record-Route entries.
     pub fn route_uri(&self, flow_token: Option<&str>) -> Uri {
         let mut uri = Uri::sip(None, self.host.clone(), Some(self.port));
@@ -59,14 +64,14 @@ fn host_eq(a: &Host, b: &Host) -> bool {
 
 /// Adds the edge's two Record-Route entries to a new INVITE that came from `source`.
 pub fn record_route(req: &mut Request, me: &Identity, signer: &FlowSigner, source: Target) {
+    let hostport = me.hostport();
     let token = signer.encode(source);
-    let outer = NameAddr::new(me.route_uri(Some(&token)));
-    let inner = NameAddr::new(me.route_uri(None));
+    // Written directly: the same text as NameAddr/Uri would give, without building them.
+    let outer = format!("<sip:{hostport};lr;{FLOW_PARAM}={token}>");
+    let inner = format!("<sip:{hostport};lr>");
     // insert_first puts each before the current first Record-Route: inner ends on top.
-    req.headers
-        .insert_first(HeaderName::RecordRoute, outer.to_string());
-    req.headers
-        .insert_first(HeaderName::RecordRoute, inner.to_string());
+    req.headers.insert_first(HeaderName::RecordRoute, outer);
+    req.headers.insert_first(HeaderName::RecordRoute, inner);
 }
 
 /// Where an in-dialog request goes next.
@@ -213,6 +218,10 @@ Content-Length: 0
         let rr: Vec<NameAddr> = invite.headers.record_routes().unwrap();
         assert_eq!(rr.len(), 3);
         assert!(me().is_ours(&rr[0].uri) && rr[0].uri.params.value(FLOW_PARAM).is_none());
+        assert_eq!(
+            rr[0].to_string(),
+            NameAddr::new(me().route_uri(None)).to_string()
+        );
         assert!(rr[1].uri.params.value(FLOW_PARAM).is_some());
         assert_eq!(rr[2].uri.host, Host::Domain("upstream.example".into()));
 
