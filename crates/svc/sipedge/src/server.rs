@@ -294,8 +294,19 @@ impl Driver {
         self.core.handle(Input::Tick, Instant::now());
         let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
         housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // One timer, moved only when the core's next deadline changes (not made anew on
+        // every wake-up: that alone was a timer-wheel insert and removal per datagram).
+        let timer = tokio::time::sleep(HOUSEKEEPING);
+        tokio::pin!(timer);
+        let mut armed: Option<Instant> = None;
         loop {
             let deadline = self.core.next_timeout();
+            if deadline != armed {
+                if let Some(at) = deadline {
+                    timer.as_mut().reset(at.into());
+                }
+                armed = deadline;
+            }
             tokio::select! {
                 ready = self.udp.readable() => {
                     if ready.is_ok() {
@@ -319,7 +330,10 @@ impl Driver {
                 Some((node, addr)) = dns_rx.recv() => {
                     self.core.dispatcher_mut().set_addr(node, addr);
                 }
-                _ = sleep_until(deadline) => self.core.handle(Input::Tick, Instant::now()),
+                _ = &mut timer, if armed.is_some() => {
+                    armed = None;
+                    self.core.handle(Input::Tick, Instant::now());
+                }
                 _ = sleep_until(linger_until), if linger_until.is_some() => {
                     linger_until = None;
                 }

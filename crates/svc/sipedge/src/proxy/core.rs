@@ -770,6 +770,10 @@ impl EdgeCore {
         cancels: Option<TxKey>,
         now: Instant,
     ) {
+        if cancels.as_ref().is_some_and(|k| !self.legs.contains_key(k)) {
+            // The INVITE here was answered already: the CANCEL has nothing left to do.
+            return self.respond(&key, reply(&req, 200, "OK"), now);
+        }
         let inv = cancels.and_then(|k| self.legs.get(&k).map(|_| k));
         let Some(inv) = inv else {
             // The INVITE went through another edge node (or is gone): the media nodes sort
@@ -889,8 +893,9 @@ impl EdgeCore {
 
     fn response(&mut self, client: TxKey, mut resp: Response, now: Instant) {
         let Some(server) = self.by_client.get(&client).cloned() else {
-            // The edge's own CANCEL (or a finished relay): nothing to pass on.
-            return;
+            // A repeated 2xx after the relay was settled goes up by Via; answers to the
+            // edge's own CANCELs are dropped there.
+            return self.stray_response(resp, now);
         };
         resp.headers.remove_first(&HeaderName::Via);
         if resp.headers.get(&HeaderName::Via).is_none() {
@@ -907,11 +912,12 @@ impl EdgeCore {
                     self.timer_c.push_back((at, server.clone()));
                 }
             }
-            if resp.status >= 200 {
-                leg.answered = true;
-                leg.req = None;
-                leg.timer_c = None;
-            }
+        }
+        if resp.status >= 200 {
+            // Settled: the transactions absorb repeats; nothing else needs the relay, and
+            // keeping it until they end (32 s) would only grow the tables.
+            self.legs.remove(&server);
+            self.by_client.remove(&client);
         }
         if let Some((req, target)) = cancel {
             if let Some(fwd) = self.cancel_copy(&req) {

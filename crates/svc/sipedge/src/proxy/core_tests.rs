@@ -577,3 +577,28 @@ fn a_call_ringing_for_three_minutes_is_cancelled_and_answered_408() {
         fwd.headers.top_via().unwrap().branch()
     );
 }
+
+#[test]
+fn a_repeated_200_reaches_the_caller_after_the_relay_is_settled() {
+    let now = Instant::now();
+    let mut core = core_with(&[NODE_A]);
+    let (fwd, _) = establish(&mut core, "z9hG4bKrp", now);
+    // The media node did not hear the ACK yet and sends its 200 again.
+    let sent = recv(
+        &mut core,
+        &answer(&fwd, 200, "OK"),
+        NODE_A,
+        now + Duration::from_millis(500),
+    );
+    let again = responses_to(&sent, CALLER);
+    assert_eq!(again.len(), 1, "{sent:?}");
+    assert_eq!(again[0].status, 200);
+    assert_eq!(again[0].headers.vias().unwrap().len(), 1);
+    // A late CANCEL of the answered INVITE is answered 200 and goes nowhere.
+    let cancel = invite("z9hG4bKrp", "example.com", "")
+        .replace("INVITE sip:100", "CANCEL sip:100")
+        .replace("1 INVITE", "1 CANCEL");
+    let sent = recv(&mut core, &cancel, CALLER, now + Duration::from_millis(600));
+    assert_eq!(responses_to(&sent, CALLER)[0].status, 200);
+    assert!(sent.iter().all(|(t, _)| t.addr.to_string() != NODE_A));
+}
