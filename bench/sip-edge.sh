@@ -2,6 +2,7 @@
 # SIP edge vs Kamailio 5.6: sipp uac -> proxy -> sipp uas, record-routed (release build).
 #   bash bench/sip-edge.sh [rate] [seconds]        (defaults: 1000 calls/s for 20 s)
 #   RATES="250 500 1000" bash bench/sip-edge.sh     (several offered rates, same run)
+#   WARMUP=35 (seconds of calls at the same rate before measuring; 0 skips it)
 # Each call is INVITE, 100, 180, 200, ACK, BYE, 200 (crates/svc/sipedge/tests/sipp/uac_call.xml
 # against uas_call.xml, no hold time). Both proxies get the same calls at the same rate, one
 # after the other, on this machine: the Voxbin edge (`voxbin serve --role sip-edge`, one media
@@ -15,7 +16,7 @@
 # per call, not throughput.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rate_arg="${1:-1000}"; secs="${2:-20}"
+rate_arg="${1:-1000}"; secs="${2:-20}"; warmup="${WARMUP:-35}"
 rates="${RATES:-$rate_arg}"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 need=()
@@ -91,9 +92,12 @@ run() {
   calls=$((rate * secs))
   uas=$(start_uas)
   if [ "$name" = voxbin ]; then proxy=$(start_voxbin); else proxy=$(start_kamailio); fi
-  # A short warm-up, then the measured run.
+  # Warm-up at the measured rate, long enough for both proxies to reach their steady state
+  # (transactions of finished calls live 32 s in Voxbin's transaction layer, RFC 3261 timers;
+  # Kamailio's first touches of its shared memory), then the measured run.
   (cd "$dir" && sipp 127.0.0.1:$proxy_port -sf "$scen/uac_call.xml" -i 127.0.0.1 -p $uac_port \
-    -s service -m 200 -r 200 -nostdin -timeout 30s >/dev/null 2>&1) || true
+    -s service -m $((rate * warmup)) -r "$rate" -nostdin -timeout $((warmup * 3 + 30))s \
+    >/dev/null 2>&1) || true
   before=$(cpu_ticks "$proxy")
   rm -f "$dir"/uac_call_*_rtt.csv
   out="$dir/$name-$rate.out"
