@@ -189,12 +189,15 @@ impl MemoryCache {
 
     /// GCRA: the entry holds the theoretical arrival time (microseconds since the cache's
     /// epoch); a request is allowed while it is at most `burst - 1` intervals ahead of now.
-    fn throttle_now(&self, key: &str, per_sec: u32, burst: u32, now: Instant) -> Option<Duration> {
+    fn throttle_now(&self, key: &str, per_sec: u32, burst: u32) -> Option<Duration> {
         let interval = 1_000_000 / u64::from(per_sec.max(1));
         let tolerance = interval * u64::from(burst.max(1) - 1);
-        let now_us = now.saturating_duration_since(self.epoch).as_micros() as u64;
         let shard = self.shard(key);
         let mut map = shard.map.lock();
+        // Read the clock under the lock: a reading taken before it could be older than the
+        // arrival time another caller stored meanwhile, and refuse a request the limit allows.
+        let now = Instant::now();
+        let now_us = now.saturating_duration_since(self.epoch).as_micros() as u64;
         let tat = match map.get(key) {
             Some(e) if e.is_live(now) => e
                 .value
@@ -375,7 +378,7 @@ impl Cache for MemoryCache {
     }
 
     async fn throttle(&self, key: &str, per_sec: u32, burst: u32) -> Result<Option<Duration>> {
-        Ok(self.throttle_now(key, per_sec, burst, Instant::now()))
+        Ok(self.throttle_now(key, per_sec, burst))
     }
 
     async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64> {
@@ -481,6 +484,25 @@ mod tests {
         assert_eq!(cache.incr("k", 1, zero).await.unwrap_err().kind, kind);
         let huge = CacheKind::Other(Duration::MAX);
         assert_eq!(cache.set(huge, "k", vec![]).await.unwrap_err().kind, kind);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn throttle_never_refuses_under_a_limit_no_one_reaches() {
+        let cache = Arc::new(MemoryCache::new(16));
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let cache = cache.clone();
+                tokio::spawn(async move {
+                    for _ in 0..20_000 {
+                        let refused = cache.throttle("k", 10_000_000, 10_000_000).await.unwrap();
+                        assert_eq!(refused, None);
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
     }
 
     #[tokio::test(start_paused = true)]
