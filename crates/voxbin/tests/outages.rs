@@ -148,24 +148,6 @@ fn failures(seen: &[Seen]) -> Vec<&Seen> {
         .collect()
 }
 
-/// Polls `/ready` of `s` until it answers `status`; the body, or a panic after `within`.
-fn wait_ready_status(s: &Server, status: u16, within: Duration) -> String {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Ok((code, body)) = get(&s.health, "/ready") {
-            if code == status {
-                return body;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "/ready never answered {status} within {within:?}; stderr:\n{}",
-            s.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
-
 /// Backend (all service roles) and api processes over the given engines, the bootstrap key.
 fn platform(db: &str, bus: &str, cache: &str, extra: &[&str]) -> (Server, Server, String) {
     let engine_args = ["--database", db, "--bus", bus, "--cache", cache];
@@ -204,7 +186,7 @@ fn rabbitmq_restarted_mid_traffic_processes_reconnect_within_ten_seconds() {
     let stopped_at = Instant::now();
     broker.stop();
     for s in [&backend, &api] {
-        let body = wait_ready_status(s, 503, Duration::from_secs(20));
+        let body = s.wait_ready_status(503, Duration::from_secs(20));
         assert!(!body.contains("\"bus\":\"ok\""), "{body}");
     }
     // Traffic while the broker is away fails fast instead of hanging.
@@ -212,7 +194,7 @@ fn rabbitmq_restarted_mid_traffic_processes_reconnect_within_ten_seconds() {
     broker.boot();
     let up = Instant::now();
     for s in [&backend, &api] {
-        wait_ready_status(s, 200, Duration::from_secs(30));
+        s.wait_ready_status(200, Duration::from_secs(30));
     }
     let recovered = up.elapsed();
     eprintln!(
@@ -273,7 +255,7 @@ fn redis_killed_mid_traffic_every_request_still_succeeds() {
     redis.kill();
     traffic.wait_more(150);
     for s in [&backend, &api] {
-        let body = wait_ready_status(s, 200, Duration::from_secs(5));
+        let body = s.wait_ready_status(200, Duration::from_secs(5));
         assert!(body.contains("\"status\":\"degraded\""), "{body}");
         assert!(!body.contains("\"cache\":\"ok\""), "{body}");
     }

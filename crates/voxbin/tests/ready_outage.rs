@@ -4,26 +4,9 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::{get, Server};
 use voxbin_netfault::Relay;
-
-fn wait_for(s: &Server, status: u16, within: Duration) -> String {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Ok((code, body)) = get(&s.health, "/ready") {
-            if code == status {
-                return body;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "/ready never answered {status}; stderr:\n{}",
-            s.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[test]
 fn ready_reports_503_while_the_database_is_unreachable_and_recovers() {
@@ -54,11 +37,11 @@ fn ready_reports_503_while_the_database_is_unreachable_and_recovers() {
         "--set",
         "profile=embedded",
     ]);
-    let body = wait_for(&s, 200, Duration::from_secs(10));
+    let body = s.wait_ready_status(200, Duration::from_secs(10));
     assert!(body.contains("\"database\":\"ok\""), "{body}");
 
     relay.cut();
-    let body = wait_for(&s, 503, Duration::from_secs(15));
+    let body = s.wait_ready_status(503, Duration::from_secs(15));
     assert!(!body.contains("\"database\":\"ok\""), "{body}");
     assert_eq!(
         get(&s.health, "/health").unwrap().0,
@@ -67,5 +50,5 @@ fn ready_reports_503_while_the_database_is_unreachable_and_recovers() {
     );
 
     relay.restore();
-    wait_for(&s, 200, Duration::from_secs(30));
+    s.wait_ready_status(200, Duration::from_secs(30));
 }

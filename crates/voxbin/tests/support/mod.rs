@@ -121,14 +121,21 @@ impl Server {
 
     /// Polls `/ready` until 200.
     pub fn wait_ready(&self, within: Duration) {
+        self.wait_ready_status(200, within);
+    }
+
+    /// Polls `/ready` until it answers `status`; its body, or a panic after `within`.
+    pub fn wait_ready_status(&self, status: u16, within: Duration) -> String {
         let deadline = Instant::now() + within;
         loop {
-            if let Ok((200, _)) = get(&self.health, "/ready") {
-                return;
+            if let Ok((code, body)) = get(&self.health, "/ready") {
+                if code == status {
+                    return body;
+                }
             }
             assert!(
                 Instant::now() < deadline,
-                "not ready in {within:?}; stderr:\n{}",
+                "/ready never answered {status} within {within:?}; stderr:\n{}",
                 self.stderr()
             );
             std::thread::sleep(Duration::from_millis(20));
