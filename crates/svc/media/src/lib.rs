@@ -1,0 +1,1 @@
+//! The media role: call legs answered and originated over SIP, media operations, bridges and conferences, controlled over the bus.

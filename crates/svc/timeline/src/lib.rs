@@ -1,0 +1,1 @@
+//! The timeline service: per-resource event history from the event stream.
