@@ -4,6 +4,8 @@
 //! write, G.711, jitter buffer, mixer) work on preallocated buffers and do not allocate.
 
 pub mod dtmf;
+#[cfg(feature = "runtime")]
+pub mod engine;
 pub mod g711;
 pub mod jitter;
 pub mod mixer;
