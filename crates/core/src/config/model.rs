@@ -36,6 +36,73 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The flow engine.
     pub flow: FlowConfig,
+    /// Webhook delivery and the event outbox.
+    pub webhook: WebhookConfig,
+    /// The `rtp-relay` role.
+    pub rtp_relay: RtpRelayConfig,
+}
+
+/// Webhook delivery (retries, timeouts, SSRF guard) and the event outbox relay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// How long a delivery is retried before it is dead-lettered, in seconds.
+    pub max_retry_secs: u64,
+    /// First retry delay in milliseconds; it doubles per attempt (with jitter).
+    pub retry_base_ms: u64,
+    /// Longest delay between two attempts, in milliseconds.
+    pub retry_max_ms: u64,
+    /// Connect timeout of a delivery, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Total timeout of a delivery (connect, send, answer), in milliseconds.
+    pub timeout_ms: u64,
+    /// Whether webhooks may reach private, loopback and link-local addresses.
+    pub allow_private_targets: bool,
+    /// Deliveries sent at once by one process.
+    pub concurrency: u32,
+    /// Fallback poll interval of the outbox relay and the delivery worker, in milliseconds.
+    pub poll_ms: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            max_retry_secs: 86_400,
+            retry_base_ms: 1000,
+            retry_max_ms: 600_000,
+            connect_timeout_ms: 3000,
+            timeout_ms: 10_000,
+            allow_private_targets: false,
+            concurrency: 32,
+            poll_ms: 1000,
+        }
+    }
+}
+
+impl WebhookConfig {
+    /// Checks the durations and limits; the error names the key at fault.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        for (key, value) in [
+            ("webhook.max_retry_secs", self.max_retry_secs),
+            ("webhook.retry_base_ms", self.retry_base_ms),
+            ("webhook.retry_max_ms", self.retry_max_ms),
+            ("webhook.connect_timeout_ms", self.connect_timeout_ms),
+            ("webhook.timeout_ms", self.timeout_ms),
+            ("webhook.concurrency", u64::from(self.concurrency)),
+            ("webhook.poll_ms", self.poll_ms),
+        ] {
+            if value == 0 {
+                return Err((key, "must be at least 1".into()));
+            }
+        }
+        if self.retry_max_ms < self.retry_base_ms {
+            return Err((
+                "webhook.retry_max_ms",
+                "must not be below webhook.retry_base_ms".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The flow engine's budgets and outbound HTTP (fetch, webhook_send).
@@ -74,6 +141,84 @@ impl FlowConfig {
             if value == 0 {
                 return Err((key, "must be at least 1".into()));
             }
+        }
+        Ok(())
+    }
+}
+
+/// The `rtp-relay` role: its control listener, media addresses and port range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RtpRelayConfig {
+    /// UDP address of the rtpengine-compatible ng control protocol; empty turns it off.
+    pub ng_listen: String,
+    /// Local IP the relay's media sockets bind to.
+    pub bind_ip: String,
+    /// IP written into rewritten SDP; empty means `bind_ip`.
+    pub advertise_ip: String,
+    /// First port of the relay's own range (even ports carry RTP, the next odd one RTCP).
+    pub port_min: u16,
+    /// Last port of the relay's range.
+    pub port_max: u16,
+    /// Forwarding threads.
+    pub workers: u16,
+    /// Seconds without media after which a session is deleted.
+    pub timeout_secs: u64,
+}
+
+impl Default for RtpRelayConfig {
+    fn default() -> Self {
+        Config::default().rtp_relay
+    }
+}
+
+impl RtpRelayConfig {
+    fn defaults(prod: bool, host: &str) -> Self {
+        RtpRelayConfig {
+            ng_listen: format!("{host}:22222"),
+            bind_ip: host.to_string(),
+            advertise_ip: String::new(),
+            port_min: if prod { 10000 } else { 30000 },
+            port_max: if prod { 60000 } else { 39999 },
+            workers: 1,
+            timeout_secs: 60,
+        }
+    }
+
+    /// Checks addresses, range and budgets; the error names the key at fault.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if !self.ng_listen.is_empty() && self.ng_listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err((
+                "rtp_relay.ng_listen",
+                format!("{:?} is not a host:port socket address", self.ng_listen),
+            ));
+        }
+        if self.bind_ip.parse::<std::net::IpAddr>().is_err() {
+            return Err((
+                "rtp_relay.bind_ip",
+                format!("{:?} is not an IP address", self.bind_ip),
+            ));
+        }
+        if !self.advertise_ip.is_empty() && self.advertise_ip.parse::<std::net::IpAddr>().is_err() {
+            return Err((
+                "rtp_relay.advertise_ip",
+                format!("{:?} is not an IP address", self.advertise_ip),
+            ));
+        }
+        if self.port_min == 0 || self.port_max < self.port_min.saturating_add(3) {
+            return Err((
+                "rtp_relay.port_min",
+                format!(
+                    "range {}-{} holds fewer than 4 ports or starts at 0",
+                    self.port_min, self.port_max
+                ),
+            ));
+        }
+        if self.workers == 0 {
+            return Err(("rtp_relay.workers", "must be at least 1".into()));
+        }
+        if self.timeout_secs == 0 {
+            return Err(("rtp_relay.timeout_secs", "must be at least 1".into()));
         }
         Ok(())
     }
@@ -455,6 +600,8 @@ impl Config {
                 signup_enabled: !prod,
             },
             flow: FlowConfig::default(),
+            webhook: WebhookConfig::default(),
+            rtp_relay: RtpRelayConfig::defaults(prod, host),
         }
     }
 
