@@ -716,7 +716,7 @@ fn sdp_problems_are_errors_and_ports_come_from_the_range() {
         })
         .unwrap();
     let port = sdp_address(&offer).port();
-    assert!((41400..41600).contains(&port) && port % 2 == 0, "{port}");
+    assert!((41400..41600).contains(&port) && port.is_multiple_of(2), "{port}");
     assert!(matches!(
         engine.create_leg(LegSpec {
             id: a,
