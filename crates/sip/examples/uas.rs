@@ -39,7 +39,7 @@ async fn main() {
         let input = tokio::select! {
             incoming = rx.recv() => match incoming {
                 Some(Incoming::Message { msg, from, .. }) => Input::Received { msg, from },
-                Some(Incoming::Malformed { error, from }) => {
+                Some(Incoming::Malformed { error, from, .. }) => {
                     eprintln!("malformed from {from}: {error}");
                     continue;
                 }

@@ -32,7 +32,8 @@ pub use method::Method;
 pub use name_addr::NameAddr;
 pub use params::{Param, Params};
 pub use parse::{
-    parse_datagram, parse_datagram_with, parse_stream, parse_stream_with, Limits, Parsed,
+    frame_broken, parse_datagram, parse_datagram_with, parse_stream, parse_stream_with,
+    BrokenFrame, Limits, Parsed,
 };
 pub use target::{Target, Transport};
 #[cfg(feature = "transport")]

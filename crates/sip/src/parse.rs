@@ -123,6 +123,55 @@ pub fn parse_stream_with(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseErr
     })
 }
 
+/// Where a stream message that failed to parse ends, when that can still be told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BrokenFrame {
+    /// Bytes of its header block, blank line included.
+    pub head: usize,
+    /// Bytes of the whole message (header block and body).
+    pub total: usize,
+}
+
+/// The frame of a message at the front of `buf` that [`parse_stream_with`] refused: known when
+/// the header block is complete, starts with a SIP request or status line and holds at most
+/// one readable Content-Length (missing = 0) within the limits. `None` means the stream cannot
+/// be resynced (garbage, or a broken length).
+pub fn frame_broken(buf: &[u8], limits: &Limits) -> Option<BrokenFrame> {
+    let buf_start = leading_crlf(buf);
+    if buf_start > 0 {
+        return None;
+    }
+    let head = head_end(buf)?;
+    if head > limits.max_message {
+        return None;
+    }
+    let mut lines = buf[..head]
+        .split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let start = lines.next()?;
+    let sip_line = start.starts_with(b"SIP/2.0 ") || start.ends_with(b" SIP/2.0");
+    if !sip_line {
+        return None;
+    }
+    let mut length: Option<usize> = None;
+    for line in lines {
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
+            continue;
+        };
+        let name = line[..colon].trim_ascii();
+        if name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l") {
+            let value = std::str::from_utf8(line[colon + 1..].trim_ascii()).ok()?;
+            let n: usize = value.parse().ok()?;
+            if length.is_some_and(|old| old != n) {
+                return None;
+            }
+            length = Some(n);
+        }
+    }
+    let total = head.checked_add(length.unwrap_or(0))?;
+    (total <= limits.max_message).then_some(BrokenFrame { head, total })
+}
+
 /// Number of leading CR/LF bytes.
 fn leading_crlf(buf: &[u8]) -> usize {
     buf.iter()

@@ -276,3 +276,33 @@ fn validate_names_the_missing_or_wrong_header() {
         assert_eq!(msg.validate().unwrap_err().reason(), reason);
     }
 }
+
+#[test]
+fn a_broken_stream_message_is_framed_only_when_its_end_is_sure() {
+    use voxbin_sip::{frame_broken, BrokenFrame, Limits};
+    let limits = Limits::default();
+    let head = "OPTIONS sip:x SIP/2.0\r\nbroken line\r\nl: 3\r\n\r\n";
+    let framed = format!("{head}abcNEXT");
+    assert_eq!(
+        frame_broken(framed.as_bytes(), &limits),
+        Some(BrokenFrame {
+            head: head.len(),
+            total: head.len() + 3
+        })
+    );
+    // No length: none (stream framing takes missing as 0).
+    let bare = "SIP/2.0 200 OK\r\nbroken\r\n\r\n";
+    assert_eq!(
+        frame_broken(bare.as_bytes(), &limits).map(|f| f.total),
+        Some(bare.len())
+    );
+    for unsure in [
+        "NOT SIP AT ALL\r\n\r\n",
+        "OPTIONS sip:x SIP/2.0\r\nContent-Length: many\r\n\r\n",
+        "OPTIONS sip:x SIP/2.0\r\nContent-Length: 1\r\nl: 2\r\n\r\n",
+        "OPTIONS sip:x SIP/2.0\r\nContent-Length: 99999999\r\n\r\n",
+        "OPTIONS sip:x SIP/2.0\r\nVia: x\r\n",
+    ] {
+        assert_eq!(frame_broken(unsure.as_bytes(), &limits), None, "{unsure:?}");
+    }
+}

@@ -134,9 +134,29 @@ async fn tcp_frames_split_messages_answers_pings_and_reuses_the_connection() {
     let text = read_until(&mut client, "\r\n\r\n").await;
     assert!(text.starts_with("SIP/2.0 200 OK\r\n"));
     assert_eq!(sip.connections(), 1);
+    // A broken request whose end is known is reported with its head (for a 400) and the
+    // connection goes on with the next message.
+    let broken = "INVITE sip:x SIP/2.0\r\nVia: SIP/2.0/TCP 10.9.9.9;branch=z9hG4bKb\r\n\
+                  this line is not a header\r\nContent-Length: 4\r\n\r\nbody";
+    client
+        .write_all(format!("{broken}{}", options("TCP", ";x=3")).as_bytes())
+        .await
+        .unwrap();
+    match next(&mut rx).await {
+        Incoming::Malformed { raw: Some(raw), .. } => {
+            let raw = String::from_utf8(raw).unwrap();
+            assert!(raw.starts_with("INVITE sip:x") && raw.ends_with("Content-Length: 4\r\n\r\n"));
+        }
+        other => panic!("a malformed report with the head, got {other:?}"),
+    }
+    let (third, _) = next_message(&mut rx).await;
+    assert!(third.headers().top_via().unwrap().params.has("x"));
     // garbage closes the connection after a Malformed report
     client.write_all(b"NOT SIP AT ALL\r\n\r\n").await.unwrap();
-    assert!(matches!(next(&mut rx).await, Incoming::Malformed { .. }));
+    assert!(matches!(
+        next(&mut rx).await,
+        Incoming::Malformed { raw: None, .. }
+    ));
     let mut rest = Vec::new();
     let closed = tokio::time::timeout(WAIT, client.read_to_end(&mut rest))
         .await

@@ -99,12 +99,16 @@ pub enum Incoming {
         /// Our address it arrived on.
         local: SocketAddr,
     },
-    /// Bytes that did not parse; a stream connection is closed after this.
+    /// Bytes that did not parse. A stream connection stays open when the message's end was
+    /// still known (then `raw` holds its header block), else it is closed after this.
     Malformed {
         /// What was wrong.
         error: ParseError,
         /// Who sent it.
         from: Target,
+        /// The message's header block (the whole datagram or WebSocket message), when its
+        /// boundary was known: enough to answer a request with a 400.
+        raw: Option<Vec<u8>>,
     },
 }
 
@@ -367,10 +371,15 @@ pub(crate) async fn deliver(
 }
 
 /// Reports unparseable input; false when nobody listens anymore.
-pub(crate) async fn deliver_error(shared: &Shared, error: ParseError, from: Target) -> bool {
+pub(crate) async fn deliver_error(
+    shared: &Shared,
+    error: ParseError,
+    from: Target,
+    raw: Option<Vec<u8>>,
+) -> bool {
     shared
         .incoming
-        .send(Incoming::Malformed { error, from })
+        .send(Incoming::Malformed { error, from, raw })
         .await
         .is_ok()
 }

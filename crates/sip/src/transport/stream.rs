@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use crate::parse::{parse_stream_with, Parsed};
+use crate::parse::{frame_broken, parse_stream_with, Parsed};
 use crate::target::Target;
 use crate::transport::{deliver, deliver_error, Shared};
 
@@ -92,11 +92,23 @@ where
                 }
             }
             Ok(Parsed::Incomplete) => return true,
-            Err(error) => {
-                // framing is lost: report and drop the connection
-                let _ = deliver_error(shared, error, peer).await;
-                return false;
-            }
+            Err(error) => match frame_broken(buf, &shared.limits) {
+                // The broken message's end is known: report it (for a 400) and go on after it.
+                Some(frame) if buf.len() >= frame.total => {
+                    let raw = buf[..frame.head].to_vec();
+                    buf.drain(..frame.total);
+                    if !deliver_error(shared, error, peer, Some(raw)).await {
+                        return false;
+                    }
+                }
+                // Its body is still on the way.
+                Some(_) => return true,
+                None => {
+                    // framing is lost: report and drop the connection
+                    let _ = deliver_error(shared, error, peer, None).await;
+                    return false;
+                }
+            },
         }
     }
 }

@@ -33,7 +33,7 @@ pub(crate) async fn run(socket: Arc<UdpSocket>, local: SocketAddr, shared: Arc<S
         let from = Target::new(Transport::Udp, peer);
         let alive = match parse_datagram_with(data, &shared.limits) {
             Ok(msg) => deliver(&shared, msg, from, local).await,
-            Err(error) => deliver_error(&shared, error, from).await,
+            Err(error) => deliver_error(&shared, error, from, Some(data.to_vec())).await,
         };
         if !alive {
             return;

@@ -89,7 +89,7 @@ where
                 }
                 let alive = match parse_datagram_with(&data, &shared.limits) {
                     Ok(msg) => deliver(&shared, msg, peer, local).await,
-                    Err(error) => deliver_error(&shared, error, peer).await,
+                    Err(error) => deliver_error(&shared, error, peer, Some(data)).await,
                 };
                 if !alive {
                     break;

@@ -12,6 +12,7 @@ pub mod bindings;
 pub mod directory;
 pub mod dispatcher;
 pub mod guard;
+pub mod medianode;
 pub mod metrics;
 pub mod proxy;
 pub mod registrar;

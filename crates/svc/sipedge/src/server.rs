@@ -12,6 +12,7 @@ use crate::bindings::BindingStore;
 use crate::directory::Directory;
 use crate::dispatcher::Dispatcher;
 use crate::guard::{Guard, GuardConfig};
+use crate::medianode::{MediaNodeAnnouncement, MEDIANODE_PUBLISHER, MEDIANODE_UPDATED};
 use crate::metrics::edge_metrics;
 use crate::proxy::core::{Claim, CoreConfig, EdgeCore, Input, Job, JobResult, Output};
 use crate::proxy::flow::FlowSigner;
@@ -26,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use voxbin_bus::{Bus, BusClient};
+use voxbin_bus::{event_handler_fn, Bus, BusClient, Consumer, Event};
 use voxbin_cache::Cache;
 use voxbin_core::config::Config;
 use voxbin_core::shutdown::Shutdown;
@@ -127,6 +128,8 @@ impl SipEdge {
         let auth = Authenticator::new(secret.as_bytes(), Directory::new(bus));
         let identity = identity(&settings, udp_addr);
         let edge_name = format!("{}:{}", identity.host, identity.port);
+        let (nodes_tx, nodes_rx) = mpsc::unbounded_channel();
+        let announcements = subscribe_media_nodes(&deps.bus, &edge_name, nodes_tx).await?;
         let registrar = Registrar::new(
             auth.clone(),
             BindingStore::new(deps.cache.clone()),
@@ -183,13 +186,14 @@ impl SipEdge {
                                     out: Vec::with_capacity(2048),
                                     inbuf: vec![0u8; 65_535].into_boxed_slice(),
                                     pending_jobs: Vec::new(),
+                                    announcements,
                                     transport: transport_for_edge,
                                     registrar,
                                     auth,
                                     jobs,
                                     shutdown,
                                 };
-                                driver.run(incoming).await;
+                                driver.run(incoming, nodes_rx).await;
                             }
                             Err(e) => tracing::error!(error = %e, "sip-edge: UDP socket unusable"),
                         }
@@ -253,6 +257,37 @@ fn identity(s: &EdgeSettings, listen: SocketAddr) -> Identity {
     }
 }
 
+/// Subscribes this edge node to the media nodes' announcements, forwarded to `tx`.
+///
+/// Every edge node needs every heartbeat, so the subscriber name is this node's own (its
+/// advertised address: a restarted node takes its queue back rather than leaving one behind).
+async fn subscribe_media_nodes(
+    bus: &Arc<dyn Bus>,
+    edge_name: &str,
+    tx: mpsc::UnboundedSender<MediaNodeAnnouncement>,
+) -> Result<Consumer> {
+    let subscriber = format!("sipedge-{}", edge_name.replace([':', '[', ']'], "-"));
+    let handler = event_handler_fn(move |event: Event| {
+        let tx = tx.clone();
+        async move {
+            match MediaNodeAnnouncement::from_event(&event) {
+                Ok(a) => {
+                    let _ = tx.send(a);
+                }
+                Err(e) => tracing::debug!(error = %e, "media node announcement ignored"),
+            }
+            Ok(())
+        }
+    });
+    bus.subscribe_filtered(
+        &subscriber,
+        &[MEDIANODE_PUBLISHER],
+        &[MEDIANODE_UPDATED],
+        handler,
+    )
+    .await
+}
+
 /// Unix time in seconds.
 fn unix_now() -> u64 {
     SystemTime::now()
@@ -274,6 +309,8 @@ struct Driver {
     out: Vec<u8>,
     inbuf: Box<[u8]>,
     pending_jobs: Vec<Job>,
+    /// The subscription to media node announcements, stopped with the loop.
+    announcements: Consumer,
     transport: SipTransport,
     registrar: Registrar,
     auth: Authenticator,
@@ -283,7 +320,11 @@ struct Driver {
 }
 
 impl Driver {
-    async fn run(mut self, mut incoming: mpsc::Receiver<Incoming>) {
+    async fn run(
+        mut self,
+        mut incoming: mpsc::Receiver<Incoming>,
+        mut nodes: mpsc::UnboundedReceiver<MediaNodeAnnouncement>,
+    ) {
         let (job_tx, mut job_rx) = mpsc::unbounded_channel::<JobResult>();
         let (dns_tx, mut dns_rx) = mpsc::unbounded_channel::<(usize, SocketAddr)>();
         let draining = self.shutdown.draining_token();
@@ -317,15 +358,18 @@ impl Driver {
                     Some(Incoming::Message { msg, from, .. }) => {
                         self.core.handle(Input::Received { msg, from }, Instant::now());
                     }
-                    Some(Incoming::Malformed { error, from }) => {
-                        tracing::debug!(%from, %error, "malformed SIP dropped");
-                        edge_metrics().dropped.inc(&["malformed"]);
+                    Some(Incoming::Malformed { error, from, raw }) => {
+                        tracing::debug!(%from, %error, "malformed SIP");
+                        self.malformed(from, raw.as_deref(), &error).await;
                     }
                     None => break,
                 },
                 Some(done) = job_rx.recv() => {
                     jobs_running = jobs_running.saturating_sub(1);
                     self.core.handle(Input::JobDone(done), Instant::now());
+                }
+                Some(a) = nodes.recv() => {
+                    self.core.handle(Input::MediaNode(a), Instant::now());
                 }
                 Some((node, addr)) = dns_rx.recv() => {
                     self.core.dispatcher_mut().set_addr(node, addr);
@@ -357,6 +401,7 @@ impl Driver {
                 break;
             }
         }
+        self.announcements.stop();
         self.transport.shutdown();
     }
 
@@ -375,16 +420,41 @@ impl Driver {
                         .handle(Input::Received { msg, from }, Instant::now());
                 }
                 crate::udp::Datagram::KeepAlive => {}
-                crate::udp::Datagram::Malformed(reply) => {
-                    edge_metrics().dropped.inc(&["malformed"]);
-                    // The 400 goes to the source address (RFC 3581 style), as the Via may lie.
-                    if let Some(bytes) = reply {
-                        let _ = crate::udp::send(&self.udp, &bytes, from).await;
-                    }
+                crate::udp::Datagram::Malformed(error) => {
+                    let from = voxbin_sip::Target::new(Transport::Udp, from);
+                    let bytes = self.inbuf[..n].to_vec();
+                    self.malformed(from, Some(&bytes), &error).await;
                 }
             }
             // Jobs cannot start from here; they are picked up by the next flush.
             self.send_ready().await;
+        }
+    }
+
+    /// Answers a request that did not parse with a 400 when its source is within its limits
+    /// (a flood of garbage is dropped, not answered) and its head still names the transaction.
+    /// The answer goes to the source (RFC 3581 style, as the Via may lie), over UDP or the
+    /// connection it came on.
+    async fn malformed(
+        &mut self,
+        from: voxbin_sip::Target,
+        raw: Option<&[u8]>,
+        error: &voxbin_sip::ParseError,
+    ) {
+        edge_metrics().dropped.inc(&["malformed"]);
+        if !self.core.admit_malformed(from, Instant::now()) {
+            return;
+        }
+        let Some(reply) = raw.and_then(|raw| crate::udp::bad_request(raw, error)) else {
+            return;
+        };
+        let sent = if from.transport == Transport::Udp {
+            crate::udp::send(&self.udp, &reply, from.addr).await
+        } else {
+            self.transport.send_bytes(from, reply).await
+        };
+        if let Err(e) = sent {
+            tracing::debug!(%from, error = %e, "400 for malformed SIP not sent");
         }
     }
 

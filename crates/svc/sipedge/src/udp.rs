@@ -8,7 +8,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use voxbin_sip::{parse_datagram, HeaderName, Message, Request};
+use voxbin_sip::{parse_datagram, HeaderName, Message, ParseError, Request};
 
 /// What one datagram turned out to be.
 // Made and matched at once, never stored: boxing the message would only add an allocation.
@@ -19,9 +19,8 @@ pub enum Datagram {
     Sip(Message),
     /// A keep-alive (only CR/LF or whitespace).
     KeepAlive,
-    /// Bytes that are not SIP; for a request whose transaction headers can still be found,
-    /// the 400 to send back.
-    Malformed(Option<Vec<u8>>),
+    /// Bytes that are not SIP; [`bad_request`] makes the answer, once the source was admitted.
+    Malformed(ParseError),
 }
 
 /// Parses one received datagram from `source`.
@@ -38,13 +37,15 @@ pub fn decode(bytes: &[u8], source: SocketAddr) -> Datagram {
             Datagram::Sip(Message::Request(req))
         }
         Ok(msg) => Datagram::Sip(msg),
-        Err(e) => Datagram::Malformed(bad_request(bytes, e.reason())),
+        Err(e) => Datagram::Malformed(e),
     }
 }
 
-/// A 400 for a request that does not parse, built from its raw Via, From, To, Call-ID and
-/// CSeq lines (full or compact names); `None` for responses and for input without them.
-pub fn bad_request(bytes: &[u8], reason: &str) -> Option<Vec<u8>> {
+/// A 400 (513 when too large) for a request that does not parse, built from its raw Via, From,
+/// To, Call-ID and CSeq lines (full or compact names); `None` for responses and for input
+/// without them.
+pub fn bad_request(bytes: &[u8], error: &ParseError) -> Option<Vec<u8>> {
+    let (status, reason) = (error.status(), error.reason());
     let text = String::from_utf8_lossy(bytes);
     let mut lines = text.split("\r\n").flat_map(|l| l.split('\n'));
     let start = lines.next()?;
@@ -63,7 +64,7 @@ pub fn bad_request(bytes: &[u8], reason: &str) -> Option<Vec<u8>> {
             _ => return None,
         })
     };
-    let mut out = format!("SIP/2.0 400 {reason}\r\n");
+    let mut out = format!("SIP/2.0 {status} {reason}\r\n");
     let mut seen = [false; 5];
     for line in lines.take_while(|l| !l.is_empty()) {
         let Some((name, value)) = line.split_once(':') else {
@@ -170,10 +171,10 @@ mod tests {
         assert_eq!(via.received(), Some("203.0.113.9"));
         assert_eq!(via.rport(), Some(Some(40000)));
         assert!(matches!(decode(b"\r\n\r\n", source), Datagram::KeepAlive));
-        assert!(matches!(
-            decode(b"HELLO", source),
-            Datagram::Malformed(None)
-        ));
+        let Datagram::Malformed(e) = decode(b"HELLO", source) else {
+            panic!("malformed")
+        };
+        assert!(bad_request(b"HELLO", &e).is_none());
     }
 
     #[test]
@@ -213,9 +214,10 @@ mod tests {
     fn a_broken_request_still_gets_its_400() {
         let text = "INVITE sip:x SIP/2.0\r\nv: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nthis line is not a header\r\nContent-Length: 0\r\n\r\n";
         let source: SocketAddr = "203.0.113.9:40000".parse().unwrap();
-        let Datagram::Malformed(Some(reply)) = decode(text.as_bytes(), source) else {
-            panic!("a 400")
+        let Datagram::Malformed(e) = decode(text.as_bytes(), source) else {
+            panic!("malformed")
         };
+        let reply = bad_request(text.as_bytes(), &e).expect("a 400");
         let Ok(Message::Response(resp)) = parse_datagram(&reply) else {
             panic!("the 400 parses")
         };
@@ -227,7 +229,8 @@ mod tests {
             .unwrap()
             .contains("z9hG4bK1"));
         // Without Via there is nowhere to answer; responses are never answered.
-        assert!(bad_request(b"INVITE sip:x SIP/2.0\r\nbroken\r\n\r\n", "x").is_none());
-        assert!(bad_request(b"SIP/2.0 200 OK\r\nVia: x\r\n\r\n", "x").is_none());
+        let x = ParseError::bad("x");
+        assert!(bad_request(b"INVITE sip:x SIP/2.0\r\nbroken\r\n\r\n", &x).is_none());
+        assert!(bad_request(b"SIP/2.0 200 OK\r\nVia: x\r\n\r\n", &x).is_none());
     }
 }

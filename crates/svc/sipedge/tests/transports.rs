@@ -186,3 +186,92 @@ async fn options_are_answered_over_tls_with_the_configured_certificate() {
         .unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("SIP/2.0 200 OK"));
 }
+
+#[tokio::test]
+async fn a_broken_request_over_tcp_gets_its_400_on_the_same_connection() {
+    let shutdown = Shutdown::new();
+    let edge = edge(&shutdown).await;
+    let tcp = edge.local_addr(Transport::Tcp).unwrap();
+    let mut stream = TcpStream::connect(tcp).await.unwrap();
+    let broken = options("TCP", "b1").replace(
+        "Max-Forwards: 70\r\n",
+        "Max-Forwards: 70\r\nthis line is not a header\r\n",
+    );
+    stream
+        .write_all(format!("{broken}{}", options("TCP", "b2")).as_bytes())
+        .await
+        .unwrap();
+    let mut got = String::new();
+    let mut buf = vec![0u8; 8192];
+    while got.matches("\r\n\r\n").count() < 2 {
+        let n = tokio::time::timeout(WAIT, stream.read(&mut buf))
+            .await
+            .expect("answers in time")
+            .unwrap();
+        assert!(n > 0, "the edge closed the connection: {got}");
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(got.starts_with("SIP/2.0 400 "), "{got}");
+    assert!(got.contains("branch=z9hG4bKb1"), "{got}");
+    // The connection went on: the next request on it was answered too.
+    assert!(
+        got.contains("SIP/2.0 200 OK") && got.contains("z9hG4bKb2"),
+        "{got}"
+    );
+    drop(edge);
+}
+
+#[tokio::test]
+async fn a_media_node_announced_on_the_in_process_bus_is_checked_and_gets_calls() {
+    use voxbin_bus::Bus;
+    use voxbin_svc_sipedge::medianode::{MediaNodeAnnouncement, MediaNodeStatus};
+    let shutdown = Shutdown::new();
+    let bus = Arc::new(InProcBus::new());
+    let mut config = Config::default();
+    config.sip.listen = "127.0.0.1:0".into();
+    let edge = SipEdge::start(EdgeDeps {
+        bus: bus.clone(),
+        cache: Arc::new(MemoryCache::new(1000)),
+        config: Arc::new(config),
+        shutdown: shutdown.clone(),
+        tls_files: None,
+    })
+    .await
+    .expect("the edge starts");
+    let udp = edge.local_addr(Transport::Udp).unwrap();
+    let node = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let announcement = MediaNodeAnnouncement {
+        id: "0e5e0000-0000-4000-8000-000000000001".parse().unwrap(),
+        address: node.local_addr().unwrap().to_string(),
+        transport: "udp".into(),
+        weight: 1,
+        status: MediaNodeStatus::Up,
+        tm_update: "2026-12-07T03:00:00Z".into(),
+    };
+    bus.publish(announcement.event()).await.unwrap();
+    // The edge checks the node it just heard of.
+    let mut buf = vec![0u8; 65_535];
+    let (n, _) = tokio::time::timeout(WAIT, node.recv_from(&mut buf))
+        .await
+        .expect("an OPTIONS check")
+        .unwrap();
+    assert!(buf[..n].starts_with(b"OPTIONS "));
+    // A new call goes to it.
+    let invite = options("UDP", "i1")
+        .replace("OPTIONS sip:127.0.0.1", "INVITE sip:100@127.0.0.1")
+        .replace("1 OPTIONS", "1 INVITE");
+    let phone = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    phone.send_to(invite.as_bytes(), udp).await.unwrap();
+    let forwarded = loop {
+        let (n, _) = tokio::time::timeout(WAIT, node.recv_from(&mut buf))
+            .await
+            .expect("the INVITE is forwarded")
+            .unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if text.starts_with("INVITE ") {
+            break text;
+        }
+    };
+    assert!(forwarded.contains("Call-ID: ping-i1"), "{forwarded}");
+    drop(edge);
+}

@@ -16,6 +16,7 @@ use super::route::{loose_route, record_route, uri_flow, Identity, NextHop, Route
 use crate::auth::Verdict;
 use crate::dispatcher::{Dispatcher, Health};
 use crate::guard::{Guard, Verdict as GuardVerdict};
+use crate::medianode::MediaNodeAnnouncement;
 use crate::metrics::{edge_metrics, Tally};
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -58,6 +59,8 @@ pub enum Input {
     Tick,
     /// Shutdown began: refuse new work.
     Drain,
+    /// A media node announced itself on the bus.
+    MediaNode(MediaNodeAnnouncement),
 }
 
 /// Something the shell must do.
@@ -300,6 +303,13 @@ impl EdgeCore {
             }
             Input::SendFailed(target) => self.tx(TxInput::TransportError { target }, now),
             Input::Drain => self.draining = true,
+            Input::MediaNode(a) => match self.dispatcher.announce(&a, now) {
+                Ok((_, Some(change))) => self.health_changed(change.node, change.health),
+                Ok((_, None)) => {}
+                Err(e) => {
+                    tracing::debug!(node = %a.id, error = %e, "media node announcement ignored")
+                }
+            },
         }
         if self
             .flushed
@@ -307,6 +317,20 @@ impl EdgeCore {
         {
             self.flush_metrics(now);
         }
+    }
+
+    /// Whether a message from `from` that did not parse may be answered: the per-IP limits
+    /// and blocks apply first, so a flood of garbage is dropped rather than answered.
+    pub fn admit_malformed(&mut self, from: Target, now: Instant) -> bool {
+        if self.dispatcher.is_node_ip(from.addr.ip()) {
+            return true;
+        }
+        let verdict = self.guard.check(from.addr.ip(), None, now);
+        if verdict != GuardVerdict::Pass {
+            edge_metrics().dropped.inc(&[verdict.label()]);
+            return false;
+        }
+        true
     }
 
     fn received(&mut self, msg: Message, from: Target, now: Instant) {
@@ -660,7 +684,12 @@ impl EdgeCore {
         asserted: Option<String>,
         now: Instant,
     ) {
-        let Some((_, addr)) = self.dispatcher.pick() else {
+        // By Call-ID: a retransmission reaching another edge node goes to the same media node.
+        let picked = req
+            .headers
+            .get(&HeaderName::CallId)
+            .and_then(|call_id| self.dispatcher.pick(call_id));
+        let Some((_, addr)) = picked else {
             let mut resp = reply(&req, 503, "No Media Node Available");
             resp.headers
                 .push(HeaderName::RetryAfter, RETRY_AFTER_SECS.to_string());

@@ -162,6 +162,18 @@ fn establish(core: &mut EdgeCore, branch: &str, now: Instant) -> (Request, Respo
     (fwd, ok[0].clone())
 }
 
+/// A branch whose call (Call-ID `call-<branch>`) a core over `nodes` dispatches to `node`.
+fn branch_to(nodes: &[&str], node: &str) -> String {
+    let mut core = core_with(nodes);
+    (0..)
+        .map(|i| format!("z9hG4bKpick{i}"))
+        .find(|b| {
+            let picked = core.dispatcher_mut().pick(&format!("call-{b}"));
+            picked.is_some_and(|(_, addr)| addr.to_string() == node)
+        })
+        .unwrap_or_default()
+}
+
 fn in_dialog(
     method: &str,
     branch: &str,
@@ -305,11 +317,11 @@ fn a_call_is_record_routed_to_a_media_node_and_hung_up_from_either_side() {
 fn reinvites_and_byes_reach_the_node_that_owns_the_dialog() {
     let now = Instant::now();
     let mut core = core_with(&[NODE_A, NODE_B]);
-    let (first, _) = establish(&mut core, "z9hG4bKc1", now);
-    // The second call goes to the other node.
+    let (first, _) = establish(&mut core, &branch_to(&[NODE_A, NODE_B], NODE_A), now);
+    // A call whose Call-ID hashes to the other node goes there.
     let sent = recv(
         &mut core,
-        &invite("z9hG4bKc2", "example.com", ""),
+        &invite(&branch_to(&[NODE_A, NODE_B], NODE_B), "example.com", ""),
         CALLER,
         now,
     );
@@ -601,4 +613,26 @@ fn a_repeated_200_reaches_the_caller_after_the_relay_is_settled() {
     let sent = recv(&mut core, &cancel, CALLER, now + Duration::from_millis(600));
     assert_eq!(responses_to(&sent, CALLER)[0].status, 200);
     assert!(sent.iter().all(|(t, _)| t.addr.to_string() != NODE_A));
+}
+
+#[test]
+fn an_invite_retransmitted_to_another_edge_node_reaches_the_same_media_node() {
+    let now = Instant::now();
+    // Two edge nodes that share nothing, configured in another order.
+    let mut one = core_with(&[NODE_A, NODE_B]);
+    let mut two = core_with(&[NODE_B, NODE_A]);
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..16 {
+        let text = invite(&format!("z9hG4bKrt{i}"), "example.com", "");
+        let first = recv(&mut one, &text, CALLER, now);
+        let again = recv(&mut two, &text, CALLER, now);
+        let node = |sent: &[(Target, Message)]| {
+            sent.iter()
+                .find(|(_, m)| matches!(m, Message::Request(r) if r.method == Method::Invite))
+                .map(|(t, _)| t.addr)
+        };
+        assert_eq!(node(&first), node(&again), "call {i}");
+        seen.extend(node(&first));
+    }
+    assert_eq!(seen.len(), 2, "calls are spread over both nodes");
 }
