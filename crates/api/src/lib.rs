@@ -10,6 +10,7 @@ pub mod limits;
 pub mod middleware;
 pub mod routes;
 mod state;
+pub mod ws;
 
 pub use error::ApiError;
 pub use routes::served_operations;
@@ -24,6 +25,7 @@ pub fn app(state: ApiState) -> Router {
         .route("/ping", get(ping))
         .route("/v1.0/ping", get(ping))
         .merge(routes::routes())
+        .merge(ws::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

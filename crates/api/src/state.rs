@@ -2,6 +2,7 @@
 
 use crate::auth::Authenticator;
 use crate::limits::RateLimiter;
+use crate::ws::Hub;
 use std::sync::Arc;
 use voxbin_bus::BusClient;
 use voxbin_core::config::Config;
@@ -20,4 +21,6 @@ pub struct ApiState {
     pub auth: Authenticator,
     /// Per-IP and per-customer request rates.
     pub limits: Arc<RateLimiter>,
+    /// The websocket event hub of this process.
+    pub events: Hub,
 }

@@ -40,6 +40,8 @@ fn handler(name: &str, deps: &Deps) -> Arc<dyn Handler> {
         "campaign" => voxbin_svc_campaign::handler(deps),
         "registrar" => voxbin_svc_registrar::handler(deps),
         "route" => voxbin_svc_route::handler(deps),
+        "webhook" => voxbin_svc_webhook::handler(deps),
+        "timeline" => voxbin_svc_timeline::handler(deps),
         // Services whose domain comes with later issues answer `GET /v1/ping` only.
         other => Arc::new(Router::new(other)),
     }
@@ -47,6 +49,10 @@ fn handler(name: &str, deps: &Deps) -> Arc<dyn Handler> {
 
 /// Registers the named service's handlers on its request queue.
 pub async fn start_service(name: &str, deps: &Deps) -> Result<Consumer> {
+    if name == "timeline" {
+        // Besides its routes, the timeline records every service's events.
+        return voxbin_svc_timeline::start(deps.clone(), SERVICES).await;
+    }
     deps.bus
         .serve(&request_queue(name), handler(name, deps))
         .await

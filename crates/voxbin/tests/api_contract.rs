@@ -107,11 +107,23 @@ const EXERCISED: &[(&str, &[&str])] = &[
             "DELETE /outplans/{id}",
         ],
     ),
+    (
+        "timelines",
+        &[
+            "GET /timelines/{resource_type}/{resource_id}/events",
+            "GET /aggregated-events",
+        ],
+    ),
 ];
 
 /// Operations only checked through an error answer: no public path creates an activeflow yet
 /// (the flow service's `POST /v1/activeflows` is internal), so there is none to read or stop.
-const ERROR_ONLY: &[&str] = &["GET /activeflows/{id}", "POST /activeflows/{id}/stop"];
+/// Aggregated events gather an activeflow's run, so they too have no success case yet.
+const ERROR_ONLY: &[&str] = &[
+    "GET /activeflows/{id}",
+    "POST /activeflows/{id}/stop",
+    "GET /aggregated-events",
+];
 
 /// An id no resource has.
 const UNKNOWN_ID: &str = "0b7f3c7e-5d1a-4c1e-9a51-3f1f2b0c9d4e";
@@ -568,6 +580,41 @@ fn flow_and_activeflow_operations_answer_the_contract_shapes() {
     t.call(&key, "GET", "/activeflows/{id}", &path, None, 404);
     let path = format!("/activeflows/{UNKNOWN_ID}/stop");
     t.call(&key, "POST", "/activeflows/{id}/stop", &path, None, 404);
+    t.finish();
+}
+
+#[test]
+fn timeline_operations_answer_the_contract_shapes() {
+    let s = Server::start(&[]);
+    let mut t = Checker::new("timelines");
+    let tenant = create_tenant(&s, "acme");
+    let key = Client::with_key(&s.api, &tenant.accesskey);
+    let id = id_of(&key.post("/v1.0/flows", flow_body("hello")));
+    let template = "/timelines/{resource_type}/{resource_id}/events";
+    let path = format!("/timelines/flows/{id}/events");
+    // The timeline records events as they arrive from the event stream.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while key.get(&format!("/v1.0{path}")).status != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "flow_created never recorded"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let events = t.call(&key, "GET", template, &path, None, 200);
+    assert_eq!(events.body["result"][0]["event_type"], "flow_created");
+    let unknown = format!("/timelines/flows/{UNKNOWN_ID}/events");
+    t.call(&key, "GET", template, &unknown, None, 404);
+    let path = format!("/aggregated-events?activeflow_id={UNKNOWN_ID}");
+    t.call(&key, "GET", "/aggregated-events", &path, None, 404);
+    t.call(
+        &key,
+        "GET",
+        "/aggregated-events",
+        "/aggregated-events",
+        None,
+        400,
+    );
     t.finish();
 }
 

@@ -202,6 +202,18 @@ const SPECS: &[Spec] = &[
         service: "campaign",
         need: Need::AdminOrManager,
     },
+    Spec {
+        path: "/v1.0/timelines/{resource_type}/{resource_id}/events",
+        methods: GET,
+        service: "timeline",
+        need: Need::AdminOrManager,
+    },
+    Spec {
+        path: "/v1.0/aggregated-events",
+        methods: GET,
+        service: "timeline",
+        need: Need::AdminOrManager,
+    },
 ];
 
 /// The forwarded routes.

@@ -122,6 +122,12 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
     let jwt_secret = secrets::jwt_secret(&config, &db).await?;
 
     let wants_api = roles.iter().any(|r| r == "api");
+    let events = match wants_api {
+        true => voxbin_api::ws::Hub::start(bus.clone(), voxbin_services::SERVICES)
+            .await
+            .map_err(|e| format!("websocket events: {}", e.message))?,
+        false => voxbin_api::ws::Hub::new(),
+    };
     let api_state = wants_api.then(|| {
         let a = &config.api;
         ApiState {
@@ -146,6 +152,7 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
                 )
                 .shared(deps.cache.clone()),
             ),
+            events,
         }
     });
     let api_task = match (api, &api_state) {

@@ -1,0 +1,306 @@
+//! The fan-out hub: one per API process. It receives every event of every service through a
+//! subscription of its own and hands each to the connections whose topics select it.
+//!
+//! Events are dispatched one at a time, in the order the subscription delivers them, so each
+//! connection sees the events of a resource in publish order. A connection's queue is bounded;
+//! when an event does not fit, the connection is a slow consumer: it is removed from the hub
+//! and told to close, so a client that stops reading costs at most one full queue.
+
+use super::metrics::ws_metrics;
+use super::topic::{Key, Topic};
+use async_trait::async_trait;
+use axum::extract::ws::Utf8Bytes;
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+use voxbin_bus::{Bus, Consumer, Event, EventHandler};
+use voxbin_core::Result;
+use voxbin_svc_timeline::Subject;
+
+/// Events a connection may have waiting before it counts as a slow consumer.
+pub const QUEUE_CAPACITY: usize = 512;
+
+/// Topics one connection may hold.
+pub const MAX_TOPICS: usize = 100;
+
+/// The hub of this process; cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conns: Mutex<HashMap<u64, Conn>>,
+    next_id: AtomicU64,
+    /// Keeps the subscription alive as long as the hub.
+    _subscription: Mutex<Option<Consumer>>,
+}
+
+struct Conn {
+    /// The customer whose events it may receive; `None` for the super-admin (all of them).
+    owner: Option<Uuid>,
+    topics: Vec<Topic>,
+    queue: mpsc::Sender<Utf8Bytes>,
+    /// Cancelled when the hub dropped the connection for falling behind.
+    evicted: CancellationToken,
+}
+
+/// A connection's side of the hub: its queue of outgoing messages and its eviction signal.
+pub struct Membership {
+    /// The connection's id in the hub.
+    pub id: u64,
+    /// Messages to send, in order.
+    pub queue: mpsc::Receiver<Utf8Bytes>,
+    /// Cancelled when the connection fell behind and was dropped.
+    pub evicted: CancellationToken,
+    hub: Hub,
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        if self.hub.inner.conns.lock().remove(&self.id).is_some() {
+            ws_metrics().connections.add(&[], -1);
+        }
+    }
+}
+
+impl Hub {
+    /// A hub fed by nothing (events come through [`Hub::dispatch`]).
+    pub fn new() -> Hub {
+        Hub {
+            inner: Arc::new(Inner {
+                conns: Mutex::new(HashMap::new()),
+                next_id: AtomicU64::new(1),
+                _subscription: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// A hub fed by a subscription of this process to every event of `publishers`.
+    ///
+    /// The subscriber name is unique to the process (`api-ws-<uuid>`): every API replica
+    /// must see every event, since its clients may subscribe to anything.
+    pub async fn start(bus: Arc<dyn Bus>, publishers: &[&str]) -> Result<Hub> {
+        let hub = Hub::new();
+        let name = format!("api-ws-{}", Uuid::now_v7().simple());
+        let feed = Arc::new(Feed(hub.clone()));
+        let consumer = bus.subscribe(&name, publishers, feed).await?;
+        *hub.inner._subscription.lock() = Some(consumer);
+        Ok(hub)
+    }
+
+    /// Adds a connection that may receive `owner`'s events (all when `None`).
+    pub fn join(&self, owner: Option<Uuid>) -> Membership {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let evicted = CancellationToken::new();
+        let conn = Conn {
+            owner,
+            topics: Vec::new(),
+            queue,
+            evicted: evicted.clone(),
+        };
+        self.inner.conns.lock().insert(id, conn);
+        ws_metrics().connections.add(&[], 1);
+        Membership {
+            id,
+            queue: rx,
+            evicted,
+            hub: self.clone(),
+        }
+    }
+
+    /// Adds `topics` to connection `id`; `false` when it would hold more than [`MAX_TOPICS`].
+    pub fn subscribe(&self, id: u64, topics: &[Topic]) -> bool {
+        let mut conns = self.inner.conns.lock();
+        let Some(conn) = conns.get_mut(&id) else {
+            return false;
+        };
+        let new: Vec<&Topic> = topics.iter().filter(|t| !conn.topics.contains(t)).collect();
+        if conn.topics.len() + new.len() > MAX_TOPICS {
+            return false;
+        }
+        conn.topics.extend(new.into_iter().cloned());
+        true
+    }
+
+    /// Removes `topics` from connection `id`.
+    pub fn unsubscribe(&self, id: u64, topics: &[Topic]) {
+        if let Some(conn) = self.inner.conns.lock().get_mut(&id) {
+            conn.topics.retain(|t| !topics.contains(t));
+        }
+    }
+
+    /// Hands `event` to every connection that selects it; evicts those whose queue is full.
+    pub fn dispatch(&self, event: &Event) {
+        let Some(subject) = Subject::of(&event.event_type, event.data.as_ref()) else {
+            return;
+        };
+        let keys = Key::of(&subject);
+        // Built lazily, once per key, and shared by every connection it goes to.
+        let mut messages: Vec<Option<Utf8Bytes>> = vec![None; keys.len()];
+        let mut conns = self.inner.conns.lock();
+        let mut evict = Vec::new();
+        for (id, conn) in conns.iter() {
+            if conn.owner.is_some_and(|c| c != subject.customer_id) {
+                continue;
+            }
+            let Some(k) = keys
+                .iter()
+                .position(|key| conn.topics.iter().any(|t| t.matches(key)))
+            else {
+                continue;
+            };
+            let message = messages[k]
+                .get_or_insert_with(|| message(&keys[k], event))
+                .clone();
+            match conn.queue.try_send(message) {
+                Ok(()) => ws_metrics().events.inc(&[]),
+                Err(mpsc::error::TrySendError::Full(_)) => evict.push(*id),
+                // The connection is closing; its membership removes it.
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+        for id in evict {
+            if let Some(conn) = conns.remove(&id) {
+                tracing::info!(
+                    connection = id,
+                    "websocket client fell behind; disconnecting it"
+                );
+                conn.evicted.cancel();
+                ws_metrics().slow_consumers.inc(&[]);
+                ws_metrics().connections.add(&[], -1);
+            }
+        }
+    }
+
+    /// How many connections the hub holds.
+    pub fn len(&self) -> usize {
+        self.inner.conns.lock().len()
+    }
+
+    /// Whether the hub holds no connection.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new()
+    }
+}
+
+/// The text a client receives for `event` published under `key`.
+fn message(key: &Key, event: &Event) -> Utf8Bytes {
+    let body = json!({
+        "type": event.event_type,
+        "topic": key.to_string(),
+        "data": event.data.clone().unwrap_or(Value::Null),
+    });
+    Utf8Bytes::from(body.to_string())
+}
+
+/// The hub as the handler of its subscription.
+struct Feed(Hub);
+
+#[async_trait]
+impl EventHandler for Feed {
+    async fn handle(&self, event: Event) -> Result<()> {
+        self.0.dispatch(&event);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const C: Uuid = Uuid::from_u128(0xc1);
+    const D: Uuid = Uuid::from_u128(0xd1);
+
+    fn flow_event(customer: Uuid, n: u64) -> Event {
+        let id = Uuid::from_u128(0xf000 + u128::from(n));
+        Event::new(
+            "flow_created",
+            "flow-manager",
+            json!({"id": id, "customer_id": customer, "n": n}),
+        )
+    }
+
+    fn topic(t: String) -> Topic {
+        Topic::parse(&t).unwrap()
+    }
+
+    fn next(m: &mut Membership) -> Option<Value> {
+        let text = m.queue.try_recv().ok()?;
+        Some(serde_json::from_str(text.as_str()).unwrap())
+    }
+
+    #[test]
+    fn events_reach_subscribers_of_their_customer_in_order() {
+        let hub = Hub::new();
+        let mut mine = hub.join(Some(C));
+        let mut other = hub.join(Some(D));
+        assert!(hub.subscribe(mine.id, &[topic(format!("customer_id:{C}:flow:*"))]));
+        // A topic naming another customer never delivers, even if it got into the list.
+        assert!(hub.subscribe(other.id, &[topic(format!("customer_id:{C}:*:*"))]));
+        for n in 0..3 {
+            hub.dispatch(&flow_event(C, n));
+        }
+        for n in 0..3 {
+            let got = next(&mut mine).unwrap();
+            assert_eq!(got["type"], "flow_created");
+            assert_eq!(got["data"]["n"], n);
+            assert!(got["topic"].as_str().unwrap().starts_with("customer_id:"));
+        }
+        assert_eq!(next(&mut mine), None);
+        assert_eq!(next(&mut other), None);
+    }
+
+    #[test]
+    fn unsubscribed_topics_stop_delivering() {
+        let hub = Hub::new();
+        let mut m = hub.join(Some(C));
+        let t = topic(format!("customer_id:{C}:*:*"));
+        hub.subscribe(m.id, std::slice::from_ref(&t));
+        hub.dispatch(&flow_event(C, 1));
+        hub.unsubscribe(m.id, &[t]);
+        hub.dispatch(&flow_event(C, 2));
+        assert_eq!(next(&mut m).unwrap()["data"]["n"], 1);
+        assert_eq!(next(&mut m), None);
+    }
+
+    #[test]
+    fn a_connection_that_falls_behind_is_evicted_and_its_queue_stays_bounded() {
+        let hub = Hub::new();
+        let slow = hub.join(Some(C));
+        hub.subscribe(slow.id, &[topic(format!("customer_id:{C}:*:*"))]);
+        for n in 0..(QUEUE_CAPACITY as u64 + 10) {
+            hub.dispatch(&flow_event(C, n));
+        }
+        assert!(slow.evicted.is_cancelled());
+        assert_eq!(slow.queue.len(), QUEUE_CAPACITY);
+        assert!(hub.is_empty());
+        drop(slow);
+        assert!(hub.is_empty());
+    }
+
+    #[test]
+    fn topics_per_connection_are_limited() {
+        let hub = Hub::new();
+        let m = hub.join(Some(C));
+        let many: Vec<Topic> = (0..=MAX_TOPICS as u128)
+            .map(|i| topic(format!("customer_id:{C}:flow:{}", Uuid::from_u128(i + 1))))
+            .collect();
+        assert!(!hub.subscribe(m.id, &many));
+        assert!(hub.subscribe(m.id, &many[..MAX_TOPICS]));
+        // Topics already held do not count twice.
+        assert!(hub.subscribe(m.id, &many[..1]));
+    }
+}

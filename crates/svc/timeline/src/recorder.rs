@@ -1,0 +1,32 @@
+//! The durable subscription that records every event with a subject into `timeline_events`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use voxbin_bus::{Event, EventHandler};
+use voxbin_core::{clock, Result};
+use voxbin_store::Db;
+
+use crate::model::TimelineEvent;
+use crate::store;
+
+/// Stores each event once; events that name no resource or owner are skipped.
+pub struct Recorder {
+    /// The database.
+    pub db: Arc<Db>,
+}
+
+#[async_trait]
+impl EventHandler for Recorder {
+    async fn handle(&self, event: Event) -> Result<()> {
+        let Some(row) = TimelineEvent::from_event(&event, uuid::Uuid::now_v7(), clock::now())
+        else {
+            tracing::trace!(event_type = %event.event_type, "event without a subject; not recorded");
+            return Ok(());
+        };
+        if !store::insert(&self.db, &row).await? {
+            tracing::debug!(event_type = %event.event_type, "event seen before; recorded once");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,316 @@
+//! The websocket event stream, `GET /v1.0/ws`, against the real binary: a client subscribed to
+//! its customer's topics sees each resource's events as they happen and in order, a client of
+//! another customer sees none of them, unsubscribing stops them, and a client that stops
+//! reading is cut off instead of growing the server's memory. Runs in both shapes.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+use support::api::{create_tenant, Client, Tenant};
+use support::Server;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message, WebSocket};
+
+/// A websocket client of the event stream, reading with a deadline.
+struct Events {
+    ws: WebSocket<TcpStream>,
+}
+
+/// How long a test waits for one expected message before it fails.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+impl Events {
+    /// Connects as `tenant` with its access key.
+    fn connect(server: &Server, tenant: &Tenant) -> Events {
+        Events::connect_with(server, &format!("accesskey={}", tenant.accesskey))
+            .unwrap_or_else(|e| panic!("websocket refused: {e}"))
+    }
+
+    fn connect_with(server: &Server, query: &str) -> Result<Events, tungstenite::Error> {
+        let stream = TcpStream::connect(&server.api).expect("connect");
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        let url = format!("ws://{}/v1.0/ws?{query}", server.api);
+        let (ws, _) = tungstenite::client(url.as_str(), stream).map_err(|e| match e {
+            tungstenite::HandshakeError::Failure(e) => e,
+            tungstenite::HandshakeError::Interrupted(_) => {
+                tungstenite::Error::Io(std::io::ErrorKind::WouldBlock.into())
+            }
+        })?;
+        Ok(Events { ws })
+    }
+
+    fn send(&mut self, message: Value) {
+        self.ws
+            .send(Message::text(message.to_string()))
+            .expect("send");
+    }
+
+    /// The next JSON text message (pings are answered by the library and skipped).
+    fn next(&mut self) -> Value {
+        loop {
+            match self.ws.read() {
+                Ok(Message::Text(text)) => return serde_json::from_str(text.as_str()).unwrap(),
+                Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+                other => panic!("expected a text message, got {other:?}"),
+            }
+        }
+    }
+
+    /// Subscribes and returns the answers: `subscribed` first when any topic was taken.
+    fn subscribe(&mut self, topics: &[String]) -> Value {
+        self.send(json!({"type": "subscribe", "topics": topics}));
+        self.next()
+    }
+
+    /// The next event (skipping control answers), as (type, data).
+    fn next_event(&mut self) -> (String, Value) {
+        loop {
+            let m = self.next();
+            let kind = m["type"].as_str().unwrap_or_default().to_owned();
+            if !matches!(kind.as_str(), "subscribed" | "unsubscribed" | "pong") {
+                assert!(m["topic"].is_string(), "an event names its topic: {m}");
+                return (kind, m["data"].clone());
+            }
+        }
+    }
+
+    /// Events until one of `type` about `id` arrived, that one included.
+    fn events_until(&mut self, kind: &str, id: &str) -> Vec<(String, Value)> {
+        let mut seen = Vec::new();
+        loop {
+            let (k, data) = self.next_event();
+            let done = k == kind && data["id"] == id;
+            seen.push((k, data));
+            if done {
+                return seen;
+            }
+        }
+    }
+}
+
+/// A topic of every resource of `tenant`'s customer of kind `resource` (`*` for all).
+fn topic(tenant: &Tenant, resource: &str) -> String {
+    format!("customer_id:{}:{resource}:*", tenant.customer_id)
+}
+
+fn id_of(reply: &support::api::Reply) -> String {
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    reply.body["id"].as_str().unwrap().to_owned()
+}
+
+/// One resource's life through the REST API and the events it must produce, in order. A
+/// call's story (`call_created` ... `call_hangup`) joins these once calls exist.
+struct Story {
+    /// The resource word of the topic.
+    resource: &'static str,
+    /// Runs the story as `client`; the resource id.
+    run: fn(&Client) -> String,
+    /// The event types the story publishes about its resource, in order.
+    events: &'static [&'static str],
+}
+
+const STORIES: &[Story] = &[
+    Story {
+        resource: "flow",
+        run: |c| {
+            let flow = json!({"name": "ivr", "detail": "", "actions": [{"type": "answer"}]});
+            let id = id_of(&c.post("/v1.0/flows", flow));
+            let change = json!({"name": "ivr 2", "detail": "", "actions": [{"type": "answer"}]});
+            id_of(&c.put(&format!("/v1.0/flows/{id}"), change));
+            id_of(&c.delete(&format!("/v1.0/flows/{id}")));
+            id
+        },
+        events: &["flow_created", "flow_updated", "flow_deleted"],
+    },
+    Story {
+        resource: "tag",
+        run: |c| {
+            let id = id_of(&c.post("/v1.0/tags", json!({"name": "vip", "detail": ""})));
+            let change = json!({"name": "vvip", "detail": "renamed"});
+            id_of(&c.put(&format!("/v1.0/tags/{id}"), change));
+            id
+        },
+        events: &["tag_created", "tag_updated"],
+    },
+];
+
+#[test]
+fn subscribers_see_their_customers_events_in_order_and_no_one_elses() {
+    let s = Server::start(&[]);
+    let (a, b) = (create_tenant(&s, "alpha"), create_tenant(&s, "bravo"));
+    let (rest_a, rest_b) = (
+        Client::with_key(&s.api, &a.accesskey),
+        Client::with_key(&s.api, &b.accesskey),
+    );
+    let mut ws_a = Events::connect(&s, &a);
+    let mut ws_b = Events::connect(&s, &b);
+    for story in STORIES {
+        let ok = ws_a.subscribe(&[topic(&a, story.resource)]);
+        assert_eq!(
+            ok,
+            json!({"type": "subscribed", "topics": [topic(&a, story.resource)]})
+        );
+    }
+    assert_eq!(ws_b.subscribe(&[topic(&b, "*")])["type"], "subscribed");
+
+    // Another customer's topic is refused by name, not silently dropped.
+    let refused = ws_b.subscribe(&[topic(&a, "*")]);
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["reason"], "PERMISSION_DENIED");
+    assert_eq!(refused["topic"], topic(&a, "*"));
+
+    for story in STORIES {
+        let id = (story.run)(&rest_a);
+        let last = story.events[story.events.len() - 1];
+        let seen = ws_a.events_until(last, &id);
+        let mine: Vec<&str> = seen
+            .iter()
+            .filter(|(_, data)| data["id"] == id.as_str())
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(mine, story.events, "{} events in order", story.resource);
+        for (_, data) in &seen {
+            assert_eq!(data["customer_id"], a.customer_id.as_str());
+        }
+    }
+
+    // B's first event is its own: none of A's events, all published earlier, reached it.
+    let theirs = id_of(&rest_b.post("/v1.0/tags", json!({"name": "b", "detail": ""})));
+    let (kind, data) = ws_b.next_event();
+    assert_eq!(
+        (kind.as_str(), &data["id"]),
+        ("tag_created", &json!(theirs))
+    );
+    assert_eq!(data["customer_id"], b.customer_id.as_str());
+}
+
+#[test]
+fn the_stream_needs_a_credential_and_reads_only_json_commands() {
+    let s = Server::start(&[]);
+    let a = create_tenant(&s, "alpha");
+    match Events::connect_with(&s, "accesskey=wrong") {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
+        Err(e) => panic!("expected a 401, got {e}"),
+        Ok(_) => panic!("a wrong key was let in"),
+    }
+    let mut ws = Events::connect(&s, &a);
+    ws.send(json!({"type": "dance"}));
+    assert_eq!(ws.next()["reason"], "INVALID_MESSAGE");
+    ws.ws.send(Message::text("not json")).unwrap();
+    assert_eq!(ws.next()["reason"], "INVALID_MESSAGE");
+    let bad = ws.subscribe(&["customer_id:nope:*:*".to_owned()]);
+    assert_eq!(
+        (bad["reason"].as_str(), bad["topic"].as_str()),
+        (Some("INVALID_TOPIC"), Some("customer_id:nope:*:*"))
+    );
+    ws.send(json!({"type": "ping"}));
+    assert_eq!(ws.next(), json!({"type": "pong"}));
+}
+
+#[test]
+fn unsubscribing_stops_the_events_of_that_topic() {
+    let s = Server::start(&[]);
+    let a = create_tenant(&s, "alpha");
+    let rest = Client::with_key(&s.api, &a.accesskey);
+    let mut ws = Events::connect(&s, &a);
+    let mut witness = Events::connect(&s, &a);
+    let tags = topic(&a, "tag");
+    ws.subscribe(std::slice::from_ref(&tags));
+    witness.subscribe(std::slice::from_ref(&tags));
+
+    let first = id_of(&rest.post("/v1.0/tags", json!({"name": "one", "detail": ""})));
+    assert_eq!(ws.next_event().1["id"], first.as_str());
+    ws.send(json!({"type": "unsubscribe", "topics": [tags]}));
+    assert_eq!(ws.next(), json!({"type": "unsubscribed", "topics": [tags]}));
+
+    let second = id_of(&rest.post("/v1.0/tags", json!({"name": "two", "detail": ""})));
+    // Once the witness has it, the hub has handed `second` out; `ws` held no topic for it.
+    witness.events_until("tag_created", &second);
+    let change = json!({"name": "two!", "detail": ""});
+    ws.subscribe(&[format!("customer_id:{}:tag:{second}", a.customer_id)]);
+    id_of(&rest.put(&format!("/v1.0/tags/{second}"), change));
+    let (kind, data) = ws.next_event();
+    assert_eq!(
+        (kind.as_str(), &data["id"]),
+        ("tag_updated", &json!(second))
+    );
+}
+
+/// Resident memory of a process, in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+/// A counter of the server's `/metrics`.
+fn metric(s: &Server, name: &str) -> u64 {
+    let (_, body) = support::get(&s.metrics, "/metrics").unwrap();
+    body.lines()
+        .find_map(|l| {
+            l.strip_prefix(name)
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        })
+        .unwrap_or(0.0) as u64
+}
+
+#[test]
+fn a_client_that_stops_reading_is_disconnected_and_memory_stays_bounded() {
+    let s = Server::start(&[]);
+    let a = create_tenant(&s, "alpha");
+    let rest = Client::with_key(&s.api, &a.accesskey);
+    let mut slow = Events::connect(&s, &a);
+    slow.subscribe(&[topic(&a, "flow")]);
+    // Big events fill the socket buffers and the connection's queue quickly.
+    let detail = "x".repeat(60_000);
+    let flow = json!({"name": "big", "detail": detail, "actions": [{"type": "answer"}]});
+    let id = id_of(&rest.post("/v1.0/flows", flow.clone()));
+    let before = rss(s.child.id());
+
+    // From here on `slow` never reads. Updates go on until the server gives up on it.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut sent = 0u64;
+    while metric(&s, "voxbin_ws_slow_consumers_total") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the slow client was never cut off after {sent} events"
+        );
+        for _ in 0..20 {
+            id_of(&rest.put(&format!("/v1.0/flows/{id}"), flow.clone()));
+            sent += 1;
+        }
+    }
+    // Keep publishing as much again: nobody holds these events any more.
+    for _ in 0..sent {
+        id_of(&rest.put(&format!("/v1.0/flows/{id}"), flow.clone()));
+    }
+    let grown = rss(s.child.id()).saturating_sub(before);
+    let published = sent * 2 * 60_000;
+    // At most one queue of events (512 of them) stays in memory, not everything published.
+    assert!(
+        grown < 512 * 61_000 + 64 * 1024 * 1024,
+        "the server grew by {grown} bytes after {published} bytes of events"
+    );
+    assert_eq!(metric(&s, "voxbin_ws_connections"), 0);
+
+    // What was in the socket is still readable, then the close frame or a reset.
+    loop {
+        match slow.ws.read() {
+            Ok(Message::Close(Some(frame))) => {
+                assert_eq!(frame.code, CloseCode::Policy);
+                assert_eq!(frame.reason.as_str(), "slow consumer");
+                break;
+            }
+            Ok(Message::Text(_) | Message::Ping(_) | Message::Pong(_)) => continue,
+            Ok(other) => panic!("unexpected {other:?}"),
+            // The close frame may not fit into a socket the client never drained.
+            Err(_) => break,
+        }
+    }
+}
