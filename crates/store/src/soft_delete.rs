@@ -3,7 +3,7 @@
 //! Every query over live rows says so with [`LIVE`]; `soft_delete` flips a live row to deleted
 //! and reports whether there was one, so a second delete can answer 404.
 
-use sqlx::AnyPool;
+use sqlx::{Any, Executor};
 use uuid::Uuid;
 use voxbin_core::{clock, Error, Result};
 
@@ -14,8 +14,8 @@ pub const LIVE: &str = "tm_delete IS NULL";
 
 /// Marks the live row `id` of `table` (scoped to `customer_id` when given) as deleted now;
 /// returns whether a live row was found.
-pub async fn soft_delete(
-    pool: &AnyPool,
+pub async fn soft_delete<'e>(
+    pool: impl Executor<'e, Database = Any>,
     table: &'static str,
     id: Uuid,
     customer_id: Option<Uuid>,
@@ -25,8 +25,8 @@ pub async fn soft_delete(
 
 /// [`soft_delete`] that also applies `also_set`, SQL assignments such as `live_name = NULL`
 /// (how a unique index over live rows frees a name); empty for none.
-pub async fn soft_delete_and_set(
-    pool: &AnyPool,
+pub async fn soft_delete_and_set<'e>(
+    pool: impl Executor<'e, Database = Any>,
     table: &'static str,
     also_set: &'static str,
     id: Uuid,

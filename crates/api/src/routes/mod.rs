@@ -3,6 +3,7 @@
 mod auth;
 mod docs;
 mod forward;
+mod webhooks;
 
 pub use forward::{bus_for, read_json_body};
 
@@ -14,6 +15,7 @@ pub fn routes() -> Router<ApiState> {
     forward::routes()
         .merge(auth::routes())
         .merge(docs::routes())
+        .merge(webhooks::routes())
 }
 
 /// Every operation of the contract this build serves, as (METHOD, contract path).

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use voxbin_bus::BusClient;
 use voxbin_core::{clock, Error, Result};
 use voxbin_store::{Db, Page};
-use voxbin_svc_kit::{made_before, page_request, publish, Scope};
+use voxbin_svc_kit::outbox::Outbox;
+use voxbin_svc_kit::{made_before, page_request, Scope};
 
 use crate::model::{DialBody, InfoBody, Outplan};
 use crate::store;
@@ -16,8 +16,8 @@ use voxbin_svc_kit::body::parse_body;
 pub struct State {
     /// The database.
     pub db: Arc<Db>,
-    /// Events, as `campaign-manager`.
-    pub bus: BusClient,
+    /// Events, as `campaign-manager`, written with the change they report.
+    pub outbox: Outbox,
 }
 
 type Ctx = voxbin_bus::Ctx<State>;
@@ -43,12 +43,20 @@ pub async fn create(ctx: Ctx) -> Result<Outplan> {
     let dial = parse_body::<DialBody>(body)?.validate()?;
     let mut outplan = Outplan::new(customer, info, dial, clock::now());
     outplan.id = ctx.new_id();
-    let db = &ctx.state().db;
-    let outplan = match store::insert(db, &outplan).await {
-        Ok(()) => outplan,
-        Err(e) => made_before(&ctx, e, store::get(db.writer(), Some(customer), outplan.id)).await?,
+    let state = ctx.state();
+    let made = async {
+        let mut tx = state.outbox.begin().await?;
+        store::insert(&mut tx, &outplan).await?;
+        tx.event("outplan_created", outplan.id, &outplan).await?;
+        tx.commit().await
     };
-    publish(&ctx.state().bus, "outplan_created", &outplan).await;
+    let outplan = match made.await {
+        Ok(()) => outplan,
+        Err(e) => {
+            let again = store::get(state.db.writer(), Some(customer), outplan.id);
+            made_before(&ctx, e, again).await?
+        }
+    };
     Ok(outplan)
 }
 
@@ -65,8 +73,10 @@ pub async fn get(ctx: Ctx) -> Result<Outplan> {
 pub async fn update(ctx: Ctx) -> Result<Outplan> {
     let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
     let info = parse_body::<InfoBody>(ctx.request().data.as_ref())?.validate()?;
-    let outplan = store::update_info(&ctx.state().db, scope.customer(), id, info).await?;
-    publish(&ctx.state().bus, "outplan_updated", &outplan).await;
+    let mut tx = ctx.state().outbox.begin().await?;
+    let outplan = store::update_info(&mut tx, scope.customer(), id, info).await?;
+    tx.event("outplan_updated", outplan.id, &outplan).await?;
+    tx.commit().await?;
     Ok(outplan)
 }
 
@@ -74,15 +84,19 @@ pub async fn update(ctx: Ctx) -> Result<Outplan> {
 pub async fn update_dial_info(ctx: Ctx) -> Result<Outplan> {
     let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
     let dial = parse_body::<DialBody>(ctx.request().data.as_ref())?.validate()?;
-    let outplan = store::update_dial_info(&ctx.state().db, scope.customer(), id, dial).await?;
-    publish(&ctx.state().bus, "outplan_updated", &outplan).await;
+    let mut tx = ctx.state().outbox.begin().await?;
+    let outplan = store::update_dial_info(&mut tx, scope.customer(), id, dial).await?;
+    tx.event("outplan_updated", outplan.id, &outplan).await?;
+    tx.commit().await?;
     Ok(outplan)
 }
 
 /// `DELETE /v1/outplans/{id}`: soft-deletes and answers the deleted outplan.
 pub async fn delete(ctx: Ctx) -> Result<Outplan> {
     let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
-    let outplan = store::delete(&ctx.state().db, scope.customer(), id).await?;
-    publish(&ctx.state().bus, "outplan_deleted", &outplan).await;
+    let mut tx = ctx.state().outbox.begin().await?;
+    let outplan = store::delete(&mut tx, scope.customer(), id).await?;
+    tx.event("outplan_deleted", outplan.id, &outplan).await?;
+    tx.commit().await?;
     Ok(outplan)
 }

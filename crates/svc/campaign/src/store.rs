@@ -2,7 +2,7 @@
 //! driver); `source` is stored as JSON text.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe};
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Executor};
 use uuid::Uuid;
 use voxbin_core::{clock, Error, Result};
 use voxbin_store::{map_db_error, row, sqlx, BindAll, BindValue, Db, Page, PageRequest, LIVE};
@@ -20,7 +20,7 @@ const COLUMNS: &str = "id, customer_id, name, detail, source, dial_timeout, try_
 const SCOPED: Table = Table::new(TABLE, COLUMNS);
 
 /// Stores a new outplan.
-pub async fn insert(db: &Db, o: &Outplan) -> Result<()> {
+pub async fn insert(conn: &mut AnyConnection, o: &Outplan) -> Result<()> {
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO {TABLE} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"
     )))
@@ -38,14 +38,18 @@ pub async fn insert(db: &Db, o: &Outplan) -> Result<()> {
     .bind(o.max_try_count_4)
     .bind(o.tm_create.as_str())
     .bind(o.tm_update.clone())
-    .execute(db.writer())
+    .execute(conn)
     .await
     .map_err(map_db_error)?;
     Ok(())
 }
 
 /// The live outplan `id` visible to `customer` (any owner when `None`); 404 otherwise.
-pub async fn get(pool: &AnyPool, customer: Option<Uuid>, id: Uuid) -> Result<Outplan> {
+pub async fn get<'e>(
+    pool: impl Executor<'e, Database = Any>,
+    customer: Option<Uuid>,
+    id: Uuid,
+) -> Result<Outplan> {
     let found = SCOPED.get(pool, id, customer, false, from_row).await?;
     found.ok_or_else(|| Error::not_found("outplan"))
 }
@@ -62,18 +66,18 @@ pub async fn list(db: &Db, customer: Option<Uuid>, req: &PageRequest) -> Result<
 
 /// Replaces name and detail; the updated outplan, 404 when there is no live one.
 pub async fn update_info(
-    db: &Db,
+    conn: &mut AnyConnection,
     customer: Option<Uuid>,
     id: Uuid,
     info: OutplanInfo,
 ) -> Result<Outplan> {
     let binds = vec![BindValue::Text(info.name), BindValue::Text(info.detail)];
-    update(db, customer, id, "name = ?, detail = ?", binds).await
+    update(conn, customer, id, "name = ?, detail = ?", binds).await
 }
 
 /// Replaces the dial settings; the updated outplan, 404 when there is no live one.
 pub async fn update_dial_info(
-    db: &Db,
+    conn: &mut AnyConnection,
     customer: Option<Uuid>,
     id: Uuid,
     dial: DialInfo,
@@ -86,13 +90,13 @@ pub async fn update_dial_info(
     binds.extend(dial.max_try_counts.map(BindValue::Int));
     let set = "source = ?, dial_timeout = ?, try_interval = ?, max_try_count_0 = ?, \
                max_try_count_1 = ?, max_try_count_2 = ?, max_try_count_3 = ?, max_try_count_4 = ?";
-    update(db, customer, id, set, binds).await
+    update(conn, customer, id, set, binds).await
 }
 
 /// Runs `UPDATE ... SET {set}` on the live row `id` of `customer`, then reads it back from
 /// the writer (so the caller sees its own write).
 async fn update(
-    db: &Db,
+    conn: &mut AnyConnection,
     customer: Option<Uuid>,
     id: Uuid,
     set: &str,
@@ -107,22 +111,22 @@ async fn update(
     }
     let done = sqlx::query(AssertSqlSafe(sql))
         .bind_all(binds)
-        .execute(db.writer())
+        .execute(&mut *conn)
         .await
         .map_err(map_db_error)?;
     if done.rows_affected() == 0 {
         return Err(Error::not_found("outplan"));
     }
-    get(db.writer(), None, id).await
+    get(conn, None, id).await
 }
 
 /// Soft-deletes the live outplan `id` of `customer`; returns the deleted row, 404 when there
 /// was no live one.
-pub async fn delete(db: &Db, customer: Option<Uuid>, id: Uuid) -> Result<Outplan> {
-    if !SCOPED.soft_delete(db.writer(), id, customer, "").await? {
+pub async fn delete(conn: &mut AnyConnection, customer: Option<Uuid>, id: Uuid) -> Result<Outplan> {
+    if !SCOPED.soft_delete(&mut *conn, id, customer, "").await? {
         return Err(Error::not_found("outplan"));
     }
-    let found = SCOPED.get(db.writer(), id, None, true, from_row).await?;
+    let found = SCOPED.get(conn, id, None, true, from_row).await?;
     found.ok_or_else(|| Error::not_found("outplan"))
 }
 

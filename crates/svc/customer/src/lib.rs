@@ -5,7 +5,8 @@
 //! - **customer** ([`customer_handler`], queue `bin-manager.customer-manager.request`, tables
 //!   `customer_customers`, `customer_accesskeys`): customers (tenants), self-service signup,
 //!   access keys, and the gateway's access key check. RPCs: `GET|POST /v1/customers`,
-//!   `GET|PUT|DELETE /v1/customers/{id}`, `POST /v1/signup`, `GET|POST /v1/accesskeys`,
+//!   `GET|PUT|DELETE /v1/customers/{id}`, `GET /v1/customers/{id}/webhook` (internal: the
+//!   webhook target and signing secret), `POST /v1/signup`, `GET|POST /v1/accesskeys`,
 //!   `GET|PUT|DELETE /v1/accesskeys/{id}`, `POST /v1/accesskeys/verify`.
 //! - **agent** ([`agent_handler`], queue `bin-manager.agent-manager.request`, table
 //!   `agent_agents`): agents with usernames and argon2id passwords, the gateway's login check
@@ -60,6 +61,11 @@ fn customer_router(state: CustomerState) -> Router<CustomerState> {
         .route(Method::Get, "/v1/customers/{id}", customers::get)
         .route(Method::Put, "/v1/customers/{id}", customers::update)
         .route(Method::Delete, "/v1/customers/{id}", customers::delete)
+        .route(
+            Method::Get,
+            "/v1/customers/{id}/webhook",
+            customers::webhook_target,
+        )
         .route(Method::Post, "/v1/signup", customers::signup)
         .route(Method::Get, "/v1/accesskeys", keys::list)
         .route(Method::Post, "/v1/accesskeys", keys::create)

@@ -14,15 +14,13 @@
 
 pub mod activeflow;
 mod body;
-mod events;
 pub mod flow;
 #[cfg(test)]
 mod testutil;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use voxbin_bus::{BusClient, Method, Router};
+use voxbin_bus::{Method, Router};
 use voxbin_svc_kit::Deps;
 
 /// The service name: requests arrive on `bin-manager.flow-manager.request`.
@@ -32,8 +30,8 @@ pub const SERVICE: &str = "flow";
 pub(crate) struct State {
     /// Database, cache, bus and configuration.
     pub deps: Deps,
-    /// Publishes this service's events (`flow_*`, `activeflow_*`).
-    pub events: BusClient,
+    /// This service's events (`flow_*`, `activeflow_*`), written with the change they report.
+    pub outbox: voxbin_svc_kit::outbox::Outbox,
     /// Flow copies the cache could not take yet.
     pub repairs: Arc<flow::cache::Repairs>,
     /// Outbound HTTP of `fetch` and `webhook_send`.
@@ -52,9 +50,6 @@ pub(crate) fn fresh_reader(db: &voxbin_store::Db) -> &voxbin_store::sqlx::AnyPoo
     }
 }
 
-/// Timeout of calls made through the service's own client (it only publishes events today).
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(3);
-
 /// The bus handler of the flow service, to serve on `request_queue(SERVICE)`.
 pub fn handler(deps: Deps) -> Arc<dyn voxbin_bus::Handler> {
     let http = Arc::new(activeflow::http_client::Http11Client::new(
@@ -68,10 +63,10 @@ pub fn handler_with_http(
     deps: Deps,
     http: Arc<dyn activeflow::http::HttpClient>,
 ) -> Arc<dyn voxbin_bus::Handler> {
-    let events = BusClient::new(deps.bus.clone(), SERVICE, CLIENT_TIMEOUT);
+    let outbox = voxbin_svc_kit::outbox::Outbox::new(&deps, SERVICE);
     let state = State {
         deps,
-        events,
+        outbox,
         repairs: Arc::default(),
         http,
     };

@@ -13,9 +13,13 @@
 //!
 //! Besides, [`body`] reads request bodies so every 400 names its field, [`scoped`] holds the
 //! scoped get, list and soft-delete queries of customer-owned tables, and [`page_request`] and
-//! [`publish`] are the paging input and the best-effort events every handler uses.
+//! [`publish`] are the paging input and a best-effort publish for events that report no stored
+//! change. Events about stored changes go through the transactional [`outbox`]; [`http`] is the
+//! outbound HTTP client (with its SSRF guard) of flow fetches and webhooks.
 
 pub mod body;
+pub mod http;
+pub mod outbox;
 pub mod scoped;
 
 use serde::Serialize;
@@ -99,8 +103,8 @@ pub fn page_request<S>(ctx: &Ctx<S>) -> Result<PageRequest> {
     PageRequest::from_query(ctx.query("page_size"), ctx.query("page_token"))
 }
 
-/// Publishes an event as `client`'s service. Best effort: the write it reports is already
-/// done, so a failure is logged, never answered.
+/// Publishes an event as `client`'s service. Best effort, for events that report no stored
+/// change (stored changes use [`outbox::Outbox`]); a failure is logged, never answered.
 pub async fn publish(client: &BusClient, event_type: &str, data: impl Serialize) {
     if let Err(error) = client.publish_event(event_type, data).await {
         tracing::warn!(event_type, %error, "could not publish the event");

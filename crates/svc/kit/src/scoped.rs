@@ -42,9 +42,9 @@ impl Table {
 
     /// The row `id` if `owner` (any owner when `None`) has it; soft-deleted rows only when
     /// `include_deleted`.
-    pub async fn get<T>(
+    pub async fn get<'e, T>(
         &self,
-        pool: &AnyPool,
+        pool: impl sqlx::Executor<'e, Database = sqlx::Any>,
         id: Uuid,
         owner: Option<Uuid>,
         include_deleted: bool,
@@ -98,9 +98,9 @@ impl Table {
 
     /// Soft-deletes the live row `id` of `customer` (any owner when `None`), also applying
     /// `also_set` (such as `live_name = NULL`, empty for nothing); false when there was none.
-    pub async fn soft_delete(
+    pub async fn soft_delete<'e>(
         &self,
-        pool: &AnyPool,
+        pool: impl sqlx::Executor<'e, Database = sqlx::Any>,
         id: Uuid,
         customer: Option<Uuid>,
         also_set: &'static str,

@@ -7,7 +7,8 @@ use uuid::Uuid;
 use voxbin_bus::{BusClient, Method};
 use voxbin_core::{clock, Error, ErrorKind, Result};
 use voxbin_store::{Db, Page};
-use voxbin_svc_kit::{made_before, page_request, publish, Scope};
+use voxbin_svc_kit::outbox::{Outbox, OutboxTx};
+use voxbin_svc_kit::{made_before, page_request, Scope};
 
 use crate::model::{
     check_e164, CreateNumber, FlowIds, Metadata, Number, UpdateFlowIds, UpdateNumber,
@@ -19,8 +20,10 @@ use voxbin_svc_kit::body::parse_body;
 pub struct State {
     /// The database.
     pub db: Arc<Db>,
-    /// Calls to the flow service and events, as `number-manager`.
+    /// Calls to the flow service, as `number-manager`.
     pub bus: BusClient,
+    /// Events, written with the change they report.
+    pub outbox: Outbox,
 }
 
 type Ctx = voxbin_bus::Ctx<State>;
@@ -44,12 +47,20 @@ pub async fn create(ctx: Ctx) -> Result<Number> {
     check_flows(&ctx, customer, &new.flows).await?;
     let mut number = Number::new(customer, new, clock::now());
     number.id = ctx.new_id();
-    let db = &ctx.state().db;
-    let number = match store::insert(db, &number).await {
-        Ok(()) => number,
-        Err(e) => made_before(&ctx, e, store::get(db.writer(), Some(customer), number.id)).await?,
+    let state = ctx.state();
+    let made = async {
+        let mut tx = state.outbox.begin().await?;
+        store::insert(&mut tx, &number).await?;
+        tx.event("number_created", number.id, &number).await?;
+        tx.commit().await
     };
-    publish(&ctx.state().bus, "number_created", &number).await;
+    let number = match made.await {
+        Ok(()) => number,
+        Err(e) => {
+            let again = store::get(state.db.writer(), Some(customer), number.id);
+            made_before(&ctx, e, again).await?
+        }
+    };
     Ok(number)
 }
 
@@ -77,8 +88,9 @@ pub async fn update(ctx: Ctx) -> Result<Number> {
     let info = parse_body::<UpdateNumber>(ctx.request().data.as_ref())?.validate()?;
     let current = store::get(ctx.state().db.writer(), scope.customer(), id).await?;
     check_flows(&ctx, current.customer_id, &info.flows).await?;
-    let found = store::update_info(&ctx.state().db, id, &info).await?;
-    changed(&ctx, found, id).await
+    let mut tx = ctx.state().outbox.begin().await?;
+    let found = store::update_info(&mut tx, id, &info).await?;
+    changed(tx, found, id).await
 }
 
 /// `PUT /v1/numbers/{id}/flow_ids`: sets both flows.
@@ -87,8 +99,9 @@ pub async fn update_flow_ids(ctx: Ctx) -> Result<Number> {
     let flows = parse_body::<UpdateFlowIds>(ctx.request().data.as_ref())?.validate()?;
     let current = store::get(ctx.state().db.writer(), scope.customer(), id).await?;
     check_flows(&ctx, current.customer_id, &flows).await?;
-    let found = store::update_flows(&ctx.state().db, id, &flows).await?;
-    changed(&ctx, found, id).await
+    let mut tx = ctx.state().outbox.begin().await?;
+    let found = store::update_flows(&mut tx, id, &flows).await?;
+    changed(tx, found, id).await
 }
 
 /// `PUT /v1/numbers/{id}/metadata`: sets the per-number switches.
@@ -96,26 +109,30 @@ pub async fn update_metadata(ctx: Ctx) -> Result<Number> {
     let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
     let metadata = parse_body::<Metadata>(ctx.request().data.as_ref())?;
     store::get(ctx.state().db.writer(), scope.customer(), id).await?;
-    let found = store::update_metadata(&ctx.state().db, id, &metadata).await?;
-    changed(&ctx, found, id).await
+    let mut tx = ctx.state().outbox.begin().await?;
+    let found = store::update_metadata(&mut tx, id, &metadata).await?;
+    changed(tx, found, id).await
 }
 
 /// `DELETE /v1/numbers/{id}`: soft-deletes and answers the deleted number.
 pub async fn delete(ctx: Ctx) -> Result<Number> {
     let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
-    let number = store::delete(&ctx.state().db, scope.customer(), id).await?;
-    publish(&ctx.state().bus, "number_deleted", &number).await;
+    let mut tx = ctx.state().outbox.begin().await?;
+    let number = store::delete(&mut tx, scope.customer(), id).await?;
+    tx.event("number_deleted", number.id, &number).await?;
+    tx.commit().await?;
     Ok(number)
 }
 
-/// After an update: 404 if the row vanished meanwhile, else the fresh row (read from the
-/// writer, so the caller sees its own write) and a `number_updated` event.
-async fn changed(ctx: &Ctx, found: bool, id: Uuid) -> Result<Number> {
+/// After an update in `tx`: 404 if the row vanished meanwhile, else the fresh row (read in
+/// the transaction, so the caller sees its own write), committed with a `number_updated` event.
+async fn changed(mut tx: OutboxTx<'_>, found: bool, id: Uuid) -> Result<Number> {
     if !found {
         return Err(Error::not_found("number"));
     }
-    let number = store::get(ctx.state().db.writer(), None, id).await?;
-    publish(&ctx.state().bus, "number_updated", &number).await;
+    let number = store::get(&mut *tx, None, id).await?;
+    tx.event("number_updated", number.id, &number).await?;
+    tx.commit().await?;
     Ok(number)
 }
 

@@ -27,6 +27,7 @@ pub const SERVICE: &str = "number";
 pub fn handler(deps: Deps) -> Arc<dyn Handler> {
     let state = handlers::State {
         bus: deps.client(SERVICE),
+        outbox: voxbin_svc_kit::outbox::Outbox::new(&deps, SERVICE),
         db: deps.db,
     };
     Arc::new(

@@ -4,7 +4,7 @@
 //! index is what makes two live rows with one number impossible, even under concurrent writes.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe};
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Executor};
 use uuid::Uuid;
 use voxbin_core::{clock, Error, ErrorKind, Result};
 use voxbin_store::{map_db_error, row, sqlx, Db, Page, PageRequest, LIVE};
@@ -21,7 +21,7 @@ const COLUMNS: &str = "id, customer_id, number, type, call_flow_id, message_flow
 const SCOPED: Table = Table::new("number_numbers", COLUMNS);
 
 /// Stores a new number; 409 when the number is live already (for any customer).
-pub async fn insert(db: &Db, n: &Number) -> Result<()> {
+pub async fn insert(conn: &mut AnyConnection, n: &Number) -> Result<()> {
     sqlx::query(
         "INSERT INTO number_numbers (id, customer_id, number, live_number, type, call_flow_id, \
          message_flow_id, name, detail, status, t38_enabled, emergency_enabled, metadata, \
@@ -45,7 +45,7 @@ pub async fn insert(db: &Db, n: &Number) -> Result<()> {
     .bind(n.tm_renew.clone())
     .bind(n.tm_create.as_str())
     .bind(n.tm_update.clone())
-    .execute(db.writer())
+    .execute(conn)
     .await
     .map_err(|e| match map_db_error(e) {
         e if e.kind == ErrorKind::AlreadyExists => Error::new(
@@ -59,7 +59,11 @@ pub async fn insert(db: &Db, n: &Number) -> Result<()> {
 }
 
 /// The live number `id` visible to `customer` (any owner when `None`); 404 otherwise.
-pub async fn get(pool: &AnyPool, customer: Option<Uuid>, id: Uuid) -> Result<Number> {
+pub async fn get<'e>(
+    pool: impl Executor<'e, Database = Any>,
+    customer: Option<Uuid>,
+    id: Uuid,
+) -> Result<Number> {
     let found = SCOPED.get(pool, id, customer, false, from_row).await?;
     found.ok_or_else(|| Error::not_found("number"))
 }
@@ -95,7 +99,7 @@ pub async fn list(db: &Db, customer: Option<Uuid>, req: &PageRequest) -> Result<
 }
 
 /// Replaces name, detail and flows of the live number `id`; false when there is none.
-pub async fn update_info(db: &Db, id: Uuid, info: &NumberInfo) -> Result<bool> {
+pub async fn update_info(conn: &mut AnyConnection, id: Uuid, info: &NumberInfo) -> Result<bool> {
     let done = sqlx::query(AssertSqlSafe(format!(
         "UPDATE number_numbers SET name = ?, detail = ?, call_flow_id = ?, message_flow_id = ?, \
          tm_update = ? WHERE id = ? AND {LIVE}"
@@ -106,14 +110,14 @@ pub async fn update_info(db: &Db, id: Uuid, info: &NumberInfo) -> Result<bool> {
     .bind(info.flows.message_flow_id.to_string())
     .bind(clock::now())
     .bind(id.to_string())
-    .execute(db.writer())
+    .execute(conn)
     .await
     .map_err(map_db_error)?;
     Ok(done.rows_affected() > 0)
 }
 
 /// Sets the flows of the live number `id`; false when there is none.
-pub async fn update_flows(db: &Db, id: Uuid, flows: &FlowIds) -> Result<bool> {
+pub async fn update_flows(conn: &mut AnyConnection, id: Uuid, flows: &FlowIds) -> Result<bool> {
     let done = sqlx::query(AssertSqlSafe(format!(
         "UPDATE number_numbers SET call_flow_id = ?, message_flow_id = ?, tm_update = ? \
          WHERE id = ? AND {LIVE}"
@@ -122,21 +126,25 @@ pub async fn update_flows(db: &Db, id: Uuid, flows: &FlowIds) -> Result<bool> {
     .bind(flows.message_flow_id.to_string())
     .bind(clock::now())
     .bind(id.to_string())
-    .execute(db.writer())
+    .execute(conn)
     .await
     .map_err(map_db_error)?;
     Ok(done.rows_affected() > 0)
 }
 
 /// Sets the metadata of the live number `id`; false when there is none.
-pub async fn update_metadata(db: &Db, id: Uuid, metadata: &Metadata) -> Result<bool> {
+pub async fn update_metadata(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    metadata: &Metadata,
+) -> Result<bool> {
     let done = sqlx::query(AssertSqlSafe(format!(
         "UPDATE number_numbers SET metadata = ?, tm_update = ? WHERE id = ? AND {LIVE}"
     )))
     .bind(to_json(metadata)?)
     .bind(clock::now())
     .bind(id.to_string())
-    .execute(db.writer())
+    .execute(conn)
     .await
     .map_err(map_db_error)?;
     Ok(done.rows_affected() > 0)
@@ -144,10 +152,10 @@ pub async fn update_metadata(db: &Db, id: Uuid, metadata: &Metadata) -> Result<b
 
 /// Soft-deletes the live number `id` of `customer` (any owner when `None`) and frees its
 /// number for reuse; returns the deleted row, 404 when there was no live one.
-pub async fn delete(db: &Db, customer: Option<Uuid>, id: Uuid) -> Result<Number> {
+pub async fn delete(conn: &mut AnyConnection, customer: Option<Uuid>, id: Uuid) -> Result<Number> {
     if !SCOPED
         .soft_delete(
-            db.writer(),
+            &mut *conn,
             id,
             customer,
             "status = 'deleted', live_number = NULL",
@@ -156,7 +164,7 @@ pub async fn delete(db: &Db, customer: Option<Uuid>, id: Uuid) -> Result<Number>
     {
         return Err(Error::not_found("number"));
     }
-    let found = SCOPED.get(db.writer(), id, None, true, from_row).await?;
+    let found = SCOPED.get(conn, id, None, true, from_row).await?;
     found.ok_or_else(|| Error::not_found("number"))
 }
 

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use voxbin_bus::BusClient;
 use voxbin_core::{clock, Error, Result};
 use voxbin_store::{Db, Page};
-use voxbin_svc_kit::{made_before, page_request, publish, Scope};
+use voxbin_svc_kit::outbox::Outbox;
+use voxbin_svc_kit::{made_before, page_request, Scope};
 
 use crate::model::{Tag, TagBody};
 use crate::store;
@@ -16,8 +16,8 @@ use voxbin_svc_kit::body::parse_body;
 pub struct State {
     /// The database.
     pub db: Arc<Db>,
-    /// Events, as `tag-manager`.
-    pub bus: BusClient,
+    /// Events, as `tag-manager`, written with the change they report.
+    pub outbox: Outbox,
 }
 
 type Ctx = voxbin_bus::Ctx<State>;
@@ -40,12 +40,20 @@ pub async fn create(ctx: Ctx) -> Result<Tag> {
     let info = parse_body::<TagBody>(ctx.request().data.as_ref())?.validate()?;
     let mut tag = Tag::new(customer, info, clock::now());
     tag.id = ctx.new_id();
-    let db = &ctx.state().db;
-    let tag = match store::insert(db, &tag).await {
-        Ok(()) => tag,
-        Err(e) => made_before(&ctx, e, store::get(db.writer(), Some(customer), tag.id)).await?,
+    let state = ctx.state();
+    let made = async {
+        let mut tx = state.outbox.begin().await?;
+        store::insert(&mut tx, &tag).await?;
+        tx.event("tag_created", tag.id, &tag).await?;
+        tx.commit().await
     };
-    publish(&ctx.state().bus, "tag_created", &tag).await;
+    let tag = match made.await {
+        Ok(()) => tag,
+        Err(e) => {
+            let again = store::get(state.db.writer(), Some(customer), tag.id);
+            made_before(&ctx, e, again).await?
+        }
+    };
     Ok(tag)
 }
 
@@ -62,15 +70,19 @@ pub async fn get(ctx: Ctx) -> Result<Tag> {
 pub async fn update(ctx: Ctx) -> Result<Tag> {
     let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
     let info = parse_body::<TagBody>(ctx.request().data.as_ref())?.validate()?;
-    let tag = store::update(&ctx.state().db, scope.customer(), id, &info).await?;
-    publish(&ctx.state().bus, "tag_updated", &tag).await;
+    let mut tx = ctx.state().outbox.begin().await?;
+    let tag = store::update(&mut tx, scope.customer(), id, &info).await?;
+    tx.event("tag_updated", tag.id, &tag).await?;
+    tx.commit().await?;
     Ok(tag)
 }
 
 /// `DELETE /v1/tags/{id}`: soft-deletes and answers the deleted tag.
 pub async fn delete(ctx: Ctx) -> Result<Tag> {
     let (scope, id) = (Scope::from_ctx(&ctx)?, ctx.param_uuid("id")?);
-    let tag = store::delete(&ctx.state().db, scope.customer(), id).await?;
-    publish(&ctx.state().bus, "tag_deleted", &tag).await;
+    let mut tx = ctx.state().outbox.begin().await?;
+    let tag = store::delete(&mut tx, scope.customer(), id).await?;
+    tx.event("tag_deleted", tag.id, &tag).await?;
+    tx.commit().await?;
     Ok(tag)
 }

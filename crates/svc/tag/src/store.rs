@@ -5,7 +5,7 @@
 //! concurrent writes.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe};
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Executor};
 use uuid::Uuid;
 use voxbin_core::{clock, Error, ErrorKind, Result};
 use voxbin_store::{map_db_error, row, sqlx, Db, Page, PageRequest, LIVE};
@@ -18,8 +18,8 @@ const COLUMNS: &str = "id, customer_id, name, detail, tm_create, tm_update, tm_d
 /// `tag_tags`, scoped on `customer_id`.
 const SCOPED: Table = Table::new("tag_tags", COLUMNS);
 
-/// Stores a new tag; 409 when the customer has a live tag of that name.
-pub async fn insert(db: &Db, t: &Tag) -> Result<()> {
+/// Stores a new tag in `conn`'s transaction; 409 when the customer has a live tag of that name.
+pub async fn insert(conn: &mut AnyConnection, t: &Tag) -> Result<()> {
     sqlx::query(
         "INSERT INTO tag_tags (id, customer_id, name, live_name, detail, tm_create, tm_update, \
          tm_delete) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
@@ -31,14 +31,18 @@ pub async fn insert(db: &Db, t: &Tag) -> Result<()> {
     .bind(t.detail.as_str())
     .bind(t.tm_create.as_str())
     .bind(t.tm_update.clone())
-    .execute(db.writer())
+    .execute(conn)
     .await
     .map_err(|e| name_taken(e, &t.name))?;
     Ok(())
 }
 
 /// The live tag `id` visible to `customer` (any owner when `None`); 404 otherwise.
-pub async fn get(pool: &AnyPool, customer: Option<Uuid>, id: Uuid) -> Result<Tag> {
+pub async fn get<'e>(
+    pool: impl Executor<'e, Database = Any>,
+    customer: Option<Uuid>,
+    id: Uuid,
+) -> Result<Tag> {
     let found = SCOPED.get(pool, id, customer, false, from_row).await?;
     found.ok_or_else(|| Error::not_found("tag"))
 }
@@ -55,7 +59,12 @@ pub async fn list(db: &Db, customer: Option<Uuid>, req: &PageRequest) -> Result<
 
 /// Replaces name and detail of the live tag `id` of `customer` (any owner when `None`); the
 /// updated tag, 404 when there is none, 409 when the name is taken.
-pub async fn update(db: &Db, customer: Option<Uuid>, id: Uuid, info: &TagInfo) -> Result<Tag> {
+pub async fn update(
+    conn: &mut AnyConnection,
+    customer: Option<Uuid>,
+    id: Uuid,
+    info: &TagInfo,
+) -> Result<Tag> {
     let mut sql = format!(
         "UPDATE tag_tags SET name = ?, live_name = ?, detail = ?, tm_update = ? \
          WHERE id = ? AND {LIVE}"
@@ -73,25 +82,25 @@ pub async fn update(db: &Db, customer: Option<Uuid>, id: Uuid, info: &TagInfo) -
         query = query.bind(c.to_string());
     }
     let done = query
-        .execute(db.writer())
+        .execute(&mut *conn)
         .await
         .map_err(|e| name_taken(e, &info.name))?;
     if done.rows_affected() == 0 {
         return Err(Error::not_found("tag"));
     }
-    get(db.writer(), None, id).await
+    get(conn, None, id).await
 }
 
 /// Soft-deletes the live tag `id` of `customer` (any owner when `None`) and frees its name;
 /// returns the deleted row, 404 when there was no live one.
-pub async fn delete(db: &Db, customer: Option<Uuid>, id: Uuid) -> Result<Tag> {
+pub async fn delete(conn: &mut AnyConnection, customer: Option<Uuid>, id: Uuid) -> Result<Tag> {
     if !SCOPED
-        .soft_delete(db.writer(), id, customer, "live_name = NULL")
+        .soft_delete(&mut *conn, id, customer, "live_name = NULL")
         .await?
     {
         return Err(Error::not_found("tag"));
     }
-    let found = SCOPED.get(db.writer(), id, None, true, from_row).await?;
+    let found = SCOPED.get(conn, id, None, true, from_row).await?;
     found.ok_or_else(|| Error::not_found("tag"))
 }
 

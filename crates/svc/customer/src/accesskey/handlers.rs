@@ -16,7 +16,7 @@ use crate::customer::model::{STATUS_ACTIVE, STATUS_FROZEN};
 use crate::customer::store as customer_store;
 use crate::fields::MAX_TEXT;
 use voxbin_svc_kit::body::{invalid, Body};
-use voxbin_svc_kit::{page_request, publish};
+use voxbin_svc_kit::page_request;
 
 type CustomerCtx = Ctx<CustomerState>;
 
@@ -87,8 +87,11 @@ pub async fn create(ctx: CustomerCtx) -> Result<Value> {
     customer_store::get(&state.deps.db, customer_id)
         .await?
         .ok_or_else(|| Error::not_found("customer"))?;
-    store::insert(state.deps.db.writer(), &key).await?;
-    publish(&state.client, "accesskey_created", key.to_public()).await;
+    let mut tx = state.outbox.begin().await?;
+    store::insert(&mut *tx, &key).await?;
+    tx.event("accesskey_created", key.id, key.to_public())
+        .await?;
+    tx.commit().await?;
     Ok(key.to_public_with_token(&token))
 }
 
@@ -127,11 +130,16 @@ pub async fn update(ctx: CustomerCtx) -> Result<Value> {
         .ok_or_else(not_found)?;
     let name = name.unwrap_or(key.name);
     let detail = detail.unwrap_or(key.detail);
-    if !store::update(db, id, &name, &detail).await? {
+    let mut tx = state.outbox.begin().await?;
+    if !store::update(&mut *tx, id, &name, &detail).await? {
         return Err(not_found());
     }
-    let key = store::get(db, id, None).await?.ok_or_else(not_found)?;
-    publish(&state.client, "accesskey_updated", key.to_public()).await;
+    let key = store::get_any(&mut *tx, id, None)
+        .await?
+        .ok_or_else(not_found)?;
+    tx.event("accesskey_updated", key.id, key.to_public())
+        .await?;
+    tx.commit().await?;
     Ok(key.to_public())
 }
 
@@ -140,11 +148,16 @@ pub async fn delete(ctx: CustomerCtx) -> Result<Value> {
     let scope = Scope::from_ctx(&ctx)?;
     let id = ctx.param_uuid("id")?;
     let state = ctx.state();
-    let db = &state.deps.db;
-    if !voxbin_store::soft_delete(db.writer(), "customer_accesskeys", id, scope.customer()).await? {
+    let mut tx = state.outbox.begin().await?;
+    if !voxbin_store::soft_delete(&mut *tx, "customer_accesskeys", id, scope.customer()).await? {
         return Err(not_found());
     }
-    let key = store::get_any(db, id, None).await?.ok_or_else(not_found)?;
+    let key = store::get_any(&mut *tx, id, None)
+        .await?
+        .ok_or_else(not_found)?;
+    tx.event("accesskey_deleted", key.id, key.to_public())
+        .await?;
+    tx.commit().await?;
     // The gateway caches verified keys; deleting must take effect at once.
     if let Err(e) = state
         .deps
@@ -154,7 +167,6 @@ pub async fn delete(ctx: CustomerCtx) -> Result<Value> {
     {
         tracing::warn!(accesskey_id = %id, error = %e, "cannot evict cached access key");
     }
-    publish(&state.client, "accesskey_deleted", key.to_public()).await;
     Ok(key.to_public())
 }
 

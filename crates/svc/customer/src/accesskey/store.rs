@@ -39,23 +39,27 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(exec: E, k: &Accesskey)
 
 /// The live key `id`, scoped to `customer` when given.
 pub async fn get(db: &Db, id: Uuid, customer: Option<Uuid>) -> Result<Option<Accesskey>> {
-    get_where(db, id, customer, true).await
+    get_where(db.writer(), id, customer, true).await
 }
 
 /// The key `id` live or not (to answer a delete with the deleted row).
-pub async fn get_any(db: &Db, id: Uuid, customer: Option<Uuid>) -> Result<Option<Accesskey>> {
-    get_where(db, id, customer, false).await
+pub async fn get_any<'e>(
+    exec: impl Executor<'e, Database = Any>,
+    id: Uuid,
+    customer: Option<Uuid>,
+) -> Result<Option<Accesskey>> {
+    get_where(exec, id, customer, false).await
 }
 
 /// The key `id`, live only when `live_only`, scoped to `customer` when given.
-async fn get_where(
-    db: &Db,
+async fn get_where<'e>(
+    exec: impl Executor<'e, Database = Any>,
     id: Uuid,
     customer: Option<Uuid>,
     live_only: bool,
 ) -> Result<Option<Accesskey>> {
     TABLE
-        .get(db.writer(), id, customer, !live_only, Accesskey::from_row)
+        .get(exec, id, customer, !live_only, Accesskey::from_row)
         .await
 }
 
@@ -88,7 +92,12 @@ pub async fn list(db: &Db, customer: Option<Uuid>, req: &PageRequest) -> Result<
 }
 
 /// Sets name and detail of a live key; false when there is none.
-pub async fn update(db: &Db, id: Uuid, name: &str, detail: &str) -> Result<bool> {
+pub async fn update<'e>(
+    exec: impl Executor<'e, Database = Any>,
+    id: Uuid,
+    name: &str,
+    detail: &str,
+) -> Result<bool> {
     let sql = format!(
         "UPDATE customer_accesskeys SET name = ?, detail = ?, tm_update = ? WHERE id = ? AND {LIVE}"
     );
@@ -97,7 +106,7 @@ pub async fn update(db: &Db, id: Uuid, name: &str, detail: &str) -> Result<bool>
         .bind(detail)
         .bind(clock::now())
         .bind(id.to_string())
-        .execute(db.writer())
+        .execute(exec)
         .await
         .map_err(map_db_error)?;
     Ok(done.rows_affected() > 0)

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
-use voxbin_bus::{BusClient, Ctx};
+use voxbin_bus::Ctx;
 use voxbin_core::{clock, Error, ErrorKind, Result};
 use voxbin_svc_kit::{Deps, Scope};
 
@@ -14,7 +14,8 @@ use super::store;
 use crate::common::require_all;
 use crate::fields::MAX_TEXT;
 use voxbin_svc_kit::body::{invalid, Body};
-use voxbin_svc_kit::{page_request, publish};
+use voxbin_svc_kit::outbox::Outbox;
+use voxbin_svc_kit::page_request;
 
 /// What agent-manager's handlers share.
 pub struct AgentState {
@@ -22,8 +23,8 @@ pub struct AgentState {
     pub deps: Deps,
     /// Password hashing.
     pub hasher: Hasher,
-    /// For events.
-    pub client: BusClient,
+    /// Events of agents, written with the change they report.
+    pub outbox: Outbox,
 }
 
 type AgentCtx = Ctx<AgentState>;
@@ -134,9 +135,11 @@ pub async fn create_agent(ctx: AgentCtx) -> Result<Value> {
         tm_update: Some(now),
         tm_delete: None,
     };
-    store::insert(&state.deps.db, &agent).await?;
     let public = agent.to_public();
-    publish(&state.client, "agent_created", public.clone()).await;
+    let mut tx = state.outbox.begin().await?;
+    store::insert(&mut *tx, &agent).await?;
+    tx.event("agent_created", agent.id, &public).await?;
+    tx.commit().await?;
     Ok(public)
 }
 
@@ -187,7 +190,7 @@ fn parse_addresses(body: &Body) -> Result<Vec<Value>> {
 pub async fn get_agent(ctx: AgentCtx) -> Result<Value> {
     let scope = Scope::from_ctx(&ctx)?;
     let id = ctx.param_uuid("id")?;
-    let agent = store::get(&ctx.state().deps.db, id, scope.customer(), false)
+    let agent = store::get(ctx.state().deps.db.writer(), id, scope.customer(), false)
         .await?
         .ok_or_else(not_found)?;
     Ok(agent.to_public())
@@ -198,7 +201,7 @@ pub async fn get_agent(ctx: AgentCtx) -> Result<Value> {
 pub async fn get_agent_auth(ctx: AgentCtx) -> Result<Value> {
     require_all(Scope::from_ctx(&ctx)?)?;
     let id = ctx.param_uuid("id")?;
-    let agent = store::get(&ctx.state().deps.db, id, None, true)
+    let agent = store::get(ctx.state().deps.db.writer(), id, None, true)
         .await?
         .ok_or_else(not_found)?;
     Ok(agent.to_auth())
@@ -213,20 +216,22 @@ pub async fn set_password(ctx: AgentCtx) -> Result<Value> {
     check_password("password", &password)?;
     let state = ctx.state();
     let db = &state.deps.db;
-    store::get(db, id, scope.customer(), false)
+    store::get(db.writer(), id, scope.customer(), false)
         .await?
         .ok_or_else(not_found)?;
     let hash = state.hasher.hash(&password).await?;
-    if !store::set_password(db, id, &hash).await? {
+    let mut tx = state.outbox.begin().await?;
+    if !store::set_password(&mut *tx, id, &hash).await? {
         return Err(not_found());
     }
-    // Tokens issued before now stop working at once: the gateway's cached copy goes too.
-    evict_auth(&state.deps, id).await;
-    let agent = store::get(db, id, None, false)
+    let agent = store::get(&mut *tx, id, None, false)
         .await?
         .ok_or_else(not_found)?;
     let public = agent.to_public();
-    publish(&state.client, "agent_updated", public.clone()).await;
+    tx.event("agent_updated", agent.id, &public).await?;
+    tx.commit().await?;
+    // Tokens issued before now stop working at once: the gateway's cached copy goes too.
+    evict_auth(&state.deps, id).await;
     Ok(public)
 }
 
@@ -237,11 +242,11 @@ pub async fn revoke_tokens(ctx: AgentCtx) -> Result<Value> {
     let id = ctx.param_uuid("id")?;
     let state = ctx.state();
     let db = &state.deps.db;
-    let agent = store::get(db, id, scope.customer(), false)
+    let agent = store::get(db.writer(), id, scope.customer(), false)
         .await?
         .ok_or_else(not_found)?;
     // Re-storing the same hash moves tm_password_update, which is what revokes tokens.
-    if !store::set_password(db, id, &agent.password_hash).await? {
+    if !store::set_password(db.writer(), id, &agent.password_hash).await? {
         return Err(not_found());
     }
     evict_auth(&state.deps, id).await;
@@ -266,16 +271,17 @@ pub async fn delete_agent(ctx: AgentCtx) -> Result<Value> {
     let scope = Scope::from_ctx(&ctx)?;
     let id = ctx.param_uuid("id")?;
     let state = ctx.state();
-    let db = &state.deps.db;
-    if !store::delete(db, id, scope.customer()).await? {
+    let mut tx = state.outbox.begin().await?;
+    if !store::delete(&mut *tx, id, scope.customer()).await? {
         return Err(not_found());
     }
-    evict_auth(&state.deps, id).await;
-    let agent = store::get(db, id, None, true)
+    let agent = store::get(&mut *tx, id, None, true)
         .await?
         .ok_or_else(not_found)?;
     let public = agent.to_public();
-    publish(&state.client, "agent_deleted", public.clone()).await;
+    tx.event("agent_deleted", agent.id, &public).await?;
+    tx.commit().await?;
+    evict_auth(&state.deps, id).await;
     Ok(public)
 }
 

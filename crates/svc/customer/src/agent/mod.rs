@@ -11,8 +11,7 @@ pub mod password;
 pub mod store;
 
 use std::sync::Arc;
-use std::time::Duration;
-use voxbin_bus::{BusClient, Handler, Method, Router};
+use voxbin_bus::{Handler, Method, Router};
 use voxbin_svc_kit::Deps;
 
 use handlers::AgentState;
@@ -20,11 +19,11 @@ use password::Hasher;
 
 /// agent-manager's router over `deps`, hashing with `hasher`.
 pub fn router(deps: Deps, hasher: Hasher) -> Arc<dyn Handler> {
-    let client = BusClient::new(deps.bus.clone(), crate::AGENT, Duration::from_secs(10));
+    let outbox = voxbin_svc_kit::outbox::Outbox::new(&deps, crate::AGENT);
     let state = AgentState {
         deps,
         hasher,
-        client,
+        outbox,
     };
     Arc::new(
         Router::with_state(crate::AGENT, state)

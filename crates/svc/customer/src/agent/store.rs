@@ -6,7 +6,7 @@
 
 use uuid::Uuid;
 use voxbin_core::{clock, Result};
-use voxbin_store::sqlx::{self, AssertSqlSafe};
+use voxbin_store::sqlx::{self, Any, AssertSqlSafe, Executor};
 use voxbin_store::{map_db_error, Db, Page, PageRequest, LIVE};
 use voxbin_svc_kit::scoped::Table;
 
@@ -26,7 +26,7 @@ pub fn username_key(username: &str) -> String {
 }
 
 /// Inserts a new agent; a taken username is 409 `ALREADY_EXISTS`.
-pub async fn insert(db: &Db, a: &Agent) -> Result<()> {
+pub async fn insert<'e>(exec: impl Executor<'e, Database = Any>, a: &Agent) -> Result<()> {
     sqlx::query(
         "INSERT INTO agent_agents (id, customer_id, username, live_username, password_hash, name, \
          detail, ring_method, status, permission, tag_ids, addresses, direct_hash, \
@@ -50,21 +50,21 @@ pub async fn insert(db: &Db, a: &Agent) -> Result<()> {
     .bind(a.tm_create.as_str())
     .bind(a.tm_update.clone())
     .bind(a.tm_delete.clone())
-    .execute(db.writer())
+    .execute(exec)
     .await
     .map_err(map_db_error)?;
     Ok(())
 }
 
 /// The agent `id` (live only unless `with_deleted`), scoped to `customer` when given.
-pub async fn get(
-    db: &Db,
+pub async fn get<'e>(
+    exec: impl Executor<'e, Database = Any>,
     id: Uuid,
     customer: Option<Uuid>,
     with_deleted: bool,
 ) -> Result<Option<Agent>> {
     TABLE
-        .get(db.writer(), id, customer, with_deleted, Agent::from_row)
+        .get(exec, id, customer, with_deleted, Agent::from_row)
         .await
 }
 
@@ -90,7 +90,11 @@ pub async fn list(db: &Db, customer: Option<Uuid>, req: &PageRequest) -> Result<
 }
 
 /// Stores a new password hash and moves `tm_password_update` to now; false when not live.
-pub async fn set_password(db: &Db, id: Uuid, password_hash: &str) -> Result<bool> {
+pub async fn set_password<'e>(
+    exec: impl Executor<'e, Database = Any>,
+    id: Uuid,
+    password_hash: &str,
+) -> Result<bool> {
     let now = clock::now();
     let sql = format!(
         "UPDATE agent_agents SET password_hash = ?, tm_password_update = ?, tm_update = ? \
@@ -101,16 +105,20 @@ pub async fn set_password(db: &Db, id: Uuid, password_hash: &str) -> Result<bool
         .bind(now.as_str())
         .bind(now.as_str())
         .bind(id.to_string())
-        .execute(db.writer())
+        .execute(exec)
         .await
         .map_err(map_db_error)?;
     Ok(done.rows_affected() > 0)
 }
 
 /// Soft-deletes the live agent `id` (scoped to `customer` when given) and frees its username.
-pub async fn delete(db: &Db, id: Uuid, customer: Option<Uuid>) -> Result<bool> {
+pub async fn delete<'e>(
+    exec: impl Executor<'e, Database = Any>,
+    id: Uuid,
+    customer: Option<Uuid>,
+) -> Result<bool> {
     let also = "live_username = NULL";
-    TABLE.soft_delete(db.writer(), id, customer, also).await
+    TABLE.soft_delete(exec, id, customer, also).await
 }
 
 /// Soft-deletes every live agent of `customer`; returns how many.

@@ -11,7 +11,6 @@ use std::time::Duration;
 use uuid::Uuid;
 use voxbin_bus::{BusClient, Ctx, Method};
 use voxbin_core::{clock, id::new_id, Error, ErrorKind, Result};
-use voxbin_store::map_db_error;
 use voxbin_svc_kit::{Deps, Scope};
 
 use super::model::Customer;
@@ -24,7 +23,8 @@ use crate::agent::password::{check_password, normalize_username};
 use crate::common::require_all;
 use crate::fields::{check_email, check_webhook_method, check_webhook_uri, MAX_LINE, MAX_TEXT};
 use voxbin_svc_kit::body::{invalid, Body};
-use voxbin_svc_kit::{page_request, publish};
+use voxbin_svc_kit::outbox::Outbox;
+use voxbin_svc_kit::page_request;
 
 /// How long customer-manager waits for agent-manager (which hashes a password on purpose slowly).
 const AGENT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -33,15 +33,22 @@ const AGENT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct CustomerState {
     /// Adapters.
     pub deps: Deps,
-    /// For calls to agent-manager and for events.
+    /// For calls to agent-manager.
     pub client: BusClient,
+    /// Events of customers and access keys, written with the change they report.
+    pub outbox: Outbox,
 }
 
 impl CustomerState {
     /// The state over `deps`.
     pub fn new(deps: Deps) -> CustomerState {
         let client = BusClient::new(deps.bus.clone(), crate::CUSTOMER, AGENT_CALL_TIMEOUT);
-        CustomerState { deps, client }
+        let outbox = Outbox::new(&deps, crate::CUSTOMER);
+        CustomerState {
+            deps,
+            client,
+            outbox,
+        }
     }
 }
 
@@ -61,6 +68,7 @@ pub struct CustomerInput {
     address: Option<String>,
     webhook_method: Option<String>,
     webhook_uri: Option<String>,
+    webhook_secret: Option<String>,
 }
 
 impl CustomerInput {
@@ -74,6 +82,7 @@ impl CustomerInput {
             address: body.opt_str_max("address", MAX_TEXT)?,
             webhook_method: body.opt_str("webhook_method")?,
             webhook_uri: body.opt_str("webhook_uri")?,
+            webhook_secret: body.opt_str_max("webhook_secret", MAX_LINE)?,
         };
         if let Some(email) = &input.email {
             check_email("email", email)?;
@@ -101,6 +110,7 @@ impl CustomerInput {
         set(&mut c.address, self.address);
         set(&mut c.webhook_method, self.webhook_method);
         set(&mut c.webhook_uri, self.webhook_uri);
+        set(&mut c.webhook_secret, self.webhook_secret);
     }
 }
 
@@ -208,28 +218,28 @@ pub async fn create_customer(
         }
         return Err(error);
     }
-    publish(&state.client, "customer_created", customer.to_admin()).await;
-    if let Some((key, _)) = &accesskey {
-        publish(&state.client, "accesskey_created", key.to_public()).await;
-    }
     Ok(Created {
         customer,
         accesskey,
     })
 }
 
-/// Inserts the customer and its first key in one transaction.
+/// Inserts the customer and its first key, with their events, in one transaction.
 async fn write_customer(
     state: &CustomerState,
     customer: &Customer,
     key: Option<&Accesskey>,
 ) -> Result<()> {
-    let mut tx = state.deps.db.writer().begin().await.map_err(map_db_error)?;
+    let mut tx = state.outbox.begin().await?;
     store::insert(&mut *tx, customer).await?;
+    tx.event("customer_created", customer.id, customer.to_admin())
+        .await?;
     if let Some(key) = key {
         key_store::insert(&mut *tx, key).await?;
+        tx.event("accesskey_created", key.id, key.to_public())
+            .await?;
     }
-    tx.commit().await.map_err(map_db_error)
+    tx.commit().await
 }
 
 /// `POST /v1/customers` (super-admin / internal): the contract's create body plus optional
@@ -282,13 +292,16 @@ pub async fn update(ctx: CustomerCtx) -> Result<Value> {
     let state = ctx.state();
     let mut customer = visible(state, scope, id).await?;
     input.apply(&mut customer);
-    if !store::update(&state.deps.db, &customer).await? {
+    let mut tx = state.outbox.begin().await?;
+    if !store::update(&mut *tx, &customer).await? {
         return Err(not_found());
     }
-    let customer = store::get(&state.deps.db, id)
+    let customer = store::get_in(&mut *tx, id, false)
         .await?
         .ok_or_else(not_found)?;
-    publish(&state.client, "customer_updated", customer.to_admin()).await;
+    tx.event("customer_updated", customer.id, customer.to_admin())
+        .await?;
+    tx.commit().await?;
     Ok(customer.shape_for(scope == Scope::All))
 }
 
@@ -301,9 +314,16 @@ pub async fn delete(ctx: CustomerCtx) -> Result<Value> {
     let state = ctx.state();
     visible(state, scope, id).await?;
     let key_hashes = crate::accesskey::store::live_hashes_of(&state.deps.db, id).await?;
-    if !store::delete(&state.deps.db, id).await? {
+    let mut tx = state.outbox.begin().await?;
+    if !store::delete(&mut tx, id).await? {
         return Err(not_found());
     }
+    let customer = store::get_in(&mut *tx, id, true)
+        .await?
+        .ok_or_else(not_found)?;
+    tx.event("customer_deleted", customer.id, customer.to_admin())
+        .await?;
+    tx.commit().await?;
     // The keys went with the customer; the gateway's cached verifications must go too.
     for hash in key_hashes {
         if let Err(e) = state
@@ -325,10 +345,6 @@ pub async fn delete(ctx: CustomerCtx) -> Result<Value> {
         // usernames until deleted by hand, which the log line below is there to prompt.
         tracing::warn!(customer_id = %id, %error, "cannot delete the agents of a deleted customer");
     }
-    let customer = store::get_any(&state.deps.db, id)
-        .await?
-        .ok_or_else(not_found)?;
-    publish(&state.client, "customer_deleted", customer.to_admin()).await;
     Ok(customer.shape_for(scope == Scope::All))
 }
 
@@ -371,5 +387,22 @@ pub async fn signup(ctx: CustomerCtx) -> Result<Value> {
     Ok(json!({
         "customer": created.customer.to_public(),
         "accesskey": accesskey,
+    }))
+}
+
+/// `GET /v1/customers/{id}/webhook` (internal, for the webhook service): where and how the
+/// customer's webhooks go -> `{customer_id, webhook_method, webhook_uri, webhook_secret}`.
+/// The secret leaves customer-manager only here; 404 for a customer that is not live.
+pub async fn webhook_target(ctx: CustomerCtx) -> Result<Value> {
+    require_all(Scope::from_ctx(&ctx)?)?;
+    let id = ctx.param_uuid("id")?;
+    let customer = store::get(&ctx.state().deps.db, id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(json!({
+        "customer_id": customer.id,
+        "webhook_method": customer.webhook_method,
+        "webhook_uri": customer.webhook_uri,
+        "webhook_secret": customer.webhook_secret,
     }))
 }

@@ -41,6 +41,9 @@ pub struct Customer {
     pub webhook_method: String,
     /// Webhook target URL, or empty.
     pub webhook_uri: String,
+    /// Key the webhook service signs deliveries with (HMAC-SHA256); empty: unsigned.
+    /// Write-only: never part of any shape the customer service answers or publishes.
+    pub webhook_secret: String,
     /// Default billing account (nil when none).
     pub billing_account_id: Uuid,
     /// Configuration flags (`{"rtp_debug": bool}`), stored as JSON.
@@ -77,6 +80,7 @@ impl Customer {
             address: String::new(),
             webhook_method: String::new(),
             webhook_uri: String::new(),
+            webhook_secret: String::new(),
             billing_account_id: NO_BILLING_ACCOUNT,
             metadata: json!({"rtp_debug": false}),
             email_verified: false,
@@ -105,6 +109,7 @@ impl Customer {
             address: row::text(row, "address")?,
             webhook_method: row::text(row, "webhook_method")?,
             webhook_uri: row::text(row, "webhook_uri")?,
+            webhook_secret: row::text(row, "webhook_secret")?,
             billing_account_id: row::uuid(row, "billing_account_id")?,
             metadata,
             email_verified: row::flag(row, "email_verified")?,

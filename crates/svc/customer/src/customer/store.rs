@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 use voxbin_core::{clock, Result};
-use voxbin_store::sqlx::{self, Any, AssertSqlSafe, Executor};
+use voxbin_store::sqlx::{self, Any, AnyConnection, AssertSqlSafe, Executor};
 use voxbin_store::{map_db_error, Db, Page, PageRequest, LIVE};
 use voxbin_svc_kit::scoped::Table;
 
@@ -10,7 +10,7 @@ use super::model::{Customer, STATUS_DELETED};
 
 /// Columns selected for a [`Customer`].
 pub const COLUMNS: &str = "id, name, detail, email, phone_number, address, webhook_method, \
-    webhook_uri, billing_account_id, metadata, email_verified, status, \
+    webhook_uri, webhook_secret, billing_account_id, metadata, email_verified, status, \
     identity_verification_status, terms_agreed_version, terms_agreed_ip, \
     tm_deletion_scheduled, tm_create, tm_update, tm_delete";
 
@@ -21,10 +21,10 @@ const TABLE: Table = Table::new("customer_customers", COLUMNS).owned_by("id");
 pub async fn insert<'e, E: Executor<'e, Database = Any>>(exec: E, c: &Customer) -> Result<()> {
     sqlx::query(
         "INSERT INTO customer_customers (id, customer_id, name, detail, email, phone_number, \
-         address, webhook_method, webhook_uri, billing_account_id, metadata, email_verified, \
-         status, identity_verification_status, terms_agreed_version, terms_agreed_ip, \
-         tm_deletion_scheduled, tm_create, tm_update, tm_delete) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         address, webhook_method, webhook_uri, webhook_secret, billing_account_id, metadata, \
+         email_verified, status, identity_verification_status, terms_agreed_version, \
+         terms_agreed_ip, tm_deletion_scheduled, tm_create, tm_update, tm_delete) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(c.id.to_string())
     .bind(c.id.to_string())
@@ -35,6 +35,7 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(exec: E, c: &Customer) 
     .bind(c.address.as_str())
     .bind(c.webhook_method.as_str())
     .bind(c.webhook_uri.as_str())
+    .bind(c.webhook_secret.as_str())
     .bind(c.billing_account_id.to_string())
     .bind(c.metadata.to_string())
     .bind(i64::from(c.email_verified))
@@ -54,15 +55,18 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(exec: E, c: &Customer) 
 
 /// The live customer `id`, read from the writer (callers read their own writes).
 pub async fn get(db: &Db, id: Uuid) -> Result<Option<Customer>> {
-    TABLE
-        .get(db.writer(), id, None, false, Customer::from_row)
-        .await
+    get_in(db.writer(), id, false).await
 }
 
-/// The customer `id` whether live or deleted (for answering a delete with the deleted row).
-pub async fn get_any(db: &Db, id: Uuid) -> Result<Option<Customer>> {
+/// The customer `id` through `exec` (a pool or a transaction); deleted ones too when
+/// `with_deleted`.
+pub async fn get_in<'e>(
+    exec: impl Executor<'e, Database = Any>,
+    id: Uuid,
+    with_deleted: bool,
+) -> Result<Option<Customer>> {
     TABLE
-        .get(db.writer(), id, None, true, Customer::from_row)
+        .get(exec, id, None, with_deleted, Customer::from_row)
         .await
 }
 
@@ -88,10 +92,11 @@ pub async fn email_taken(db: &Db, email: &str) -> Result<bool> {
 }
 
 /// Writes the editable fields of `c`; false when the customer is no longer live.
-pub async fn update(db: &Db, c: &Customer) -> Result<bool> {
+pub async fn update<'e>(exec: impl Executor<'e, Database = Any>, c: &Customer) -> Result<bool> {
     let sql = format!(
         "UPDATE customer_customers SET name = ?, detail = ?, email = ?, phone_number = ?, \
-         address = ?, webhook_method = ?, webhook_uri = ?, tm_update = ? WHERE id = ? AND {LIVE}"
+         address = ?, webhook_method = ?, webhook_uri = ?, webhook_secret = ?, tm_update = ? \
+         WHERE id = ? AND {LIVE}"
     );
     let done = sqlx::query(AssertSqlSafe(sql))
         .bind(c.name.as_str())
@@ -101,19 +106,19 @@ pub async fn update(db: &Db, c: &Customer) -> Result<bool> {
         .bind(c.address.as_str())
         .bind(c.webhook_method.as_str())
         .bind(c.webhook_uri.as_str())
+        .bind(c.webhook_secret.as_str())
         .bind(clock::now())
         .bind(c.id.to_string())
-        .execute(db.writer())
+        .execute(exec)
         .await
         .map_err(map_db_error)?;
     Ok(done.rows_affected() > 0)
 }
 
-/// Soft-deletes the customer (status `deleted`) and every live access key of it, in one
-/// transaction; false when the customer was not live.
-pub async fn delete(db: &Db, id: Uuid) -> Result<bool> {
+/// Soft-deletes the customer (status `deleted`) and every live access key of it, in the
+/// caller's transaction `tx`; false when the customer was not live (nothing changed).
+pub async fn delete(tx: &mut AnyConnection, id: Uuid) -> Result<bool> {
     let now = clock::now();
-    let mut tx = db.writer().begin().await.map_err(map_db_error)?;
     let sql = format!(
         "UPDATE customer_customers SET status = ?, tm_update = ?, tm_delete = ? \
          WHERE id = ? AND {LIVE}"
@@ -127,7 +132,6 @@ pub async fn delete(db: &Db, id: Uuid) -> Result<bool> {
         .await
         .map_err(map_db_error)?;
     if done.rows_affected() == 0 {
-        tx.rollback().await.map_err(map_db_error)?;
         return Ok(false);
     }
     let sql = format!(
@@ -140,6 +144,5 @@ pub async fn delete(db: &Db, id: Uuid) -> Result<bool> {
         .execute(&mut *tx)
         .await
         .map_err(map_db_error)?;
-    tx.commit().await.map_err(map_db_error)?;
     Ok(true)
 }

@@ -19,7 +19,7 @@ use super::metrics::flow_metrics;
 use super::model::{Activeflow, ReferenceType};
 use super::store;
 use super::variables::{Variables, COMPLETE_COUNT};
-use crate::{events, flow, fresh_reader, State};
+use crate::{flow, fresh_reader, State};
 
 /// Attempts of a step that keeps losing races before it gives up with a 503.
 const MAX_ATTEMPTS: usize = 8;
@@ -34,7 +34,6 @@ pub(crate) async fn step(
     input: Input,
 ) -> Result<(Activeflow, Outcome)> {
     let limits = Limits::from_config(&state.deps.config.flow);
-    let db = state.deps.db.writer();
     // Loads need read-your-writes, not the writer: a stale read loses the revision check.
     let reader = fresh_reader(&state.deps.db);
     for _ in 0..MAX_ATTEMPTS {
@@ -62,9 +61,13 @@ pub(crate) async fn step(
             return Ok((af, outcome));
         }
         af.tm_update = Some(clock::format(now));
-        if !store::save_step(db, &mut af, &vars).await? {
+        // The step and its event commit together; a lost race rolls back (tx dropped).
+        let mut tx = state.outbox.begin().await?;
+        if !store::save_step(&mut tx, &mut af, &vars).await? {
             continue;
         }
+        tx.event("activeflow_updated", af.id, af.public()).await?;
+        tx.commit().await?;
         let m = flow_metrics();
         m.actions.add(&["control"], control_run);
         if matches!(outcome, Outcome::Execute(_)) {
@@ -73,7 +76,6 @@ pub(crate) async fn step(
         if before.status != af.status {
             m.ended.inc(&[]);
         }
-        events::publish(&state.events, "activeflow_updated", af.public()).await;
         for effect in effects {
             apply(state, &af, &vars, effect).await;
         }
@@ -191,7 +193,9 @@ pub(crate) async fn start(
         vars.set_internal(key, value)
             .map_err(|e| crate::body::invalid("variables", e))?;
     }
-    store::insert(state.deps.db.writer(), &af, &vars).await?;
-    events::publish(&state.events, "activeflow_created", af.public()).await;
+    let mut tx = state.outbox.begin().await?;
+    store::insert(&mut tx, &af, &vars).await?;
+    tx.event("activeflow_created", af.id, af.public()).await?;
+    tx.commit().await?;
     Ok(af)
 }

@@ -2,7 +2,7 @@
 //! `?` placeholders). An engine step saves both in one transaction, guarded by `revision`.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
 use uuid::Uuid;
 use voxbin_core::{Error, Result};
 use voxbin_store::{map_db_error, row, sqlx, PageRequest, LIVE};
@@ -62,9 +62,12 @@ fn encode(value: &impl serde::Serialize) -> Result<String> {
 }
 
 /// Inserts a new activeflow and its variables, in one transaction.
-pub(crate) async fn insert(pool: &AnyPool, af: &Activeflow, vars: &Variables) -> Result<()> {
-    let mut tx = pool.begin().await.map_err(map_db_error)?;
-    insert_row(&mut tx, af).await?;
+pub(crate) async fn insert(
+    tx: &mut AnyConnection,
+    af: &Activeflow,
+    vars: &Variables,
+) -> Result<()> {
+    insert_row(&mut *tx, af).await?;
     sqlx::query(
         "INSERT INTO flow_variables (activeflow_id, customer_id, variables, tm_create, tm_update) \
          VALUES (?, ?, ?, ?, ?)",
@@ -77,11 +80,11 @@ pub(crate) async fn insert(pool: &AnyPool, af: &Activeflow, vars: &Variables) ->
     .execute(&mut *tx)
     .await
     .map_err(map_db_error)?;
-    tx.commit().await.map_err(map_db_error)
+    Ok(())
 }
 
 /// Inserts the activeflow row.
-async fn insert_row(tx: &mut sqlx::Transaction<'_, sqlx::Any>, af: &Activeflow) -> Result<()> {
+async fn insert_row(tx: &mut AnyConnection, af: &Activeflow) -> Result<()> {
     let sql = format!(
         "INSERT INTO flow_activeflows ({COLUMNS}) VALUES \
          (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -109,7 +112,7 @@ async fn insert_row(tx: &mut sqlx::Transaction<'_, sqlx::Any>, af: &Activeflow) 
         .bind(af.tm_create.clone())
         .bind(af.tm_update.clone())
         .bind(af.tm_delete.clone())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(map_db_error)?;
     Ok(())
@@ -146,12 +149,11 @@ pub(crate) async fn variables(pool: &AnyPool, id: Uuid) -> Result<Variables> {
 /// and, when they changed, its variables, in one transaction. False when another step won
 /// the race (nothing is written; reload and retry).
 pub(crate) async fn save_step(
-    pool: &AnyPool,
+    tx: &mut AnyConnection,
     af: &mut Activeflow,
     vars: &Variables,
 ) -> Result<bool> {
     let now = af.tm_update.clone();
-    let mut tx = pool.begin().await.map_err(map_db_error)?;
     let sql = format!(
         "UPDATE flow_activeflows SET status = ?, stack_map = ?, current_stack_id = ?, \
          current_action = ?, forward_stack_id = ?, forward_action_id = ?, execute_count = ?, \
@@ -176,7 +178,6 @@ pub(crate) async fn save_step(
         .await
         .map_err(map_db_error)?;
     if done.rows_affected() == 0 {
-        tx.rollback().await.map_err(map_db_error)?;
         return Ok(false);
     }
     if vars.is_dirty() {
@@ -190,7 +191,6 @@ pub(crate) async fn save_step(
         .await
         .map_err(map_db_error)?;
     }
-    tx.commit().await.map_err(map_db_error)?;
     af.revision += 1;
     Ok(true)
 }

@@ -15,7 +15,7 @@ use super::cache::{self, Cached};
 use super::model::{Flow, FlowType, MAX_DETAIL_CHARS, MAX_FLOWS_PER_CUSTOMER, MAX_NAME_CHARS};
 use super::store;
 use crate::body::{invalid, Body};
-use crate::{events, fresh_reader, State};
+use crate::{fresh_reader, State};
 
 /// What `POST /flows` and `PUT /flows/{id}` may set, validated.
 struct FlowInput {
@@ -140,14 +140,20 @@ pub(crate) async fn create(ctx: Ctx<State>) -> Result<Flow> {
         tm_delete: None,
         version: 1,
     };
-    if let Err(error) = store::insert(db, &flow).await {
+    let written = async {
+        let mut tx = state.outbox.begin().await?;
+        store::insert(&mut tx, &flow).await?;
+        tx.event("flow_created", flow.id, &flow).await?;
+        tx.commit().await
+    };
+    if let Err(error) = written.await {
         return match error.kind {
-            // A redelivery of a create whose first delivery got as far as the insert.
+            // A redelivery of a create whose first delivery got as far as the insert (its
+            // event was committed with it).
             ErrorKind::AlreadyExists if ctx.may_be_redelivered() => {
                 match store::get_any(db, flow.id).await? {
                     Some(made) if made.customer_id == customer_id => {
                         tracing::info!(id = %made.id, "redelivered flow create answered with the flow it made");
-                        events::publish(&state.events, "flow_created", &made).await;
                         Ok(made)
                     }
                     _ => Err(error),
@@ -157,7 +163,6 @@ pub(crate) async fn create(ctx: Ctx<State>) -> Result<Flow> {
         };
     }
     cache::fill(&state.deps.cache, &flow).await;
-    events::publish(&state.events, "flow_created", &flow).await;
     Ok(flow)
 }
 
@@ -198,12 +203,14 @@ pub(crate) async fn update(ctx: Ctx<State>) -> Result<Flow> {
     flow.on_complete_flow_id = input.on_complete_flow_id.unwrap_or(Uuid::nil());
     flow.tm_update = Some(clock::now());
     // Deleted between the read and the write: as if the delete came first.
-    let Some(version) = store::update(state.deps.db.writer(), &flow).await? else {
+    let mut tx = state.outbox.begin().await?;
+    let Some(version) = store::update(&mut tx, &flow).await? else {
         return Err(Error::not_found("flow"));
     };
     flow.version = version;
+    tx.event("flow_updated", flow.id, &flow).await?;
+    tx.commit().await?;
     state.repairs.put(&state.deps.cache, &flow, false).await;
-    events::publish(&state.events, "flow_updated", &flow).await;
     Ok(flow)
 }
 
@@ -213,10 +220,12 @@ pub(crate) async fn delete(ctx: Ctx<State>) -> Result<Flow> {
     let scope = Scope::from_ctx(&ctx)?;
     let state = ctx.state();
     let live = load_visible(state, id, scope).await?;
-    let Some(flow) = store::delete(state.deps.db.writer(), id, live.customer_id).await? else {
+    let mut tx = state.outbox.begin().await?;
+    let Some(flow) = store::delete(&mut tx, id, live.customer_id).await? else {
         return Err(Error::not_found("flow"));
     };
+    tx.event("flow_deleted", flow.id, &flow).await?;
+    tx.commit().await?;
     state.repairs.put(&state.deps.cache, &flow, true).await;
-    events::publish(&state.events, "flow_deleted", &flow).await;
     Ok(flow)
 }

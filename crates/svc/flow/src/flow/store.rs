@@ -1,7 +1,7 @@
 //! SQL of `flow_flows` (one text per query for SQLite and MySQL, `?` placeholders).
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
 use uuid::Uuid;
 use voxbin_core::{Error, Result};
 use voxbin_store::{map_db_error, row, sqlx, PageRequest, LIVE};
@@ -44,7 +44,7 @@ pub(crate) fn actions_json(flow: &Flow) -> Result<String> {
 }
 
 /// Inserts a new flow.
-pub(crate) async fn insert(pool: &AnyPool, flow: &Flow) -> Result<()> {
+pub(crate) async fn insert(conn: &mut AnyConnection, flow: &Flow) -> Result<()> {
     let sql =
         format!("INSERT INTO flow_flows ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     sqlx::query(AssertSqlSafe(sql))
@@ -60,7 +60,7 @@ pub(crate) async fn insert(pool: &AnyPool, flow: &Flow) -> Result<()> {
         .bind(flow.tm_update.clone())
         .bind(flow.tm_delete.clone())
         .bind(flow.version)
-        .execute(pool)
+        .execute(conn)
         .await
         .map_err(map_db_error)?;
     Ok(())
@@ -72,7 +72,10 @@ pub(crate) async fn get_live(pool: &AnyPool, id: Uuid) -> Result<Option<Flow>> {
 }
 
 /// The flow `id`, live or deleted.
-pub(crate) async fn get_any(pool: &AnyPool, id: Uuid) -> Result<Option<Flow>> {
+pub(crate) async fn get_any<'e>(
+    pool: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    id: Uuid,
+) -> Result<Option<Flow>> {
     TABLE.get(pool, id, None, true, from_row).await
 }
 
@@ -97,13 +100,13 @@ pub(crate) async fn count_live(pool: &AnyPool, customer: Uuid) -> Result<i64> {
 
 /// Writes the updatable fields of `flow` (name, detail, actions, on_complete_flow_id,
 /// tm_update) to its live row and bumps its version; returns the new version, or `None` when
-/// no live row matched. One transaction, so the version read back is this write's.
-pub(crate) async fn update(pool: &AnyPool, flow: &Flow) -> Result<Option<i64>> {
+/// no live row matched. Run in the caller's transaction, so the version read back is this
+/// write's.
+pub(crate) async fn update(tx: &mut AnyConnection, flow: &Flow) -> Result<Option<i64>> {
     let sql = format!(
         "UPDATE flow_flows SET name = ?, detail = ?, actions = ?, on_complete_flow_id = ?, \
          tm_update = ?, version = version + 1 WHERE id = ? AND customer_id = ? AND {LIVE}"
     );
-    let mut tx = pool.begin().await.map_err(map_db_error)?;
     let done = sqlx::query(AssertSqlSafe(sql))
         .bind(flow.name.clone())
         .bind(flow.detail.clone())
@@ -123,15 +126,18 @@ pub(crate) async fn update(pool: &AnyPool, flow: &Flow) -> Result<Option<i64>> {
         .fetch_one(&mut *tx)
         .await
         .map_err(map_db_error)?;
-    tx.commit().await.map_err(map_db_error)?;
     Ok(Some(version))
 }
 
 /// Soft-deletes the live flow `id` of `customer` and bumps its version; the deleted row, or
 /// `None` when no live row matched.
-pub(crate) async fn delete(pool: &AnyPool, id: Uuid, customer: Uuid) -> Result<Option<Flow>> {
+pub(crate) async fn delete(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    customer: Uuid,
+) -> Result<Option<Flow>> {
     let deleted = voxbin_store::soft_delete_and_set(
-        pool,
+        &mut *conn,
         "flow_flows",
         "version = version + 1",
         id,
@@ -142,5 +148,5 @@ pub(crate) async fn delete(pool: &AnyPool, id: Uuid, customer: Uuid) -> Result<O
         return Ok(None);
     }
     // A deleted row is never written again, so this read sees the delete's version.
-    get_any(pool, id).await
+    get_any(conn, id).await
 }

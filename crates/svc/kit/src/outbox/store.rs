@@ -1,0 +1,117 @@
+//! SQL over `outbox_events` and `outbox_leases` (same text for SQLite and MySQL).
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool};
+use voxbin_core::{clock, ErrorKind, Result};
+use voxbin_store::{map_db_error, row, sqlx};
+
+/// One stored event.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Row {
+    pub seq: i64,
+    pub event_type: String,
+    pub data: String,
+}
+
+/// Adds an event to the transaction `conn` is in.
+pub(crate) async fn insert(
+    conn: &mut AnyConnection,
+    publisher: &str,
+    event_type: &str,
+    resource_id: &str,
+    data: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox_events (publisher, event_type, resource_id, data, tm_create) \
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(publisher)
+    .bind(event_type)
+    .bind(resource_id)
+    .bind(data)
+    .bind(clock::now())
+    .execute(conn)
+    .await
+    .map_err(map_db_error)?;
+    Ok(())
+}
+
+/// Takes or renews the relay lease of `publisher` for `owner` until `until_ms`; false when
+/// another owner holds a lease that has not run out at `now_ms`.
+pub(crate) async fn take_lease(
+    pool: &AnyPool,
+    publisher: &str,
+    owner: &str,
+    now_ms: i64,
+    until_ms: i64,
+) -> Result<bool> {
+    let made =
+        sqlx::query("INSERT INTO outbox_leases (publisher, owner, until_ms) VALUES (?, ?, ?)")
+            .bind(publisher)
+            .bind(owner)
+            .bind(until_ms)
+            .execute(pool)
+            .await;
+    match made.map_err(map_db_error) {
+        Ok(_) => return Ok(true),
+        Err(e) if e.kind == ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let done = sqlx::query(
+        "UPDATE outbox_leases SET owner = ?, until_ms = ? \
+         WHERE publisher = ? AND (owner = ? OR until_ms < ?)",
+    )
+    .bind(owner)
+    .bind(until_ms)
+    .bind(publisher)
+    .bind(owner)
+    .bind(now_ms)
+    .execute(pool)
+    .await
+    .map_err(map_db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Gives the lease up (on a clean stop), so another relay need not wait for it to run out.
+pub(crate) async fn drop_lease(pool: &AnyPool, publisher: &str, owner: &str) -> Result<()> {
+    sqlx::query("UPDATE outbox_leases SET until_ms = 0 WHERE publisher = ? AND owner = ?")
+        .bind(publisher)
+        .bind(owner)
+        .execute(pool)
+        .await
+        .map_err(map_db_error)?;
+    Ok(())
+}
+
+/// The oldest `limit` events of `publisher`, in commit order.
+pub(crate) async fn oldest(pool: &AnyPool, publisher: &str, limit: i64) -> Result<Vec<Row>> {
+    let rows = sqlx::query(
+        "SELECT seq, event_type, data FROM outbox_events WHERE publisher = ? \
+         ORDER BY seq LIMIT ?",
+    )
+    .bind(publisher)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(map_db_error)?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Deletes the events of `publisher` up to and including `seq` (they were published).
+pub(crate) async fn delete_through(pool: &AnyPool, publisher: &str, seq: i64) -> Result<()> {
+    sqlx::query("DELETE FROM outbox_events WHERE publisher = ? AND seq <= ?")
+        .bind(publisher)
+        .bind(seq)
+        .execute(pool)
+        .await
+        .map_err(map_db_error)?;
+    Ok(())
+}
+
+fn from_row(r: &AnyRow) -> Result<Row> {
+    Ok(Row {
+        seq: row::int(r, "seq")?,
+        event_type: row::text(r, "event_type")?,
+        data: row::text(r, "data")?,
+    })
+}
