@@ -180,24 +180,20 @@ pub struct UserAgent {
 impl UserAgent {
     /// Binds the transports and starts the driver task.
     pub async fn start(cfg: UaConfig) -> io::Result<(UserAgent, mpsc::Receiver<UaEvent>)> {
-        let mut tcfg = TransportConfig {
-            udp: vec![cfg.listen],
+        let mut listen = cfg.listen;
+        if cfg.tcp && listen.port() == 0 {
+            // TCP must share UDP's port: find a free UDP port first
+            listen.set_port(std::net::UdpSocket::bind(listen)?.local_addr()?.port());
+        }
+        let tcfg = TransportConfig {
+            udp: vec![listen],
+            tcp: if cfg.tcp { vec![listen] } else { Vec::new() },
             ..TransportConfig::default()
         };
-        let (transport, mut incoming) = SipTransport::bind(tcfg.clone()).await?;
+        let (transport, incoming) = SipTransport::bind(tcfg).await?;
         let local = transport
             .local_addr(Transport::Udp)
             .ok_or_else(|| io::Error::other("no UDP socket bound"))?;
-        let (transport, incoming) = if cfg.tcp {
-            // TCP on the very port UDP got
-            transport.shutdown();
-            incoming.close();
-            tcfg.udp = vec![local];
-            tcfg.tcp = vec![local];
-            SipTransport::bind(tcfg).await?
-        } else {
-            (transport, incoming)
-        };
         let ip = match cfg.advertise {
             Some(ip) => ip,
             None if local.ip().is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),

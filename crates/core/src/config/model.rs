@@ -42,6 +42,87 @@ pub struct Config {
     pub webhook: WebhookConfig,
     /// The `rtp-relay` role.
     pub rtp_relay: RtpRelayConfig,
+    /// The `media` role (call legs; RTP ports come from `rtp`).
+    pub media: MediaConfig,
+}
+
+/// The `media` role: its internal SIP listener, identity on the bus, and file locations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// UDP (and TCP) address of the node's SIP user agent; empty turns the role off.
+    pub sip_listen: String,
+    /// IP written in Via, Contact and SDP, and announced to the edge; empty means the IP of
+    /// `sip_listen` (loopback when that is a wildcard).
+    pub advertise: String,
+    /// This node's id on the bus (`bin-manager.media-manager.request.<node_id>`); empty
+    /// means the host name.
+    pub node_id: String,
+    /// Where recordings are written; empty means `<data_dir>/recordings`.
+    pub recordings_dir: String,
+    /// Cache of downloaded prompts and speech; empty means `<data_dir>/media`.
+    pub media_dir: String,
+    /// Media worker threads (each runs its own 20 ms clock).
+    pub workers: u16,
+    /// RFC 4028 session interval asked for and accepted at most, in seconds (0: none).
+    pub session_expires_secs: u32,
+    /// Seconds between `medianode_updated` heartbeats.
+    pub heartbeat_secs: u64,
+    /// Seconds without RTP before a leg reports an RTP timeout.
+    pub rtp_timeout_secs: u64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Config::default().media
+    }
+}
+
+impl MediaConfig {
+    fn defaults(host: &str) -> Self {
+        MediaConfig {
+            sip_listen: format!("{host}:5080"),
+            advertise: String::new(),
+            node_id: String::new(),
+            recordings_dir: String::new(),
+            media_dir: String::new(),
+            workers: 1,
+            session_expires_secs: 1800,
+            heartbeat_secs: 5,
+            rtp_timeout_secs: 60,
+        }
+    }
+
+    /// Checks addresses and budgets; the error names the key at fault.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if !self.sip_listen.is_empty()
+            && self.sip_listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            return Err((
+                "media.sip_listen",
+                format!("{:?} is not a host:port socket address", self.sip_listen),
+            ));
+        }
+        if !self.advertise.is_empty() && self.advertise.parse::<std::net::IpAddr>().is_err() {
+            return Err((
+                "media.advertise",
+                format!("{:?} is not an IP address", self.advertise),
+            ));
+        }
+        if self.workers == 0 {
+            return Err(("media.workers", "must be at least 1".into()));
+        }
+        if self.session_expires_secs != 0 && self.session_expires_secs < 90 {
+            return Err((
+                "media.session_expires_secs",
+                "must be 0 (no session timer) or at least 90 (RFC 4028 Min-SE)".into(),
+            ));
+        }
+        if self.heartbeat_secs == 0 {
+            return Err(("media.heartbeat_secs", "must be at least 1".into()));
+        }
+        Ok(())
+    }
 }
 
 /// Webhook delivery (retries, timeouts, SSRF guard) and the event outbox relay.
@@ -668,6 +749,7 @@ impl Config {
             webhook: WebhookConfig::default(),
             webhook: WebhookConfig::default(),
             rtp_relay: RtpRelayConfig::defaults(prod, host),
+            media: MediaConfig::defaults(host),
         }
     }
 

@@ -6,6 +6,7 @@ mod deps;
 pub use deps::{open_cache, open_db};
 mod health;
 mod listen;
+mod media;
 mod secrets;
 mod sip;
 mod tls;
@@ -119,6 +120,7 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
         );
     }
     let _sip_edge = sip::start(&roles, &config, &deps, &shutdown).await?;
+    media::start(&roles, &config, &deps, &shutdown).await?;
     let jwt_secret = secrets::jwt_secret(&config, &db).await?;
 
     let wants_api = roles.iter().any(|r| r == "api");
