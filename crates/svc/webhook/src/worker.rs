@@ -21,8 +21,8 @@ use crate::signature::{sign, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TI
 use crate::store::{self, Outcome};
 use crate::target::Targets;
 
-/// Extra time a claimed row stays leased beyond the request timeout.
-const LEASE_SLACK: Duration = Duration::from_secs(30);
+/// Extra time a claimed row stays leased beyond the request timeout (recording the outcome).
+const LEASE_SLACK: Duration = Duration::from_secs(5);
 
 /// Wakes the worker; cheap to clone.
 #[derive(Clone, Default)]
