@@ -37,6 +37,9 @@ pub struct EngineConfig {
     pub max_download: usize,
     /// Events kept for slow subscribers before they see `Lagged`.
     pub event_capacity: usize,
+    /// Run workers under `SCHED_FIFO` at this priority (1..=99) so a busy host cannot delay
+    /// the media clock; needs CAP_SYS_NICE (a refusal is logged and the worker runs normally).
+    pub realtime_priority: Option<u8>,
 }
 
 impl std::fmt::Debug for EngineConfig {
@@ -52,6 +55,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("recordings_dir", &self.recordings_dir)
             .field("music_on_hold", &self.music_on_hold)
             .field("rtp_timeout", &self.rtp_timeout)
+            .field("realtime_priority", &self.realtime_priority)
             .finish_non_exhaustive()
     }
 }
@@ -79,6 +83,7 @@ impl EngineConfig {
             rtp_timeout: Some(Duration::from_secs(30)),
             max_download: 50 * 1024 * 1024,
             event_capacity: 4096,
+            realtime_priority: None,
         }
     }
 
@@ -100,6 +105,15 @@ impl EngineConfig {
             return Err(EngineError::Config(
                 "advertise_ip: an unspecified address cannot be sent in SDP".into(),
             ));
+        }
+        if self
+            .realtime_priority
+            .is_some_and(|p| !(1..=99).contains(&p))
+        {
+            return Err(EngineError::Config(format!(
+                "realtime_priority: {:?} is not in 1..=99",
+                self.realtime_priority
+            )));
         }
         if self.event_capacity == 0 {
             return Err(EngineError::Config(

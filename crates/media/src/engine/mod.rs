@@ -161,6 +161,7 @@ impl Engine {
                 events: events.clone(),
                 music_on_hold: moh.clone(),
                 rtp_timeout: config.rtp_timeout,
+                realtime_priority: config.realtime_priority,
             });
             let thread = std::thread::Builder::new()
                 .name(format!("media-{index}"))

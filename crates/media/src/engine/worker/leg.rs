@@ -202,7 +202,13 @@ pub(crate) struct Leg {
     pub bridge: Option<(LegId, usize)>,
     /// The conference and our place in its mixer.
     pub conference: Option<(ConferenceId, ParticipantId)>,
+    /// The packet prepared last tick, sent at the start of the next one.
+    wire: [u8; WIRE],
+    pending: Option<(std::net::SocketAddr, usize)>,
 }
+
+/// Room for one outgoing RTP packet (12-byte header + 160 bytes, or a DTMF event).
+const WIRE: usize = 256;
 
 impl Leg {
     /// A leg on its sockets with its stream settings.
@@ -230,6 +236,17 @@ impl Leg {
             external: None,
             bridge: None,
             conference: None,
+            wire: [0; WIRE],
+            pending: None,
+        }
+    }
+
+    /// Sends the packet prepared on the previous tick. All legs send first thing in a tick,
+    /// so how long receiving and mixing take never moves a leg's send time (steady 20 ms
+    /// spacing at the cost of one frame of latency).
+    pub fn flush(&mut self) {
+        if let Some((to, n)) = self.pending.take() {
+            let _ = self.rtp.send_to(&self.wire[..n], to);
         }
     }
 
@@ -593,7 +610,7 @@ impl Leg {
     }
 
     /// Second half of a tick: what the peer hears (`heard` from a bridge or conference plus
-    /// this leg's operations), recorded and sent.
+    /// this leg's operations), recorded and packed for sending at the next tick's start.
     pub fn send(&mut self, heard: Option<&Frame>, ctx: &mut TickCtx<'_>) {
         let mut out = match heard {
             Some(f) => *f,
@@ -671,9 +688,11 @@ impl Leg {
                 self.end_collect(reason, ctx.events);
             }
         }
-        if let Ok(Some((to, n))) = self.stream.outbound_frame(&out, ctx.scratch) {
-            let _ = self.rtp.send_to(&ctx.scratch[..n], to);
-        }
+        self.pending = self
+            .stream
+            .outbound_frame(&out, &mut self.wire)
+            .ok()
+            .flatten();
         if self.stream.next_rtcp().is_none_or(|due| ctx.now >= due) {
             let unix = SystemTime::now()
                 .duration_since(UNIX_EPOCH)

@@ -1,6 +1,7 @@
 //! A worker thread: owns legs and conferences and runs their 20 ms clock. The loop sleeps to
 //! absolute deadlines (`deadline += 20 ms`), so lateness of one tick never shifts the next;
-//! commands are drained at the start of each tick without blocking.
+//! commands are drained at the start of each tick without blocking. A tick sends the packets
+//! prepared by the previous one first, then receives, mixes and prepares the next packets.
 
 pub(crate) mod collect;
 pub(crate) mod command;
@@ -37,6 +38,21 @@ pub(crate) struct WorkerSetup {
     pub events: broadcast::Sender<EngineEvent>,
     pub music_on_hold: Source,
     pub rtp_timeout: Option<Duration>,
+    pub realtime_priority: Option<u8>,
+}
+
+/// Puts the calling thread under `SCHED_FIFO` at `priority`.
+pub(crate) fn set_realtime(priority: u8) -> std::io::Result<()> {
+    let param = libc::sched_param {
+        sched_priority: i32::from(priority),
+    };
+    // SAFETY: pid 0 is the calling thread; `param` is a valid sched_param for the call
+    let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// One worker.
@@ -72,6 +88,11 @@ impl Worker {
 
     /// Runs until `Shutdown` (or the engine handle is gone).
     pub fn run(mut self) {
+        if let Some(p) = self.setup.realtime_priority {
+            if let Err(e) = set_realtime(p) {
+                tracing::warn!(priority = p, error = %e, "media worker stays at normal priority");
+            }
+        }
         let mut deadline = Instant::now();
         loop {
             if !self.drain() {
@@ -385,6 +406,9 @@ impl Worker {
             events: &setup.events,
             rtp_timeout: setup.rtp_timeout,
         };
+        for leg in legs.iter_mut().flatten() {
+            leg.flush();
+        }
         for (slot, leg) in legs.iter_mut().enumerate() {
             if let Some(leg) = leg {
                 leg.receive(&mut ctx, slot);
