@@ -42,6 +42,7 @@ fn handler(name: &str, deps: &Deps) -> Arc<dyn Handler> {
         "route" => voxbin_svc_route::handler(deps),
         "webhook" => voxbin_svc_webhook::handler(deps),
         "timeline" => voxbin_svc_timeline::handler(deps),
+        "call" => voxbin_svc_call::handler(deps),
         // Services whose domain comes with later issues answer `GET /v1/ping` only.
         other => Arc::new(Router::new(other)),
     }
@@ -52,6 +53,10 @@ pub async fn start_service(name: &str, deps: &Deps) -> Result<Consumer> {
     if name == "timeline" {
         // Besides its routes, the timeline records every service's events.
         return voxbin_svc_timeline::start(deps.clone(), SERVICES).await;
+    }
+    if name == "call" {
+        // Besides its routes, the call service follows the media role's events.
+        return voxbin_svc_call::start(deps.clone()).await;
     }
     deps.bus
         .serve(&request_queue(name), handler(name, deps))

@@ -1,0 +1,499 @@
+//! The call service's side of a call: media events in, call records and flow steps out.
+//!
+//! An incoming `leg_created` is routed ([`crate::routing`]) to a number's call flow: the call
+//! is recorded, an activeflow started and executed. Each action the flow service hands back
+//! is planned ([`crate::actions`]) and run on the leg's media node; an operation's completion
+//! event (matched by op id, so stale ones are ignored) or a timer calls the flow's `next`
+//! with result variables. `leg_*` events move the call's status forward; `leg_hangup` ends
+//! the call and stops its activeflow with the reason.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+use voxbin_bus::{Event, EventHandler, Method};
+use voxbin_core::{clock, Error, ErrorKind, Result};
+
+use crate::actions::{plan, result_variables, Plan};
+use crate::media;
+use crate::model::{Address, Call, Direction, HangupBy, HangupReason, Status};
+use crate::routing::{source_of, target_of, Target};
+use crate::{store, State, SERVICE};
+
+/// How often a live call's leg is checked on its media node.
+pub const HEALTH_EVERY: Duration = Duration::from_secs(30);
+/// Longest a call may last before it is hung up with `timeout`.
+pub const MAX_CALL_DURATION: Duration = Duration::from_secs(4 * 3600);
+
+/// Media events handled by the call service.
+pub const MEDIA_EVENTS: &[&str] = &[
+    "leg_created",
+    "leg_ringing",
+    "leg_answered",
+    "leg_hangup",
+    "playback_finished",
+    "digits_collected",
+    "digits_sent",
+];
+
+/// The subscriber of media events.
+pub struct MediaEvents(pub Arc<State>);
+
+#[async_trait]
+impl EventHandler for MediaEvents {
+    async fn handle(&self, event: Event) -> Result<()> {
+        let data = event.data.unwrap_or(Value::Null);
+        on_media_event(&self.0, &event.event_type, &data).await
+    }
+}
+
+fn uuid_of(data: &Value, key: &str) -> Option<Uuid> {
+    data.get(key)
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+}
+
+fn str_of<'a>(data: &'a Value, key: &str) -> &'a str {
+    data.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// Handles one media event.
+pub async fn on_media_event(state: &State, kind: &str, data: &Value) -> Result<()> {
+    let Some(leg) = uuid_of(data, "id") else {
+        return Ok(());
+    };
+    match kind {
+        "leg_created" if str_of(data, "direction") == "incoming" => inbound(state, leg, data).await,
+        "leg_ringing" => advance(state, leg, Status::Ringing, "call_ringing").await,
+        "leg_answered" => {
+            let moved = advance(state, leg, Status::Progressing, "call_progressing").await;
+            if let Some(call) = store::get_any(state.db.writer(), leg).await? {
+                // an outgoing call runs its flow once answered
+                if call.direction == Direction::Outgoing && !call.activeflow_id.is_nil() {
+                    let answer = flow_call(state, &call, "execute", json!({})).await?;
+                    drive(state, leg, answer).await?;
+                }
+            }
+            moved
+        }
+        "leg_hangup" => {
+            let by = match str_of(data, "hangup_by") {
+                "local" => HangupBy::Local,
+                _ => HangupBy::Remote,
+            };
+            let reason = HangupReason::from_cause(str_of(data, "hangup_reason"));
+            ended(state, leg, by, reason).await
+        }
+        "playback_finished" | "digits_collected" | "digits_sent" => match uuid_of(data, "op_id") {
+            Some(op) => {
+                let vars = result_variables(kind, data);
+                op_done(state, leg, op, vars, None).await
+            }
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// Moves call `id` to `status` and reports it with `event`, if the machine allows.
+async fn advance(state: &State, id: Uuid, status: Status, event: &str) -> Result<()> {
+    let mut tx = state.outbox.begin().await?;
+    if !store::set_status(&mut tx, id, status).await? {
+        return Ok(());
+    }
+    let call = store::get(&mut *tx, None, id).await?;
+    tx.event(event, id, &call).await?;
+    tx.commit().await
+}
+
+/// Ends call `id` (once) with `call_hangup`, and stops its activeflow with the reason.
+pub async fn ended(state: &State, id: Uuid, by: HangupBy, reason: HangupReason) -> Result<()> {
+    let mut tx = state.outbox.begin().await?;
+    if !store::set_hangup(&mut tx, id, by, reason).await? {
+        return Ok(());
+    }
+    let call = store::get_any(&mut *tx, id)
+        .await?
+        .ok_or_else(|| Error::not_found("call"))?;
+    tx.event("call_hangup", id, &call).await?;
+    tx.commit().await?;
+    if !call.activeflow_id.is_nil() {
+        let who = match by {
+            HangupBy::Local => "local",
+            _ => "remote",
+        };
+        let reason = format!("call hangup: {} by {who}", reason.as_str());
+        let uri = format!("/v1/activeflows/{}/stop", call.activeflow_id);
+        if let Err(e) = state
+            .bus
+            .call(
+                "flow",
+                Method::Post,
+                &uri,
+                Some(json!({ "reason": reason })),
+            )
+            .await
+        {
+            tracing::warn!(call = %id, error = %e, "activeflow not stopped");
+        }
+    }
+    Ok(())
+}
+
+/// Routes an incoming leg: a number's call flow, or a rejection recorded as a failed call.
+async fn inbound(state: &State, leg: Uuid, data: &Value) -> Result<()> {
+    let node_id = str_of(data, "node_id").to_owned();
+    let uri = str_of(data, "uri");
+    let source = source_of(str_of(data, "from"));
+    let now = clock::now();
+    let (number, destination) = match target_of(uri) {
+        Target::Number(n) => {
+            let found = state
+                .bus
+                .call(
+                    "number",
+                    Method::Get,
+                    &format!("/v1/numbers/by_number/{}", n.replace('+', "%2B")),
+                    None,
+                )
+                .await;
+            (found, Address::new("tel", n))
+        }
+        Target::Extension(e) => (
+            Err(Error::not_found("extension")),
+            Address::new("extension", e),
+        ),
+        Target::Unknown => (
+            Err(Error::not_found("destination")),
+            Address::new("sip", uri),
+        ),
+    };
+    let (customer, flow) = match number {
+        Ok(n) => (
+            uuid_of(&n, "customer_id").unwrap_or(Uuid::nil()),
+            uuid_of(&n, "call_flow_id").unwrap_or(Uuid::nil()),
+        ),
+        Err(e) if e.kind == ErrorKind::NotFound => (Uuid::nil(), Uuid::nil()),
+        Err(e) => {
+            reject(state, &node_id, leg, 503, "Service Unavailable").await;
+            return Err(e);
+        }
+    };
+    let mut call = Call::new(
+        leg,
+        customer,
+        Direction::Incoming,
+        Status::Ringing,
+        source,
+        destination,
+        node_id.clone(),
+        now,
+    );
+    call.flow_id = flow;
+    let mut tx = state.outbox.begin().await?;
+    store::insert(&mut tx, &call).await?;
+    tx.event("call_created", leg, &call).await?;
+    tx.commit().await?;
+    if flow.is_nil() {
+        // nobody here by that name: 404, and the call stays on record as failed
+        reject(state, &node_id, leg, 404, "Not Found").await;
+        return ended(state, leg, HangupBy::Local, HangupReason::Failed).await;
+    }
+    let created = state
+        .bus
+        .call(
+            "flow",
+            Method::Post,
+            "/v1/activeflows",
+            Some(json!({
+                "customer_id": customer,
+                "flow_id": flow,
+                "reference_type": "call",
+                "reference_id": leg,
+                "variables": call_variables(&call),
+            })),
+        )
+        .await;
+    let activeflow = match created.map(|af| uuid_of(&af, "id")) {
+        Ok(Some(af)) => af,
+        Ok(None) | Err(_) => {
+            reject(state, &node_id, leg, 500, "Server Internal Error").await;
+            return ended(state, leg, HangupBy::Local, HangupReason::Failed).await;
+        }
+    };
+    let mut conn = state
+        .db
+        .writer()
+        .acquire()
+        .await
+        .map_err(voxbin_store::map_db_error)?;
+    store::set_flow(&mut conn, leg, flow, activeflow).await?;
+    drop(conn);
+    arm_health(state, leg).await;
+    call.activeflow_id = activeflow;
+    let answer = flow_call(state, &call, "execute", json!({})).await?;
+    drive(state, leg, answer).await
+}
+
+/// The `voipbin.call.*` built-ins seeded into a call's activeflow.
+pub fn call_variables(call: &Call) -> Map<String, Value> {
+    let mut v = Map::new();
+    v.insert("voipbin.call.id".into(), json!(call.id.to_string()));
+    v.insert(
+        "voipbin.call.direction".into(),
+        json!(match call.direction {
+            Direction::Incoming => "incoming",
+            Direction::Outgoing => "outgoing",
+        }),
+    );
+    v.insert("voipbin.call.source.type".into(), json!(call.source.kind));
+    v.insert(
+        "voipbin.call.source.target".into(),
+        json!(call.source.target),
+    );
+    v.insert(
+        "voipbin.call.source.target_name".into(),
+        json!(call.source.target_name),
+    );
+    v.insert(
+        "voipbin.call.destination.type".into(),
+        json!(call.destination.kind),
+    );
+    v.insert(
+        "voipbin.call.destination.target".into(),
+        json!(call.destination.target),
+    );
+    v
+}
+
+/// Refuses an incoming leg; a failure is logged (the leg may be gone already).
+async fn reject(state: &State, node_id: &str, leg: Uuid, code: u16, reason: &str) {
+    let body = json!({"code": code, "reason": reason});
+    if let Err(e) = media::command(&state.bus, node_id, leg, "reject", body).await {
+        tracing::info!(%leg, error = %e, "reject not delivered");
+    }
+}
+
+/// Calls the flow service's engine route `verb` for the call's activeflow.
+async fn flow_call(state: &State, call: &Call, verb: &str, body: Value) -> Result<Value> {
+    let uri = format!("/v1/activeflows/{}/{verb}", call.activeflow_id);
+    state.bus.call("flow", Method::Post, &uri, Some(body)).await
+}
+
+/// What running an action came to.
+enum Ran {
+    /// Finished now, with these result variables.
+    Done(Vec<(String, String)>),
+    /// Finishes later (an event or a timer).
+    Pending,
+    /// Cannot run: the activeflow stops with this reason.
+    Stop(String),
+}
+
+/// Runs the flow's answers until an action has to wait or the flow ends.
+pub async fn drive(state: &State, id: Uuid, mut answer: Value) -> Result<()> {
+    loop {
+        let Some(call) = store::get_any(state.db.writer(), id).await? else {
+            return Ok(());
+        };
+        if call.is_over() {
+            return Ok(());
+        }
+        match str_of(&answer, "result") {
+            "execute" => {
+                let action = answer.get("action").cloned().unwrap_or(Value::Null);
+                let action_id = uuid_of(&action, "id").unwrap_or(Uuid::nil());
+                match run_action(state, &call, &action).await? {
+                    Ran::Done(vars) => {
+                        let variables: Map<String, Value> =
+                            vars.into_iter().map(|(k, v)| (k, json!(v))).collect();
+                        let body = json!({"action_id": action_id, "variables": variables});
+                        answer = flow_call(state, &call, "next", body).await?;
+                    }
+                    Ran::Pending => return Ok(()),
+                    Ran::Stop(reason) => {
+                        let body = json!({ "reason": reason });
+                        flow_call(state, &call, "stop", body).await?;
+                        return hang_up(state, &call, HangupReason::Failed).await;
+                    }
+                }
+            }
+            "ended" => return hang_up(state, &call, HangupReason::Normal).await,
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// Starts ending a live call: status terminating/canceling, then the media hangup (its
+/// `leg_hangup` ends the record); a call without a leg ends at once.
+pub async fn hang_up(state: &State, call: &Call, reason: HangupReason) -> Result<()> {
+    if call.is_over() {
+        return Ok(());
+    }
+    let ending = call.status.ending();
+    let mut tx = state.outbox.begin().await?;
+    if store::set_status(&mut tx, call.id, ending).await? {
+        let fresh = store::get(&mut *tx, None, call.id).await?;
+        tx.event("call_updated", call.id, &fresh).await?;
+    }
+    tx.commit().await?;
+    let body = json!({"cause": reason.media_cause()});
+    match media::command(&state.bus, &call.node_id, call.id, "hangup", body).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind == ErrorKind::NotFound || e.reason == "NO_MEDIA" => {
+            ended(state, call.id, HangupBy::Local, reason).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs one action on the call's leg.
+async fn run_action(state: &State, call: &Call, action: &Value) -> Result<Ran> {
+    let the_plan = plan(action);
+    let op = match the_plan {
+        Plan::Operation { .. } | Plan::Timed { .. } => voxbin_core::id::new_id(),
+        _ => Uuid::nil(),
+    };
+    // the op id is stored before the node hears of it, so its completion is never missed
+    let mut conn = state
+        .db
+        .writer()
+        .acquire()
+        .await
+        .map_err(voxbin_store::map_db_error)?;
+    let live = store::set_action(&mut conn, call.id, action, op).await?;
+    drop(conn);
+    if !live {
+        return Ok(Ran::Pending);
+    }
+    let send = |verb: &'static str, body: Value| async move {
+        media::command(&state.bus, &call.node_id, call.id, verb, body).await
+    };
+    let failed = |verb: &str, e: Error| {
+        if e.kind == ErrorKind::NotFound {
+            // the leg is gone: its leg_hangup ends the call and the flow
+            Ok(Ran::Pending)
+        } else {
+            Ok(Ran::Stop(format!("{verb} failed: {}", e.message)))
+        }
+    };
+    match the_plan {
+        Plan::Command { verb, body } => match send(verb, body).await {
+            Ok(_) => Ok(Ran::Done(Vec::new())),
+            Err(e) => failed(verb, e),
+        },
+        Plan::Operation { verb, mut body } => {
+            body["op_id"] = json!(op);
+            match send(verb, body).await {
+                Ok(_) => Ok(Ran::Pending),
+                Err(e) => failed(verb, e),
+            }
+        }
+        Plan::Timed { verb, ms, after } => {
+            if let Some((v, body)) = verb {
+                if let Err(e) = send(v, body).await {
+                    return failed(v, e);
+                }
+            }
+            let body =
+                json!({"op_id": op, "after": after.map(|(v, b)| json!({"verb": v, "body": b}))});
+            let uri = format!("/v1/calls/{}/op_done", call.id);
+            state
+                .bus
+                .delay(
+                    SERVICE,
+                    Method::Post,
+                    &uri,
+                    Some(body),
+                    Duration::from_millis(ms),
+                )
+                .await?;
+            Ok(Ran::Pending)
+        }
+        Plan::Hangup(reason) => {
+            hang_up(state, call, reason).await?;
+            Ok(Ran::Pending)
+        }
+        Plan::Unsupported(why) => Ok(Ran::Stop(why)),
+    }
+}
+
+/// The operation `op` of call `id` finished: send `after` (if any), then the flow's `next`
+/// with `vars` (once; a stale or repeated completion does nothing).
+pub async fn op_done(
+    state: &State,
+    id: Uuid,
+    op: Uuid,
+    vars: Vec<(String, String)>,
+    after: Option<(String, Value)>,
+) -> Result<()> {
+    let mut conn = state
+        .db
+        .writer()
+        .acquire()
+        .await
+        .map_err(voxbin_store::map_db_error)?;
+    let taken = store::take_op(&mut conn, id, op).await?;
+    drop(conn);
+    if !taken {
+        return Ok(());
+    }
+    let Some(call) = store::get_any(state.db.writer(), id).await? else {
+        return Ok(());
+    };
+    if let Some((verb, body)) = after {
+        if let Err(e) = media::command(&state.bus, &call.node_id, id, &verb, body).await {
+            tracing::info!(call = %id, %verb, error = %e, "after-action command failed");
+        }
+    }
+    let variables: Map<String, Value> = vars.into_iter().map(|(k, v)| (k, json!(v))).collect();
+    let body = json!({"action_id": call.op_action_id, "variables": variables});
+    let answer = flow_call(state, &call, "next", body).await?;
+    drive(state, id, answer).await
+}
+
+/// Schedules the next health check of call `id`.
+pub async fn arm_health(state: &State, id: Uuid) {
+    let uri = format!("/v1/calls/{id}/health");
+    if let Err(e) = state
+        .bus
+        .delay(SERVICE, Method::Post, &uri, None, HEALTH_EVERY)
+        .await
+    {
+        tracing::warn!(call = %id, error = %e, "health check not scheduled");
+    }
+}
+
+/// Checks a live call: hung up with `timeout` past the maximum duration, ended as `failed`
+/// when its leg vanished from its node, else checked again later.
+pub async fn health(state: &State, id: Uuid) -> Result<()> {
+    let Some(call) = store::get_any(state.db.writer(), id).await? else {
+        return Ok(());
+    };
+    if call.is_over() {
+        return Ok(());
+    }
+    let age = chrono::DateTime::parse_from_rfc3339(&call.tm_create)
+        .map(|t| chrono::Utc::now().signed_duration_since(t))
+        .ok()
+        .and_then(|d| d.to_std().ok())
+        .unwrap_or_default();
+    if age > MAX_CALL_DURATION {
+        return hang_up(state, &call, HangupReason::Timeout).await;
+    }
+    if !call.node_id.is_empty() {
+        match media::leg_exists(&state.bus, &call.node_id, id).await {
+            Ok(false) => return ended(state, id, HangupBy::Local, HangupReason::Failed).await,
+            Ok(true) => {}
+            // nobody serves the node's queue any more: the node and its legs are gone
+            Err(e) if e.reason == "SERVICE_UNAVAILABLE" => {
+                return ended(state, id, HangupBy::Local, HangupReason::Failed).await
+            }
+            Err(e) => tracing::info!(call = %id, error = %e, "leg not checked this time"),
+        }
+    }
+    arm_health(state, id).await;
+    Ok(())
+}

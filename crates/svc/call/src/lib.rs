@@ -1,0 +1,122 @@
+//! The call service: calls (`call_calls`), their status machine, inbound routing, outbound
+//! dialling and the flow actions run on the media role.
+//!
+//! A call is one media leg (same id) on one media node, driven only through the media role's
+//! bus protocol ([`media`]). The service subscribes to the media role's events
+//! (`media-manager`: `leg_created`, `leg_answered`, `leg_hangup`, operation completions) and
+//! answers the RPCs the API gateway forwards for `/calls`:
+//!
+//! | route | does |
+//! |---|---|
+//! | `GET /v1/calls`, `GET /v1/calls/{id}` | list, read |
+//! | `POST /v1/calls` | outbound calls (sip, tel through routes) running a flow |
+//! | `DELETE /v1/calls/{id}` | soft-delete a finished call (409 while live) |
+//! | `POST /v1/calls/{id}/hangup` | hang up |
+//! | `POST /v1/calls/{id}/talk`, `hold`/`moh`, `mute`, `silence` (and `DELETE` to undo) | media |
+//!
+//! Internal timer routes (`POST /v1/calls/{id}/op_done`, `/health`) arrive as delayed bus
+//! messages: timed actions (sleep, echo) and the periodic leg health check, which also
+//! enforces the maximum call duration. Call events (`call_created`, `call_ringing`,
+//! `call_progressing`, `call_updated`, `call_hangup`, `call_deleted`) go out through the
+//! transactional outbox with the change they report.
+
+#![warn(missing_docs)]
+
+pub mod actions;
+pub mod driver;
+mod handlers;
+pub mod media;
+pub mod model;
+mod outbound;
+pub mod routing;
+mod store;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use voxbin_bus::{request_queue, BusClient, Consumer, Handler, Method, Router};
+use voxbin_core::Result;
+use voxbin_store::Db;
+use voxbin_svc_kit::outbox::Outbox;
+use voxbin_svc_kit::Deps;
+
+pub use model::{Address, Call, Direction, HangupBy, HangupReason, Status};
+
+/// The service name: queue `bin-manager.call-manager.request`, publisher `call-manager`.
+pub const SERVICE: &str = "call";
+
+/// What the routes and the event handler share.
+pub struct State {
+    /// The database.
+    pub db: Arc<Db>,
+    /// Calls to the flow, number, route and media services, as `call-manager`.
+    pub bus: BusClient,
+    /// Call events, written with the change they report.
+    pub outbox: Outbox,
+}
+
+impl State {
+    /// The state of a call service over `deps`.
+    pub fn new(deps: &Deps) -> Arc<State> {
+        Arc::new(State {
+            db: deps.db.clone(),
+            bus: deps.client(SERVICE),
+            outbox: Outbox::new(deps, SERVICE),
+        })
+    }
+}
+
+/// The bus handler of the call service's routes.
+pub fn handler_with(state: Arc<State>) -> Arc<dyn Handler> {
+    use handlers as h;
+    Arc::new(
+        Router::with_state(SERVICE, state)
+            .route(Method::Get, "/v1/calls", h::list)
+            .route(Method::Post, "/v1/calls", h::create)
+            .route(Method::Get, "/v1/calls/{id}", h::get)
+            .route(Method::Delete, "/v1/calls/{id}", h::delete)
+            .route(Method::Post, "/v1/calls/{id}/hangup", h::hangup)
+            .route(Method::Post, "/v1/calls/{id}/talk", h::talk)
+            .route(Method::Post, "/v1/calls/{id}/hold", h::hold)
+            .route(Method::Delete, "/v1/calls/{id}/hold", h::unhold)
+            .route(Method::Post, "/v1/calls/{id}/moh", h::hold)
+            .route(Method::Delete, "/v1/calls/{id}/moh", h::unhold)
+            .route(Method::Post, "/v1/calls/{id}/mute", h::mute)
+            .route(Method::Delete, "/v1/calls/{id}/mute", h::unmute)
+            .route(Method::Post, "/v1/calls/{id}/silence", h::silence)
+            .route(Method::Delete, "/v1/calls/{id}/silence", h::unsilence)
+            .route(Method::Post, "/v1/calls/{id}/op_done", h::op_done)
+            .route(Method::Post, "/v1/calls/{id}/health", h::health),
+    )
+}
+
+/// The bus handler of the call service's routes (without the media event subscription).
+pub fn handler(deps: Deps) -> Arc<dyn Handler> {
+    handler_with(State::new(&deps))
+}
+
+/// Serves the routes and follows the media role's events; stopping the returned consumer
+/// stops both.
+pub async fn start(deps: Deps) -> Result<Consumer> {
+    let state = State::new(&deps);
+    let events = deps
+        .bus
+        .subscribe_filtered(
+            SERVICE,
+            &["media"],
+            driver::MEDIA_EVENTS,
+            Arc::new(driver::MediaEvents(state.clone())),
+        )
+        .await?;
+    let served = deps
+        .bus
+        .serve(&request_queue(SERVICE), handler_with(state))
+        .await?;
+    let stop = served.token().clone();
+    tokio::spawn(async move {
+        stop.cancelled().await;
+        events.shutdown().await;
+    });
+    Ok(served)
+}

@@ -1,0 +1,266 @@
+//! `POST /v1/calls`: one outgoing call per destination, each running the given flow (or a
+//! flow made of the given actions) once answered.
+//!
+//! A `sip` destination is dialled at its URI; a `tel` destination goes out through the first
+//! of the customer's dial routes (route service `GET /v1/dialroutes`), with the provider's
+//! tech prefix/postfix and headers. The whole request is checked before any call is placed.
+
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+use voxbin_bus::Method;
+use voxbin_core::{clock, Error, Result};
+use voxbin_svc_kit::body::{invalid, is_e164, Body};
+
+use crate::driver::{arm_health, call_variables, ended};
+use crate::media::{self, Dial};
+use crate::model::{Address, Call, Direction, HangupBy, HangupReason, Status};
+use crate::{store, State};
+
+/// Most destinations one request may dial.
+const MAX_DESTINATIONS: usize = 100;
+/// Caller id used when the request gives none.
+const ANONYMOUS: &str = "anonymous";
+
+/// Places the calls of a `POST /v1/calls` body for `customer`.
+pub async fn create(state: &State, customer: Uuid, data: Option<&Value>) -> Result<Value> {
+    let body = Body::new(data)?;
+    let source: Address = match data.and_then(|d| d.get("source")) {
+        None | Some(Value::Null) => Address::default(),
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| invalid("source", format!("is not an address: {e}")))?,
+    };
+    let destinations: Vec<Address> = match body.opt_array("destinations")? {
+        Some(items) if !items.is_empty() => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                serde_json::from_value(v)
+                    .map_err(|e| invalid(&format!("destinations[{i}]"), e.to_string()))
+            })
+            .collect::<Result<_>>()?,
+        _ => return Err(invalid("destinations", "needs at least one address")),
+    };
+    if destinations.len() > MAX_DESTINATIONS {
+        return Err(invalid(
+            "destinations",
+            format!("at most {MAX_DESTINATIONS} per request"),
+        ));
+    }
+    let variables = user_variables(data)?;
+    let mut dials = Vec::new();
+    for (i, d) in destinations.iter().enumerate() {
+        dials.push(dial_for(state, customer, &source, d, i).await?);
+    }
+    let flow_id = flow_of(state, customer, &body, data).await?;
+    let mut calls = Vec::new();
+    for (dest, mut dial) in destinations.into_iter().zip(dials) {
+        let now = clock::now();
+        let mut call = Call::new(
+            dial.id,
+            customer,
+            Direction::Outgoing,
+            Status::Dialing,
+            source.clone(),
+            dest,
+            String::new(),
+            now,
+        );
+        call.flow_id = flow_id;
+        call.kind = "flow".into();
+        let mut tx = state.outbox.begin().await?;
+        store::insert(&mut tx, &call).await?;
+        tx.event("call_created", call.id, &call).await?;
+        tx.commit().await?;
+        let mut vars = call_variables(&call);
+        vars.extend(variables.clone());
+        let af = state
+            .bus
+            .call(
+                "flow",
+                Method::Post,
+                "/v1/activeflows",
+                Some(json!({"customer_id": customer, "flow_id": flow_id,
+                            "reference_type": "call", "reference_id": call.id,
+                            "variables": vars})),
+            )
+            .await?;
+        let af = af
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .ok_or_else(|| Error::internal("the flow service answered an activeflow without id"))?;
+        let mut conn = state
+            .db
+            .writer()
+            .acquire()
+            .await
+            .map_err(voxbin_store::map_db_error)?;
+        store::set_flow(&mut conn, call.id, flow_id, af).await?;
+        drop(conn);
+        dial.id = call.id;
+        match media::originate(&state.bus, &dial).await {
+            Ok(node) => {
+                let mut conn = state
+                    .db
+                    .writer()
+                    .acquire()
+                    .await
+                    .map_err(voxbin_store::map_db_error)?;
+                store::set_node(&mut conn, call.id, &node).await?;
+                drop(conn);
+                arm_health(state, call.id).await;
+            }
+            Err(e) => {
+                tracing::info!(call = %call.id, error = %e, "originate failed");
+                ended(state, call.id, HangupBy::Local, HangupReason::Failed).await?;
+            }
+        }
+        calls.push(store::get(state.db.writer(), None, call.id).await?);
+    }
+    Ok(json!({"calls": calls, "groupcalls": []}))
+}
+
+/// The request's `variables`: strings, no `voipbin.*` keys (those are ignored, as the
+/// contract says).
+fn user_variables(data: Option<&Value>) -> Result<Map<String, Value>> {
+    let mut out = Map::new();
+    match data.and_then(|d| d.get("variables")) {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            for (k, v) in m {
+                if k.starts_with("voipbin.") {
+                    continue;
+                }
+                if !v.is_string() {
+                    return Err(invalid(&format!("variables.{k}"), "must be a string"));
+                }
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        Some(_) => return Err(invalid("variables", "must be an object of strings")),
+    }
+    Ok(out)
+}
+
+/// The flow to run: `flow_id` (checked to be the customer's), else a flow made of `actions`.
+async fn flow_of(state: &State, customer: Uuid, body: &Body, data: Option<&Value>) -> Result<Uuid> {
+    if let Some(flow) = body.opt_uuid("flow_id")? {
+        let uri = format!("/v1/flows/{flow}?customer_id={customer}");
+        return match state.bus.call("flow", Method::Get, &uri, None).await {
+            Ok(_) => Ok(flow),
+            Err(e) if e.kind == voxbin_core::ErrorKind::NotFound => Err(invalid(
+                "flow_id",
+                format!("the flow {flow} does not exist"),
+            )),
+            Err(e) => Err(e),
+        };
+    }
+    let Some(actions) = data.and_then(|d| d.get("actions")).filter(|a| !a.is_null()) else {
+        return Err(invalid("flow_id", "flow_id or actions is required"));
+    };
+    let made = state
+        .bus
+        .call(
+            "flow",
+            Method::Post,
+            &format!("/v1/flows?customer_id={customer}"),
+            Some(
+                json!({"name": "outbound call", "detail": "made by POST /calls",
+                        "actions": actions}),
+            ),
+        )
+        .await
+        .map_err(|e| match e.kind {
+            voxbin_core::ErrorKind::InvalidArgument => {
+                Error::invalid_argument(&e.reason, format!("actions: {}", e.message))
+            }
+            _ => e,
+        })?;
+    made.get("id")
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(|| Error::internal("the flow service answered a flow without id"))
+}
+
+/// How to dial destination `i`.
+async fn dial_for(
+    state: &State,
+    customer: Uuid,
+    source: &Address,
+    dest: &Address,
+    i: usize,
+) -> Result<Dial> {
+    let field = format!("destinations[{i}]");
+    let from_user = if source.target.is_empty() {
+        ANONYMOUS.to_owned()
+    } else {
+        source.target.trim_start_matches("sip:").to_owned()
+    };
+    let from_user = from_user.split('@').next().unwrap_or(ANONYMOUS).to_owned();
+    let id = voxbin_core::id::new_id();
+    match dest.kind.as_str() {
+        "sip" => {
+            let uri = if dest.target.starts_with("sip:") || dest.target.starts_with("sips:") {
+                dest.target.clone()
+            } else {
+                format!("sip:{}", dest.target)
+            };
+            if !uri.contains('@') {
+                return Err(invalid(&field, "a sip target is user@host"));
+            }
+            Ok(Dial {
+                id,
+                from: format!("<sip:{from_user}@voxbin.invalid>"),
+                uri,
+                proxy: None,
+                headers: Vec::new(),
+                auth: None,
+            })
+        }
+        "tel" => {
+            if !is_e164(&dest.target) {
+                return Err(invalid(&field, "a tel target is an E.164 number"));
+            }
+            let uri = format!(
+                "/v1/dialroutes?customer_id={customer}&target={}",
+                dest.target.replace('+', "%2B")
+            );
+            let routes = state.bus.call("route", Method::Get, &uri, None).await?;
+            let first = routes
+                .as_array()
+                .and_then(|r| r.first())
+                .ok_or_else(|| invalid(&field, "no route reaches this number"))?;
+            let p = &first["provider"];
+            let host = p["hostname"].as_str().unwrap_or("");
+            if host.is_empty() {
+                return Err(Error::internal("the route's provider has no hostname"));
+            }
+            let user = format!(
+                "{}{}{}",
+                p["tech_prefix"].as_str().unwrap_or(""),
+                dest.target,
+                p["tech_postfix"].as_str().unwrap_or("")
+            );
+            let headers = p["tech_headers"]
+                .as_object()
+                .map(|h| {
+                    h.iter()
+                        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(Dial {
+                id,
+                from: format!("<sip:{from_user}@voxbin.invalid>"),
+                uri: format!("sip:{user}@{host}"),
+                proxy: None,
+                headers,
+                auth: None,
+            })
+        }
+        other => Err(invalid(
+            &format!("{field}.type"),
+            format!("{other:?}: this version dials sip and tel destinations"),
+        )),
+    }
+}
