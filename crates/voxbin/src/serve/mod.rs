@@ -6,6 +6,7 @@ mod deps;
 pub use deps::{open_cache, open_db};
 mod health;
 mod listen;
+mod rtprelay;
 mod media;
 mod secrets;
 mod sip;
@@ -120,6 +121,7 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
         );
     }
     let _sip_edge = sip::start(&roles, &config, &deps, &shutdown).await?;
+    let rtp_relay = rtprelay::start(&roles, &config, &bus).await?;
     media::start(&roles, &config, &deps, &shutdown).await?;
     let jwt_secret = secrets::jwt_secret(&config, &db).await?;
 
@@ -222,6 +224,11 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
     for c in consumers {
         c.stop();
     }
+    rtprelay::stop(
+        rtp_relay,
+        deadline.saturating_duration_since(Instant::now()),
+    )
+    .await;
     let left = deadline.saturating_duration_since(Instant::now());
     if !shutdown.drain(left).await {
         tracing::warn!("work still running at the end of the grace period");
