@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod bindings;
 pub mod directory;
+pub mod driver;
 pub mod dispatcher;
 pub mod guard;
 pub mod medianode;

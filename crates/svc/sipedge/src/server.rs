@@ -1,20 +1,21 @@
-//! The tokio shell of the edge: transports, the core's loop, jobs, timers and draining.
+//! Starting the edge: listeners, the cluster secret, the core and the thread of its loop.
 //!
-//! One task owns the [`EdgeCore`]: it feeds it what the `voxbin-sip` transports receive, job
-//! results and timer ticks, and carries out what it asks (sends, jobs). Jobs (REGISTER,
+//! One thread owns the [`EdgeCore`] (see [`crate::driver`]): it feeds it UDP datagrams, what
+//! the `voxbin-sip` transports receive, job results and timer ticks, and carries out what it
+//! asks (sends, jobs). Jobs (REGISTER,
 //! credential checks) run as tasks of the process's runtime, since they wait on the bus and
 //! the cache. On shutdown the core refuses new requests with 503 for a short linger, and the
 //! loop ends once every relayed request has its final answer, or when the process's grace
 //! period ends.
 
-use crate::auth::{Authenticator, Kind};
+use crate::auth::Authenticator;
 use crate::bindings::BindingStore;
 use crate::directory::Directory;
 use crate::dispatcher::Dispatcher;
+use crate::driver::{forward_streams, Driver, Nudger, Wake};
 use crate::guard::{Guard, GuardConfig};
 use crate::medianode::{MediaNodeAnnouncement, MEDIANODE_PUBLISHER, MEDIANODE_UPDATED};
-use crate::metrics::edge_metrics;
-use crate::proxy::core::{Claim, CoreConfig, EdgeCore, Input, Job, JobResult, Output};
+use crate::proxy::core::{CoreConfig, EdgeCore};
 use crate::proxy::flow::FlowSigner;
 use crate::proxy::route::Identity;
 use crate::registrar::apply::Bounds;
@@ -24,8 +25,7 @@ use crate::settings::EdgeSettings;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::mpsc;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 use voxbin_bus::{event_handler_fn, Bus, BusClient, Consumer, Event};
 use voxbin_cache::Cache;
@@ -33,10 +33,7 @@ use voxbin_core::config::Config;
 use voxbin_core::shutdown::Shutdown;
 use voxbin_core::{Error, ErrorKind, Result};
 use voxbin_sip::transaction::TimerConfig;
-use voxbin_sip::{Host, Incoming, SipTransport, Transport, TransportConfig};
-
-/// How often the registrations gauge is refreshed and media node names are resolved again.
-const HOUSEKEEPING: Duration = Duration::from_secs(5);
+use voxbin_sip::{Host, SipTransport, Transport, TransportConfig};
 
 /// What the edge is started with.
 pub struct EdgeDeps {
@@ -88,7 +85,6 @@ impl SipEdge {
         let (udp, udp_addr, transport, incoming) = loop {
             attempt += 1;
             let udp = std::net::UdpSocket::bind(settings.listen).map_err(bind_error)?;
-            udp.set_nonblocking(true).map_err(bind_error)?;
             let udp_addr = udp
                 .local_addr()
                 .map_err(|e| Error::internal(e.to_string()))?;
@@ -128,8 +124,8 @@ impl SipEdge {
         let auth = Authenticator::new(secret.as_bytes(), Directory::new(bus));
         let identity = identity(&settings, udp_addr);
         let edge_name = format!("{}:{}", identity.host, identity.port);
-        let (nodes_tx, nodes_rx) = mpsc::unbounded_channel();
-        let announcements = subscribe_media_nodes(&deps.bus, &edge_name, nodes_tx).await?;
+        let (nudger, wakes) = Nudger::new(udp_addr).map_err(bind_error)?;
+        let announcements = subscribe_media_nodes(&deps.bus, &edge_name, nudger.clone()).await?;
         let registrar = Registrar::new(
             auth.clone(),
             BindingStore::new(deps.cache.clone()),
@@ -165,41 +161,31 @@ impl SipEdge {
             FlowSigner::new(secret.as_bytes()),
         );
         let jobs = tokio::runtime::Handle::current();
-        let shutdown = deps.shutdown.clone();
-        let transport_for_edge = transport.clone();
+        tokio::spawn(forward_streams(incoming, nudger.clone()));
+        let draining = deps.shutdown.draining_token();
+        let drain_nudger = nudger.clone();
+        tokio::spawn(async move {
+            draining.cancelled().await;
+            drain_nudger.send(Wake::Drain);
+        });
+        let driver = Driver {
+            core,
+            udp,
+            transport: transport.clone(),
+            registrar,
+            auth,
+            jobs,
+            nudger,
+            wakes,
+        };
         let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
-        // The edge's loop gets a thread and a single-threaded runtime of its own: every
-        // datagram is handled where it was read, with no hand-over between worker threads.
+        // The edge's loop gets a thread of its own: every datagram is handled where it was
+        // read, with no hand-over between threads (see `driver`).
         std::thread::Builder::new()
             .name("sip-edge".into())
             .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
-                match runtime {
-                    Ok(rt) => rt.block_on(async move {
-                        match tokio::net::UdpSocket::from_std(udp) {
-                            Ok(udp) => {
-                                let driver = Driver {
-                                    core,
-                                    udp: Arc::new(udp),
-                                    out: Vec::with_capacity(2048),
-                                    inbuf: vec![0u8; 65_535].into_boxed_slice(),
-                                    pending_jobs: Vec::new(),
-                                    announcements,
-                                    transport: transport_for_edge,
-                                    registrar,
-                                    auth,
-                                    jobs,
-                                    shutdown,
-                                };
-                                driver.run(incoming, nodes_rx).await;
-                            }
-                            Err(e) => tracing::error!(error = %e, "sip-edge: UDP socket unusable"),
-                        }
-                    }),
-                    Err(e) => tracing::error!(error = %e, "sip-edge: no runtime"),
-                }
+                driver.run();
+                announcements.stop();
                 let _ = stopped_tx.send(());
             })
             .map_err(|e| Error::internal(format!("sip-edge thread: {e}")))?;
@@ -264,16 +250,14 @@ fn identity(s: &EdgeSettings, listen: SocketAddr) -> Identity {
 async fn subscribe_media_nodes(
     bus: &Arc<dyn Bus>,
     edge_name: &str,
-    tx: mpsc::UnboundedSender<MediaNodeAnnouncement>,
+    nudger: Nudger,
 ) -> Result<Consumer> {
     let subscriber = format!("sipedge-{}", edge_name.replace([':', '[', ']'], "-"));
     let handler = event_handler_fn(move |event: Event| {
-        let tx = tx.clone();
+        let nudger = nudger.clone();
         async move {
             match MediaNodeAnnouncement::from_event(&event) {
-                Ok(a) => {
-                    let _ = tx.send(a);
-                }
+                Ok(a) => nudger.send(Wake::Node(a)),
                 Err(e) => tracing::debug!(error = %e, "media node announcement ignored"),
             }
             Ok(())
@@ -286,284 +270,4 @@ async fn subscribe_media_nodes(
         handler,
     )
     .await
-}
-
-/// Unix time in seconds.
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// How long a draining edge keeps answering (503 to new requests, in-dialog ones routed) so
-/// that peers and load balancers see the drain before it goes quiet.
-const DRAIN_LINGER: Duration = Duration::from_secs(2);
-
-/// Most datagrams handled per wake-up before other work gets a turn.
-const UDP_BATCH: usize = 64;
-
-struct Driver {
-    core: EdgeCore,
-    udp: Arc<tokio::net::UdpSocket>,
-    out: Vec<u8>,
-    inbuf: Box<[u8]>,
-    pending_jobs: Vec<Job>,
-    /// The subscription to media node announcements, stopped with the loop.
-    announcements: Consumer,
-    transport: SipTransport,
-    registrar: Registrar,
-    auth: Authenticator,
-    /// The process's runtime, where jobs (bus and cache calls) run.
-    jobs: tokio::runtime::Handle,
-    shutdown: Shutdown,
-}
-
-impl Driver {
-    async fn run(
-        mut self,
-        mut incoming: mpsc::Receiver<Incoming>,
-        mut nodes: mpsc::UnboundedReceiver<MediaNodeAnnouncement>,
-    ) {
-        let (job_tx, mut job_rx) = mpsc::unbounded_channel::<JobResult>();
-        let (dns_tx, mut dns_rx) = mpsc::unbounded_channel::<(usize, SocketAddr)>();
-        let draining = self.shutdown.draining_token();
-        let mut is_draining = false;
-        let mut linger_until: Option<Instant> = None;
-        let mut jobs_running = 0usize;
-        // The first tick sends the first health checks; later ones follow their deadlines.
-        self.core.handle(Input::Tick, Instant::now());
-        let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
-        housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // One timer, moved only when the core's next deadline changes (not made anew on
-        // every wake-up: that alone was a timer-wheel insert and removal per datagram).
-        let timer = tokio::time::sleep(HOUSEKEEPING);
-        tokio::pin!(timer);
-        let mut armed: Option<Instant> = None;
-        loop {
-            let deadline = self.core.next_timeout();
-            if deadline != armed {
-                if let Some(at) = deadline {
-                    timer.as_mut().reset(at.into());
-                }
-                armed = deadline;
-            }
-            tokio::select! {
-                ready = self.udp.readable() => {
-                    if ready.is_ok() {
-                        self.read_udp().await;
-                    }
-                }
-                inc = incoming.recv() => match inc {
-                    Some(Incoming::Message { msg, from, .. }) => {
-                        self.core.handle(Input::Received { msg, from }, Instant::now());
-                    }
-                    Some(Incoming::Malformed { error, from, raw }) => {
-                        tracing::debug!(%from, %error, "malformed SIP");
-                        self.malformed(from, raw.as_deref(), &error).await;
-                    }
-                    None => break,
-                },
-                Some(done) = job_rx.recv() => {
-                    jobs_running = jobs_running.saturating_sub(1);
-                    self.core.handle(Input::JobDone(done), Instant::now());
-                }
-                Some(a) = nodes.recv() => {
-                    self.core.handle(Input::MediaNode(a), Instant::now());
-                }
-                Some((node, addr)) = dns_rx.recv() => {
-                    self.core.dispatcher_mut().set_addr(node, addr);
-                }
-                _ = &mut timer, if armed.is_some() => {
-                    armed = None;
-                    self.core.handle(Input::Tick, Instant::now());
-                }
-                _ = sleep_until(linger_until), if linger_until.is_some() => {
-                    linger_until = None;
-                }
-                _ = draining.cancelled(), if !is_draining => {
-                    is_draining = true;
-                    linger_until = Some(Instant::now() + DRAIN_LINGER);
-                    self.core.handle(Input::Drain, Instant::now());
-                }
-                _ = housekeeping.tick() => {
-                    edge_metrics().registrations.set(&[], self.registrar.active(unix_now()) as i64);
-                    self.resolve_names(&dns_tx);
-                }
-            }
-            jobs_running += self.flush(&job_tx).await;
-            if is_draining
-                && linger_until.is_none()
-                && jobs_running == 0
-                && self.core.unanswered() == 0
-            {
-                tracing::info!("sip-edge drained");
-                break;
-            }
-        }
-        self.announcements.stop();
-        self.transport.shutdown();
-    }
-
-    /// Handles every datagram that is ready (up to a batch), flushing after each.
-    async fn read_udp(&mut self) {
-        for _ in 0..UDP_BATCH {
-            let (n, from) = match self.udp.try_recv_from(&mut self.inbuf) {
-                Ok(r) => r,
-                // WouldBlock: drained. Other errors (ICMP from earlier sends): try again later.
-                Err(_) => return,
-            };
-            match crate::udp::decode(&self.inbuf[..n], from) {
-                crate::udp::Datagram::Sip(msg) => {
-                    let from = voxbin_sip::Target::new(Transport::Udp, from);
-                    self.core
-                        .handle(Input::Received { msg, from }, Instant::now());
-                }
-                crate::udp::Datagram::KeepAlive => {}
-                crate::udp::Datagram::Malformed(error) => {
-                    let from = voxbin_sip::Target::new(Transport::Udp, from);
-                    let bytes = self.inbuf[..n].to_vec();
-                    self.malformed(from, Some(&bytes), &error).await;
-                }
-            }
-            // Jobs cannot start from here; they are picked up by the next flush.
-            self.send_ready().await;
-        }
-    }
-
-    /// Answers a request that did not parse with a 400 when its source is within its limits
-    /// (a flood of garbage is dropped, not answered) and its head still names the transaction.
-    /// The answer goes to the source (RFC 3581 style, as the Via may lie), over UDP or the
-    /// connection it came on.
-    async fn malformed(
-        &mut self,
-        from: voxbin_sip::Target,
-        raw: Option<&[u8]>,
-        error: &voxbin_sip::ParseError,
-    ) {
-        edge_metrics().dropped.inc(&["malformed"]);
-        if !self.core.admit_malformed(from, Instant::now()) {
-            return;
-        }
-        let Some(reply) = raw.and_then(|raw| crate::udp::bad_request(raw, error)) else {
-            return;
-        };
-        let sent = if from.transport == Transport::Udp {
-            crate::udp::send(&self.udp, &reply, from.addr).await
-        } else {
-            self.transport.send_bytes(from, reply).await
-        };
-        if let Err(e) = sent {
-            tracing::debug!(%from, error = %e, "400 for malformed SIP not sent");
-        }
-    }
-
-    /// Sends what the core has ready to send, leaving jobs queued.
-    async fn send_ready(&mut self) {
-        while let Some(out) = self.core.poll() {
-            match out {
-                Output::Send { target, msg } => self.send(target, msg).await,
-                Output::Job(job) => {
-                    self.pending_jobs.push(job);
-                }
-            }
-        }
-    }
-
-    /// Carries out every output of the core; returns how many jobs it started.
-    async fn flush(&mut self, job_tx: &mpsc::UnboundedSender<JobResult>) -> usize {
-        self.send_ready().await;
-        let jobs: Vec<Job> = std::mem::take(&mut self.pending_jobs);
-        let started = jobs.len();
-        for job in jobs {
-            self.spawn_job(job, job_tx.clone());
-        }
-        started
-    }
-
-    async fn send(&mut self, target: voxbin_sip::Target, msg: voxbin_sip::Message) {
-        let result = if target.transport == Transport::Udp {
-            self.out.clear();
-            msg.write_to(&mut self.out);
-            crate::udp::send(&self.udp, &self.out, target.addr).await
-        } else {
-            self.transport.send(target, &msg).await
-        };
-        if let Err(e) = result {
-            tracing::debug!(%target, error = %e, "SIP send failed");
-            self.core.handle(Input::SendFailed(target), Instant::now());
-        }
-    }
-
-    fn spawn_job(&self, job: Job, done: mpsc::UnboundedSender<JobResult>) {
-        let registrar = self.registrar.clone();
-        let auth = self.auth.clone();
-        self.jobs.spawn(async move {
-            let result = match job {
-                Job::Register { key, req, source } => {
-                    let r = registrar.handle(&req, source, unix_now()).await;
-                    let active = registrar.active(unix_now());
-                    edge_metrics().registrations.set(&[], active as i64);
-                    JobResult::Registered {
-                        key,
-                        response: r.response,
-                        source: source.addr.ip(),
-                        failed_attempt: r.failed_attempt,
-                    }
-                }
-                Job::Authorize {
-                    key,
-                    req,
-                    source,
-                    claim,
-                } => {
-                    let now = unix_now();
-                    let verdict = match claim {
-                        Claim::Extension {
-                            realm,
-                            customer_id,
-                            user,
-                        } => {
-                            auth.extension(&req, Kind::Proxy, &realm, customer_id, &user, now)
-                                .await
-                        }
-                        Claim::Trunk { domain } => {
-                            auth.trunk(&req, &domain, source.addr.ip(), now).await
-                        }
-                    };
-                    JobResult::Authorized {
-                        key,
-                        source: source.addr.ip(),
-                        verdict: verdict.map_err(|e| e.to_string()),
-                    }
-                }
-            };
-            let _ = done.send(result);
-        });
-    }
-
-    /// Resolves media node host names in the background.
-    fn resolve_names(&mut self, tx: &mpsc::UnboundedSender<(usize, SocketAddr)>) {
-        for (i, n) in self.core.dispatcher_mut().nodes().iter().enumerate() {
-            if n.host.parse::<std::net::IpAddr>().is_ok() {
-                continue;
-            }
-            let name = format!("{}:{}", n.host, n.port);
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                if let Ok(mut addrs) = tokio::net::lookup_host(&name).await {
-                    if let Some(a) = addrs.next() {
-                        let _ = tx.send((i, a));
-                    }
-                }
-            });
-        }
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
-    }
 }
