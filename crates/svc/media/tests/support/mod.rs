@@ -66,9 +66,14 @@ pub async fn start(sip_port: u16, rtp_min: u16) -> Harness {
 }
 
 impl Harness {
-    /// Sends a command to the node's own queue; the answer's data, or the error's.
+    /// Sends a POST command to the node's own queue; the answer's data, or the error's.
     pub async fn command(&self, uri: &str, body: Value) -> Result<Value, Value> {
-        let req = Request::new(Method::Post, uri)
+        self.call(Method::Post, uri, body).await
+    }
+
+    /// Sends a request to the node's own queue; the answer's data, or the error's.
+    pub async fn call(&self, method: Method, uri: &str, body: Value) -> Result<Value, Value> {
+        let req = Request::new(method, uri)
             .with_publisher("call-manager")
             .with_data(body);
         let resp = self
@@ -115,6 +120,24 @@ pub fn scenario(name: &str) -> PathBuf {
 pub fn sipp_uac(name: &str, port: u16, media_port: u16, remote: u16) -> tokio::process::Child {
     tokio::process::Command::new("sipp")
         .arg(format!("127.0.0.1:{remote}"))
+        .arg("-sf")
+        .arg(scenario(name))
+        .args(["-m", "1", "-i", "127.0.0.1", "-mi", "127.0.0.1", "-p"])
+        .arg(port.to_string())
+        .arg("-mp")
+        .arg(media_port.to_string())
+        .args(["-nostdin", "-timeout", "60s", "-timeout_error"])
+        .current_dir(std::env::temp_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("sipp is installed (apt-get install sip-tester)")
+}
+
+/// sipp as a UAS with scenario `name` on `port` (RTP on `media_port`).
+pub fn sipp_uas(name: &str, port: u16, media_port: u16) -> tokio::process::Child {
+    tokio::process::Command::new("sipp")
         .arg("-sf")
         .arg(scenario(name))
         .args(["-m", "1", "-i", "127.0.0.1", "-mi", "127.0.0.1", "-p"])
