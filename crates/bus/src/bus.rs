@@ -54,6 +54,21 @@ pub trait Bus: Send + Sync + 'static {
         handler: Arc<dyn EventHandler>,
     ) -> Result<Consumer>;
 
+    /// Subscribes a queue of this process only, to all events of `publishers`: it lives while
+    /// this process consumes it and keeps nothing for it otherwise (a per-process fan-out such
+    /// as the API's websocket hub). `subscriber` must be unique to the process.
+    ///
+    /// The default is [`Bus::subscribe`]; a broker adapter declares an exclusive, auto-deleted
+    /// queue instead of a durable one, so a process that dies leaves no queue behind.
+    async fn subscribe_volatile(
+        &self,
+        subscriber: &str,
+        publishers: &[&str],
+        handler: Arc<dyn EventHandler>,
+    ) -> Result<Consumer> {
+        self.subscribe(subscriber, publishers, handler).await
+    }
+
     /// Delivers `request` to the handler of `queue` after `delay`; nobody waits for a reply.
     async fn delay(&self, queue: &str, request: Request, delay: Duration) -> Result<()>;
 

@@ -83,13 +83,14 @@ impl Hub {
 
     /// A hub fed by a subscription of this process to every event of `publishers`.
     ///
-    /// The subscriber name is unique to the process (`api-ws-<uuid>`): every API replica
-    /// must see every event, since its clients may subscribe to anything.
+    /// The subscription is volatile and unique to the process (`api-ws-<uuid>`): every API
+    /// replica must see every event, since its clients may subscribe to anything, and a
+    /// replica that goes away must leave no queue filling up behind it.
     pub async fn start(bus: Arc<dyn Bus>, publishers: &[&str]) -> Result<Hub> {
         let hub = Hub::new();
         let name = format!("api-ws-{}", Uuid::now_v7().simple());
         let feed = Arc::new(Feed(hub.clone()));
-        let consumer = bus.subscribe(&name, publishers, feed).await?;
+        let consumer = bus.subscribe_volatile(&name, publishers, feed).await?;
         *hub.inner._subscription.lock() = Some(consumer);
         Ok(hub)
     }

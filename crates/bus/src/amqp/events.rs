@@ -20,7 +20,7 @@ use crate::names::{event_exchange, publisher_name};
 use futures::StreamExt;
 use lapin::options::{
     BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, ExchangeDeclareOptions,
-    QueueBindOptions,
+    QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, ExchangeKind};
@@ -119,12 +119,15 @@ pub(crate) async fn publish(core: &Core, event: &Event) -> Result<()> {
     })?
 }
 
-/// Declares the subscriber queue, binds it to the publishers' exchanges and consumes it.
+/// Declares the subscriber queue, binds it to the publishers' exchanges and consumes it. A
+/// `volatile` queue belongs to this connection (exclusive, deleted with it): it is declared
+/// anew on every reconnection, and events published meanwhile are not kept for it.
 pub(crate) async fn start_subscription(
     core: &Core,
     link: &Link,
     queue: &str,
     exchanges: &[String],
+    volatile: bool,
 ) -> Result<(Channel, lapin::Consumer)> {
     let channel = link
         .connection
@@ -135,9 +138,22 @@ pub(crate) async fn start_subscription(
         .basic_qos(core.options.prefetch, BasicQosOptions::default())
         .await
         .map_err(|e| broker_error("set the prefetch", &e))?;
-    declare_quorum(&channel, queue, core.options.delivery_limit)
-        .await
-        .map_err(|e| broker_error(&format!("declare {queue}"), &e))?;
+    let declared = match volatile {
+        true => channel
+            .queue_declare(
+                queue.into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    auto_delete: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map(drop),
+        false => declare_quorum(&channel, queue, core.options.delivery_limit).await,
+    };
+    declared.map_err(|e| broker_error(&format!("declare {queue}"), &e))?;
     for exchange in exchanges {
         declare_exchange(&channel, exchange)
             .await

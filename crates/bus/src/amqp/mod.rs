@@ -202,6 +202,65 @@ impl AmqpBus {
         &self.handle.core
     }
 
+    /// Subscribes `subscriber`'s queue (durable, or of this process only when `volatile`).
+    async fn subscribe_with(
+        &self,
+        subscriber: &str,
+        publishers: &[&str],
+        event_types: &[&str],
+        handler: Arc<dyn EventHandler>,
+        volatile: bool,
+    ) -> Result<Consumer> {
+        let core = self.core().clone();
+        core.check_open()?;
+        if publishers.is_empty() {
+            return Err(Error::invalid_argument(
+                "NO_PUBLISHERS",
+                format!("subscriber {subscriber} names no publisher to listen to"),
+            ));
+        }
+        let queue = subscribe_queue(subscriber);
+        short(&queue)?;
+        let exchanges: Arc<[String]> = publishers.iter().map(|p| event_exchange(p)).collect();
+        for exchange in exchanges.iter() {
+            short(exchange)?;
+        }
+        let filters = core
+            .subscriptions
+            .lock()
+            .entry(queue.clone())
+            .or_default()
+            .clone();
+        filters.lock().bind(publishers, event_types);
+        let queue: Arc<str> = queue.into();
+        let start: Start = {
+            let (core, queue) = (core.clone(), queue.clone());
+            Box::new(move |link| {
+                let (core, queue, exchanges) = (core.clone(), queue.clone(), exchanges.clone());
+                Box::pin(async move {
+                    events::start_subscription(&core, &link, &queue, &exchanges, volatile).await
+                })
+            })
+        };
+        let consumer = Consumer::new();
+        let pump: Pump = {
+            let stop = consumer.token().clone();
+            let subscriber: Arc<str> = queue.clone();
+            Box::new(move |_link, channel, stream| {
+                Box::pin(events::pump_events(
+                    subscriber.clone(),
+                    filters.clone(),
+                    handler.clone(),
+                    stop.clone(),
+                    channel,
+                    stream,
+                ))
+            })
+        };
+        self.start_with(consumer, format!("subscriber {queue}"), start, pump)
+            .await
+    }
+
     /// Starts the driver of `consumer` and waits for its first start.
     async fn start_with(
         &self,
@@ -339,53 +398,17 @@ impl Bus for AmqpBus {
         event_types: &[&str],
         handler: Arc<dyn EventHandler>,
     ) -> Result<Consumer> {
-        let core = self.core().clone();
-        core.check_open()?;
-        if publishers.is_empty() {
-            return Err(Error::invalid_argument(
-                "NO_PUBLISHERS",
-                format!("subscriber {subscriber} names no publisher to listen to"),
-            ));
-        }
-        let queue = subscribe_queue(subscriber);
-        short(&queue)?;
-        let exchanges: Arc<[String]> = publishers.iter().map(|p| event_exchange(p)).collect();
-        for exchange in exchanges.iter() {
-            short(exchange)?;
-        }
-        let filters = core
-            .subscriptions
-            .lock()
-            .entry(queue.clone())
-            .or_default()
-            .clone();
-        filters.lock().bind(publishers, event_types);
-        let queue: Arc<str> = queue.into();
-        let start: Start = {
-            let (core, queue) = (core.clone(), queue.clone());
-            Box::new(move |link| {
-                let (core, queue, exchanges) = (core.clone(), queue.clone(), exchanges.clone());
-                Box::pin(async move {
-                    events::start_subscription(&core, &link, &queue, &exchanges).await
-                })
-            })
-        };
-        let consumer = Consumer::new();
-        let pump: Pump = {
-            let stop = consumer.token().clone();
-            let subscriber: Arc<str> = queue.clone();
-            Box::new(move |_link, channel, stream| {
-                Box::pin(events::pump_events(
-                    subscriber.clone(),
-                    filters.clone(),
-                    handler.clone(),
-                    stop.clone(),
-                    channel,
-                    stream,
-                ))
-            })
-        };
-        self.start_with(consumer, format!("subscriber {queue}"), start, pump)
+        self.subscribe_with(subscriber, publishers, event_types, handler, false)
+            .await
+    }
+
+    async fn subscribe_volatile(
+        &self,
+        subscriber: &str,
+        publishers: &[&str],
+        handler: Arc<dyn EventHandler>,
+    ) -> Result<Consumer> {
+        self.subscribe_with(subscriber, publishers, &[], handler, true)
             .await
     }
 
