@@ -656,3 +656,6 @@ impl UaCore {
 pub fn uri_transport_or_udp(uri: &voxbin_sip::Uri) -> voxbin_sip::Transport {
     uri_transport(uri, voxbin_sip::Transport::Udp)
 }
+
+#[cfg(test)]
+mod tests;
