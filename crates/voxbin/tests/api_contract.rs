@@ -114,6 +114,25 @@ const EXERCISED: &[(&str, &[&str])] = &[
             "GET /aggregated-events",
         ],
     ),
+    (
+        "calls",
+        &[
+            "GET /calls",
+            "POST /calls",
+            "GET /calls/{id}",
+            "DELETE /calls/{id}",
+            "POST /calls/{id}/hangup",
+            "POST /calls/{id}/talk",
+            "POST /calls/{id}/hold",
+            "DELETE /calls/{id}/hold",
+            "POST /calls/{id}/moh",
+            "DELETE /calls/{id}/moh",
+            "POST /calls/{id}/mute",
+            "DELETE /calls/{id}/mute",
+            "POST /calls/{id}/silence",
+            "DELETE /calls/{id}/silence",
+        ],
+    ),
 ];
 
 /// Operations only checked through an error answer: no public path creates an activeflow yet
@@ -878,6 +897,91 @@ fn provider_route_and_outplan_operations_answer_the_contract_shapes() {
     assert_eq!(updated.body["dial_timeout"], 30000);
     t.call(&key, "DELETE", "/outplans/{id}", &path, None, 200);
     t.call(&key, "GET", "/outplans/{id}", &path, None, 404);
+    t.finish();
+}
+
+/// A sipp callee (`crates/svc/call/tests/sipp/callee_answers.xml`) answering one call on a
+/// free UDP port; the port.
+fn sipp_callee() -> (std::process::Child, u16) {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let scenario = format!(
+        "{}/../svc/call/tests/sipp/callee_answers.xml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let child = std::process::Command::new("sipp")
+        .args(["-sf", &scenario, "-i", "127.0.0.1", "-p", &port.to_string()])
+        .args([
+            "-mp",
+            &(port / 2 * 2 + 2).to_string(),
+            "-m",
+            "1",
+            "-nostdin",
+        ])
+        .args(["-timeout", "60s"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sipp runs (apt-get install sip-tester)");
+    (child, port)
+}
+
+#[test]
+fn call_operations_answer_the_contract_shapes() {
+    let media = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let ng = format!("rtp_relay.ng_listen=127.0.0.1:{}", media + 1);
+    let s = Server::start(&[
+        "--set",
+        &format!("media.sip_listen=127.0.0.1:{media}"),
+        "--set",
+        &ng,
+    ]);
+    let mut t = Checker::new("calls");
+    let tenant = create_tenant(&s, "acme");
+    let key = Client::with_key(&s.api, &tenant.accesskey);
+    let (mut callee, port) = sipp_callee();
+    let body = json!({
+        "actions": [{"id": "00000000-0000-4000-8000-000000000001", "type": "sleep",
+                     "option": {"duration": 60000}}],
+        "source": {"type": "tel", "target": "+15550100"},
+        "destinations": [{"type": "sip", "target": format!("sip:bob@127.0.0.1:{port}")}],
+    });
+    let made = t.call(&key, "POST", "/calls", "/calls", Some(body), 200);
+    let id = made.body["calls"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/calls/{id}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while key.get(&format!("/v1.0{path}")).body["status"] != "progressing" {
+        assert!(std::time::Instant::now() < deadline, "never answered");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let list = t.call(&key, "GET", "/calls", "/calls", None, 200);
+    assert_eq!(ids_in(&list), vec![id.clone()]);
+    t.call(&key, "GET", "/calls/{id}", &path, None, 200);
+    let talk = json!({"text": "hello", "language": "en-US"});
+    let p = format!("{path}/talk");
+    t.call(&key, "POST", "/calls/{id}/talk", &p, Some(talk), 200);
+    for op in ["mute", "silence", "hold", "moh"] {
+        let p = format!("{path}/{op}");
+        let template = format!("/calls/{{id}}/{op}");
+        t.call(&key, "POST", &template, &p, None, 200);
+        t.call(&key, "DELETE", &template, &p, None, 200);
+    }
+    // a live call is not deleted
+    t.call(&key, "DELETE", "/calls/{id}", &path, None, 409);
+    let p = format!("{path}/hangup");
+    t.call(&key, "POST", "/calls/{id}/hangup", &p, None, 200);
+    while key.get(&format!("/v1.0{path}")).body["status"] != "hangup" {
+        assert!(std::time::Instant::now() < deadline, "never hung up");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    t.call(&key, "DELETE", "/calls/{id}", &path, None, 200);
+    t.call(&key, "GET", "/calls/{id}", &path, None, 404);
+    let _ = callee.wait();
     t.finish();
 }
 

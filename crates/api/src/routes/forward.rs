@@ -43,6 +43,8 @@ const CRUD_ONE: &[HttpMethod] = &[HttpMethod::GET, HttpMethod::PUT, HttpMethod::
 const GET: &[HttpMethod] = &[HttpMethod::GET];
 const POST: &[HttpMethod] = &[HttpMethod::POST];
 const PUT: &[HttpMethod] = &[HttpMethod::PUT];
+const GET_DELETE: &[HttpMethod] = &[HttpMethod::GET, HttpMethod::DELETE];
+const POST_DELETE: &[HttpMethod] = &[HttpMethod::POST, HttpMethod::DELETE];
 
 /// The resources of the REST API that are plain forwards.
 const SPECS: &[Spec] = &[
@@ -200,6 +202,54 @@ const SPECS: &[Spec] = &[
         path: "/v1.0/outplans/{id}",
         methods: CRUD_ONE,
         service: "campaign",
+        need: Need::AdminOrManager,
+    },
+    Spec {
+        path: "/v1.0/calls",
+        methods: CRUD_LIST,
+        service: "call",
+        need: Need::AdminOrManager,
+    },
+    Spec {
+        path: "/v1.0/calls/{id}",
+        methods: GET_DELETE,
+        service: "call",
+        need: Need::AdminOrManager,
+    },
+    Spec {
+        path: "/v1.0/calls/{id}/hangup",
+        methods: POST,
+        service: "call",
+        need: Need::AdminOrManager,
+    },
+    Spec {
+        path: "/v1.0/calls/{id}/talk",
+        methods: POST,
+        service: "call",
+        need: Need::AdminOrManager,
+    },
+    Spec {
+        path: "/v1.0/calls/{id}/hold",
+        methods: POST_DELETE,
+        service: "call",
+        need: Need::AdminOrManager,
+    },
+    Spec {
+        path: "/v1.0/calls/{id}/moh",
+        methods: POST_DELETE,
+        service: "call",
+        need: Need::AdminOrManager,
+    },
+    Spec {
+        path: "/v1.0/calls/{id}/mute",
+        methods: POST_DELETE,
+        service: "call",
+        need: Need::AdminOrManager,
+    },
+    Spec {
+        path: "/v1.0/calls/{id}/silence",
+        methods: POST_DELETE,
+        service: "call",
         need: Need::AdminOrManager,
     },
     Spec {

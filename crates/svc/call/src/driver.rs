@@ -7,11 +7,13 @@
 //! with result variables. `leg_*` events move the call's status forward; `leg_hangup` ends
 //! the call and stops its activeflow with the reason.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 use voxbin_bus::{Event, EventHandler, Method};
 use voxbin_core::{clock, Error, ErrorKind, Result};
@@ -38,14 +40,80 @@ pub const MEDIA_EVENTS: &[&str] = &[
     "digits_sent",
 ];
 
-/// The subscriber of media events.
-pub struct MediaEvents(pub Arc<State>);
+/// How long a call's event worker waits for more events before it goes away.
+const WORKER_IDLE: Duration = Duration::from_secs(60);
+
+/// The event workers of live calls, by call id.
+type Workers = Arc<Mutex<HashMap<Uuid, mpsc::UnboundedSender<(String, Value)>>>>;
+
+/// The subscriber of media events: each call's events are handled in order by a worker of
+/// that call, so one slow call never holds up the events of the others.
+pub struct MediaEvents {
+    state: Arc<State>,
+    workers: Workers,
+}
+
+impl MediaEvents {
+    /// The subscriber for `state`.
+    pub fn new(state: Arc<State>) -> MediaEvents {
+        MediaEvents {
+            state,
+            workers: Arc::default(),
+        }
+    }
+}
 
 #[async_trait]
 impl EventHandler for MediaEvents {
     async fn handle(&self, event: Event) -> Result<()> {
         let data = event.data.unwrap_or(Value::Null);
-        on_media_event(&self.0, &event.event_type, &data).await
+        let Some(leg) = uuid_of(&data, "id") else {
+            return Ok(());
+        };
+        let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+        let item = (event.event_type, data);
+        let item = match workers.get(&leg) {
+            Some(tx) => match tx.send(item) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::SendError(item)) => item,
+            },
+            None => item,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = tx.send(item);
+        workers.insert(leg, tx);
+        tokio::spawn(worker(self.state.clone(), self.workers.clone(), leg, rx));
+        Ok(())
+    }
+}
+
+/// Handles one call's events in order; leaves when idle or once the call hung up.
+async fn worker(
+    state: Arc<State>,
+    workers: Workers,
+    leg: Uuid,
+    mut rx: mpsc::UnboundedReceiver<(String, Value)>,
+) {
+    loop {
+        let next = tokio::time::timeout(WORKER_IDLE, rx.recv()).await;
+        let over = match next {
+            Ok(Some((kind, data))) => {
+                if let Err(e) = on_media_event(&state, &kind, &data).await {
+                    tracing::warn!(call = %leg, event = %kind, error = %e, "media event not handled");
+                }
+                kind == "leg_hangup"
+            }
+            Ok(None) => return,
+            Err(_) => true,
+        };
+        if over {
+            // senders push under this lock: an empty queue now stays empty
+            let mut map = workers.lock().unwrap_or_else(|p| p.into_inner());
+            if rx.is_empty() {
+                map.remove(&leg);
+                return;
+            }
+        }
     }
 }
 
@@ -66,9 +134,13 @@ pub async fn on_media_event(state: &State, kind: &str, data: &Value) -> Result<(
     };
     match kind {
         "leg_created" if str_of(data, "direction") == "incoming" => inbound(state, leg, data).await,
-        "leg_ringing" => advance(state, leg, Status::Ringing, "call_ringing").await,
+        "leg_ringing" => advance(state, leg, Status::Ringing, "call_ringing")
+            .await
+            .map(|_| ()),
         "leg_answered" => {
-            let moved = advance(state, leg, Status::Progressing, "call_progressing").await;
+            if !advance(state, leg, Status::Progressing, "call_progressing").await? {
+                return Ok(());
+            }
             if let Some(call) = store::get_any(state.db.writer(), leg).await? {
                 // an outgoing call runs its flow once answered
                 if call.direction == Direction::Outgoing && !call.activeflow_id.is_nil() {
@@ -76,7 +148,7 @@ pub async fn on_media_event(state: &State, kind: &str, data: &Value) -> Result<(
                     drive(state, leg, answer).await?;
                 }
             }
-            moved
+            Ok(())
         }
         "leg_hangup" => {
             let by = match str_of(data, "hangup_by") {
@@ -98,14 +170,15 @@ pub async fn on_media_event(state: &State, kind: &str, data: &Value) -> Result<(
 }
 
 /// Moves call `id` to `status` and reports it with `event`, if the machine allows.
-async fn advance(state: &State, id: Uuid, status: Status, event: &str) -> Result<()> {
+async fn advance(state: &State, id: Uuid, status: Status, event: &str) -> Result<bool> {
     let mut tx = state.outbox.begin().await?;
     if !store::set_status(&mut tx, id, status).await? {
-        return Ok(());
+        return Ok(false);
     }
     let call = store::get(&mut *tx, None, id).await?;
     tx.event(event, id, &call).await?;
-    tx.commit().await
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Ends call `id` (once) with `call_hangup`, and stops its activeflow with the reason.

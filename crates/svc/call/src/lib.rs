@@ -106,7 +106,7 @@ pub async fn start(deps: Deps) -> Result<Consumer> {
             SERVICE,
             &["media"],
             driver::MEDIA_EVENTS,
-            Arc::new(driver::MediaEvents(state.clone())),
+            Arc::new(driver::MediaEvents::new(state.clone())),
         )
         .await?;
     let served = deps

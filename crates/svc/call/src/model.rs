@@ -236,7 +236,8 @@ pub struct Call {
     pub destination: Address,
     /// Where the call is.
     pub status: Status,
-    /// The flow action being executed (`{}` when none).
+    /// The flow action being executed (`{}` when none, left out of the answer then).
+    #[serde(skip_serializing_if = "no_action", default = "empty_object")]
     pub action: Value,
     /// Incoming or outgoing.
     pub direction: Direction,
@@ -269,6 +270,15 @@ pub struct Call {
     pub tm_update: Option<String>,
     /// Deleted; `None` while live.
     pub tm_delete: Option<String>,
+}
+
+/// True for the stored "no action" value.
+fn no_action(v: &Value) -> bool {
+    v.as_object().is_none_or(|m| m.is_empty())
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
 }
 
 impl Call {

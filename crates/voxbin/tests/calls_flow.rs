@@ -1,0 +1,325 @@
+//! Calls end to end against the real binary, with sipp as the phone: an inbound call to a
+//! number runs the number's flow on the media role (answer, talk, digits, branch, hangup) and
+//! the outcome is read back through the REST API; a caller hanging up mid-flow ends the
+//! activeflow with the reason; an unknown number is refused with 404 and kept on record; an
+//! outbound `POST /v1.0/calls` reaches a sipp UAS that answers, and is hung up through REST.
+//! Scenarios live in `crates/svc/call/tests/sipp/`. Runs in both shapes.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::api::{create_tenant, login, Client, Reply};
+use support::Server;
+
+/// A UDP port that was free a moment ago.
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn scenario(name: &str) -> String {
+    let p: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "svc",
+        "call",
+        "tests",
+        "sipp",
+        name,
+    ]
+    .iter()
+    .collect();
+    p.to_string_lossy().into_owned()
+}
+
+/// A platform with its media node on a known SIP port.
+struct Platform {
+    server: Server,
+    media_sip: u16,
+}
+
+fn platform() -> Platform {
+    let media_sip = free_udp_port();
+    let set = format!("media.sip_listen=127.0.0.1:{media_sip}");
+    let ng = format!("rtp_relay.ng_listen=127.0.0.1:{}", free_udp_port());
+    let server = Server::start(&["--set", &set, "--set", &ng]);
+    Platform { server, media_sip }
+}
+
+/// Runs a sipp UAC `name` calling `service` on the media node; its output once it exits.
+fn sipp_uac(p: &Platform, name: &str, service: &str) -> Child {
+    let port = free_udp_port();
+    let rtp = 55000 + (port % 2000) * 2;
+    Command::new("sipp")
+        .args(["-sf", &scenario(name), "-s", service, "-i", "127.0.0.1"])
+        .args(["-p", &port.to_string(), "-mp", &rtp.to_string()])
+        .args(["-m", "1", "-l", "1", "-nostdin", "-timeout", "60s"])
+        .arg(format!("127.0.0.1:{}", p.media_sip))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sipp runs (apt-get install sip-tester)")
+}
+
+fn finished(child: Child) -> Output {
+    child.wait_with_output().expect("sipp exits")
+}
+
+fn assert_sipp_ok(out: &Output, what: &str, server: &Server) {
+    assert!(
+        out.status.success(),
+        "{what}: sipp failed ({:?})\n{}\n{}\nserver:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        server.stderr()
+    );
+}
+
+/// Validates a reply against the contract's answer of `method template`.
+fn conforms(method: &str, template: &str, reply: &Reply) {
+    let contract = voxbin_contract::Contract::shared().expect("the contract loads");
+    if let Err(errors) =
+        contract.validate_response_strict(method, template, reply.status, &reply.body)
+    {
+        panic!(
+            "{method} {template} {}: {errors:#?}\n{}",
+            reply.status, reply.raw
+        );
+    }
+}
+
+/// Reads `path` until `done` holds for its body.
+fn wait_until(c: &Client, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        let r = c.get(path);
+        if r.status == 200 && done(&r.body) {
+            return r.body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} never happened: {}",
+            r.raw
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().expect("an id").to_owned()
+}
+
+/// Event types of a resource's timeline, oldest first.
+fn timeline(c: &Client, resource: &str, id: &str, at_least: &[&str]) -> Vec<String> {
+    let path = format!("/v1.0/timelines/{resource}/{id}/events?page_size=100");
+    let body = wait_until(c, &path, "timeline", |b| {
+        let seen: Vec<&str> = b["result"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["event_type"].as_str()).collect())
+            .unwrap_or_default();
+        at_least.iter().all(|t| seen.contains(t))
+    });
+    let mut types: Vec<String> = body["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap().to_owned())
+        .collect();
+    types.reverse();
+    types
+}
+
+/// The IVR of the brief: answer, greet, one digit, branch on it, confirm, hang up.
+fn ivr_flow() -> Value {
+    json!({
+        "name": "ivr", "detail": "press 1",
+        "actions": [
+            {"type": "answer"},
+            {"type": "talk", "option": {"text": "Hello. Press one.", "language": "en-US"}},
+            {"id": "00000000-0000-4000-8000-0000000000d1", "type": "digits_receive",
+             "option": {"length": 1, "duration": 20000}},
+            {"type": "branch", "option": {"variable": "voipbin.call.digits",
+             "default_target_id": "00000000-0000-4000-8000-0000000000e1",
+             "target_ids": {"1": "00000000-0000-4000-8000-0000000000f1"}}},
+            {"id": "00000000-0000-4000-8000-0000000000f1", "type": "talk",
+             "option": {"text": "You pressed one.", "language": "en-US"}},
+            {"id": "00000000-0000-4000-8000-0000000000e1", "type": "hangup"}
+        ]
+    })
+}
+
+/// A customer with a flow on `+15550100`; its client.
+fn number_with_flow(p: &Platform, number: &str, flow: Value) -> (Client, String) {
+    let tenant = create_tenant(&p.server, "acme");
+    let c = Client::with_key(&p.server.api, &tenant.accesskey);
+    let made = c.post("/v1.0/flows", flow);
+    assert_eq!(made.status, 200, "{}", made.raw);
+    let flow_id = id(&made.body);
+    let n = c.post(
+        "/v1.0/numbers",
+        json!({"number": number, "call_flow_id": flow_id, "name": "ivr", "detail": ""}),
+    );
+    assert_eq!(n.status, 200, "{}", n.raw);
+    (c, flow_id)
+}
+
+#[test]
+fn inbound_call_to_a_number_runs_its_flow_and_captures_the_digit() {
+    let p = platform();
+    let (c, flow_id) = number_with_flow(&p, "+15550100", ivr_flow());
+    let out = finished(sipp_uac(&p, "caller_keys_1.xml", "+15550100"));
+    assert_sipp_ok(&out, "caller pressing 1", &p.server);
+
+    let list = wait_until(&c, "/v1.0/calls", "the call's hangup", |b| {
+        b["result"][0]["status"] == "hangup"
+    });
+    let call = &list["result"][0];
+    assert_eq!(call["direction"], "incoming");
+    assert_eq!(call["flow_id"], flow_id.as_str());
+    assert_eq!(call["source"]["type"], "tel");
+    assert_eq!(call["source"]["target"], "+15550199");
+    assert_eq!(call["source"]["target_name"], "Carol");
+    assert_eq!(call["destination"]["target"], "+15550100");
+    assert_eq!(call["hangup_by"], "local");
+    assert_eq!(call["hangup_reason"], "normal");
+    assert!(call["tm_progressing"].is_string(), "{call}");
+    let one = c.get(&format!("/v1.0/calls/{}", id(call)));
+    conforms("GET", "/calls/{id}", &one);
+
+    // the digit took the branch to the "you pressed one" talk
+    let af = call["activeflow_id"].as_str().unwrap();
+    let af = wait_until(&c, &format!("/v1.0/activeflows/{af}"), "flow end", |b| {
+        b["status"] == "ended"
+    });
+    let ran: Vec<&str> = af["executed_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert!(
+        ran.contains(&"00000000-0000-4000-8000-0000000000f1"),
+        "digit 1 did not reach its branch: {af}"
+    );
+
+    let events = timeline(
+        &c,
+        "calls",
+        &id(call),
+        &["call_created", "call_progressing", "call_hangup"],
+    );
+    let pos = |t: &str| events.iter().position(|e| e == t).unwrap();
+    assert!(pos("call_created") < pos("call_progressing"), "{events:?}");
+    assert!(pos("call_progressing") < pos("call_hangup"), "{events:?}");
+
+    // a finished call can be deleted; then it is gone
+    let path = format!("/v1.0/calls/{}", id(call));
+    let deleted = c.call("DELETE", &path, None);
+    assert_eq!(deleted.status, 200, "{}", deleted.raw);
+    conforms("DELETE", "/calls/{id}", &deleted);
+    assert_eq!(c.get(&path).status, 404);
+}
+
+#[test]
+fn caller_hanging_up_mid_flow_ends_the_activeflow_with_the_reason() {
+    let p = platform();
+    let flow = json!({"name": "wait", "detail": "", "actions": [
+        {"type": "answer"},
+        {"type": "digits_receive", "option": {"length": 4, "duration": 60000}},
+        {"type": "talk", "option": {"text": "never heard"}}
+    ]});
+    let (c, _) = number_with_flow(&p, "+15550101", flow);
+    let out = finished(sipp_uac(&p, "caller_hangs_up.xml", "+15550101"));
+    assert_sipp_ok(&out, "caller hanging up", &p.server);
+    let list = wait_until(&c, "/v1.0/calls", "the call's hangup", |b| {
+        b["result"][0]["status"] == "hangup"
+    });
+    let call = &list["result"][0];
+    assert_eq!(call["hangup_by"], "remote");
+    assert_eq!(call["hangup_reason"], "normal");
+    let af = call["activeflow_id"].as_str().unwrap();
+    let af = wait_until(&c, &format!("/v1.0/activeflows/{af}"), "flow end", |b| {
+        b["status"] == "ended"
+    });
+    let ran = af["executed_actions"].to_string();
+    assert!(!ran.contains("never heard"), "{af}");
+}
+
+#[test]
+fn a_call_to_an_unknown_number_is_refused_with_404_and_recorded() {
+    let p = platform();
+    let out = finished(sipp_uac(&p, "unknown_number.xml", "+15550999"));
+    assert_sipp_ok(&out, "unknown number", &p.server);
+    // no customer owns it: only the platform's super-admin sees the record
+    let (_, user, password) = p.server.bootstrap();
+    let token = login(&p.server, &user, &password);
+    let admin = Client::with_token(&p.server.api, &token);
+    let list = wait_until(&admin, "/v1.0/calls", "the failed call", |b| {
+        b["result"][0]["status"] == "hangup"
+    });
+    let call = &list["result"][0];
+    assert_eq!(call["destination"]["target"], "+15550999");
+    assert_eq!(call["hangup_reason"], "failed");
+}
+
+/// A sipp UAS answering one call on `port`.
+fn sipp_uas(port: u16) -> Child {
+    let rtp = 55000 + (port % 2000) * 2 + 4000;
+    Command::new("sipp")
+        .args(["-sf", &scenario("callee_answers.xml"), "-i", "127.0.0.1"])
+        .args(["-p", &port.to_string()])
+        .args([
+            "-mp",
+            &rtp.to_string(),
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            "60s",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sipp runs (apt-get install sip-tester)")
+}
+
+#[test]
+fn outbound_call_reaches_a_sipp_uas_and_is_hung_up_through_rest() {
+    let p = platform();
+    let tenant = create_tenant(&p.server, "acme");
+    let c = Client::with_key(&p.server.api, &tenant.accesskey);
+    let uas_port = free_udp_port();
+    let uas = sipp_uas(uas_port);
+    let body = json!({
+        "actions": [{"type": "talk", "option": {"text": "This is a call from Voxbin."}},
+                    {"type": "sleep", "option": {"duration": 60000}}],
+        "source": {"type": "tel", "target": "+15550100"},
+        "destinations": [{"type": "sip", "target": format!("sip:bob@127.0.0.1:{uas_port}")}],
+        "variables": {"campaign": "test"}
+    });
+    let made = c.post("/v1.0/calls", body);
+    assert_eq!(made.status, 200, "{}", made.raw);
+    conforms("POST", "/calls", &made);
+    let call_id = id(&made.body["calls"][0]);
+    let path = format!("/v1.0/calls/{call_id}");
+    let call = wait_until(&c, &path, "the answer", |b| b["status"] == "progressing");
+    assert_eq!(call["direction"], "outgoing");
+    assert_eq!(call["destination"]["type"], "sip");
+
+    let hung = c.post(&format!("{path}/hangup"), json!({}));
+    assert_eq!(hung.status, 200, "{}", hung.raw);
+    conforms("POST", "/calls/{id}/hangup", &hung);
+    let call = wait_until(&c, &path, "the hangup", |b| b["status"] == "hangup");
+    assert_eq!(call["hangup_by"], "local");
+    assert_eq!(call["hangup_reason"], "normal");
+    let out = finished(uas);
+    assert_sipp_ok(&out, "uas", &p.server);
+}
