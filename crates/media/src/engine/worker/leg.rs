@@ -205,6 +205,28 @@ pub(crate) struct Leg {
     /// The packet prepared last tick, sent at the start of the next one.
     wire: [u8; WIRE],
     pending: Option<(std::net::SocketAddr, usize)>,
+    /// The peer the RTP socket is connected to (set once its RTP is latched).
+    connected: Option<std::net::SocketAddr>,
+}
+
+/// Dissolves a UDP socket's association (connect to AF_UNSPEC), so it receives from anyone.
+fn disconnect(socket: &UdpSocket) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a zeroed sockaddr with family AF_UNSPEC is the documented way to disconnect
+    let rc = unsafe {
+        let mut addr: libc::sockaddr = std::mem::zeroed();
+        addr.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+        libc::connect(
+            socket.as_raw_fd(),
+            &addr,
+            std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// Room for one outgoing RTP packet (12-byte header + 160 bytes, or a DTMF event).
@@ -238,6 +260,7 @@ impl Leg {
             conference: None,
             wire: [0; WIRE],
             pending: None,
+            connected: None,
         }
     }
 
@@ -246,7 +269,11 @@ impl Leg {
     /// spacing at the cost of one frame of latency).
     pub fn flush(&mut self) {
         if let Some((to, n)) = self.pending.take() {
-            let _ = self.rtp.send_to(&self.wire[..n], to);
+            let _ = if self.connected == Some(to) {
+                self.rtp.send(&self.wire[..n])
+            } else {
+                self.rtp.send_to(&self.wire[..n], to)
+            };
         }
     }
 
@@ -261,6 +288,12 @@ impl Leg {
 
     /// Applies an SDP outcome.
     pub fn update(&mut self, n: &Negotiated, now: Duration) {
+        if self.connected.is_some() && n.remote_rtp != self.connected {
+            // the peer moves: accept its RTP from anywhere again until it is latched anew
+            if disconnect(&self.rtp).is_ok() {
+                self.connected = None;
+            }
+        }
         self.stream.update(n);
         self.receiving = n.direction.receives();
         self.last_rx = now;
@@ -499,6 +532,14 @@ impl Leg {
                     {
                         self.last_rx = now;
                         self.timed_out = false;
+                        // a connected socket sends without a route lookup per packet and
+                        // drops strays in the kernel; latching already ignores other sources
+                        if self.connected != Some(from)
+                            && self.stream.remote() == Some(from)
+                            && self.rtp.connect(from).is_ok()
+                        {
+                            self.connected = Some(from);
+                        }
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,

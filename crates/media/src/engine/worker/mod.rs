@@ -95,6 +95,10 @@ impl Worker {
         }
         let mut deadline = Instant::now();
         loop {
+            // last tick's packets go out before anything else can take time
+            for leg in self.legs.iter_mut().flatten() {
+                leg.flush();
+            }
             if !self.drain() {
                 self.close_all();
                 return;
@@ -406,9 +410,6 @@ impl Worker {
             events: &setup.events,
             rtp_timeout: setup.rtp_timeout,
         };
-        for leg in legs.iter_mut().flatten() {
-            leg.flush();
-        }
         for (slot, leg) in legs.iter_mut().enumerate() {
             if let Some(leg) = leg {
                 leg.receive(&mut ctx, slot);
