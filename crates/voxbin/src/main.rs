@@ -11,6 +11,10 @@ mod serve;
 use clap::Parser;
 use std::process::ExitCode;
 
+// Per-thread free lists: the SIP edge allocates per message (bench/sip-edge.sh).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

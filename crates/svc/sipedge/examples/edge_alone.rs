@@ -9,6 +9,10 @@ use voxbin_core::config::Config;
 use voxbin_core::shutdown::Shutdown;
 use voxbin_svc_sipedge::{EdgeDeps, SipEdge};
 
+// The allocator `voxbin` runs with, so the profile is the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
