@@ -325,3 +325,23 @@ fn a_client_that_stops_reading_is_disconnected_and_memory_stays_bounded() {
         }
     }
 }
+
+#[test]
+fn clients_are_told_when_the_server_shuts_down() {
+    let mut s = Server::start(&[]);
+    let a = create_tenant(&s, "alpha");
+    let mut ws = Events::connect(&s, &a);
+    assert_eq!(ws.subscribe(&[topic(&a, "*")])["type"], "subscribed");
+    s.sigterm();
+    loop {
+        match ws.ws.read() {
+            Ok(Message::Close(Some(frame))) => {
+                assert_eq!(frame.code, CloseCode::Away);
+                break;
+            }
+            Ok(_) => continue,
+            Err(e) => panic!("the connection ended without a close frame: {e}"),
+        }
+    }
+    assert!(s.wait_exit(Duration::from_secs(60)).success());
+}
