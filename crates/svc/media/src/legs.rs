@@ -283,6 +283,15 @@ async fn pump(
                 let _ = state
                     .engine
                     .remote_answer(leg, &String::from_utf8_lossy(&sdp));
+                let mut extra = Map::new();
+                extra.insert("reinvite".into(), json!("answered"));
+                state.publish("leg_updated", Some(id), extra).await;
+            }
+            CallEvent::ReinviteFailed { status } => {
+                let mut extra = Map::new();
+                extra.insert("reinvite".into(), json!("failed"));
+                extra.insert("sip_status".into(), json!(status));
+                state.publish("leg_updated", Some(id), extra).await;
             }
             CallEvent::Terminated { cause, by, status } => {
                 let _ = state.engine.destroy_leg(leg);
@@ -304,7 +313,6 @@ async fn pump(
                 return;
             }
             CallEvent::Confirmed
-            | CallEvent::ReinviteFailed { .. }
             | CallEvent::Info { .. }
             | CallEvent::SessionRefreshed
             | CallEvent::SessionExpired => {}

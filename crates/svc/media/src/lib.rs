@@ -35,7 +35,8 @@
 //! Events carry `id` (leg id), `node_id`, `tm_event` (and `op_id` for operations):
 //! `leg_created` (`direction`, `uri`, `from`, `to`, `pai`, `sip_call_id`, `headers` with the
 //! INVITE's X- headers; an incoming leg then waits for answer/reject/progress),
-//! `leg_ringing`, `leg_progressing`, `leg_answered`, `leg_updated` (`remote_hold`),
+//! `leg_ringing`, `leg_progressing`, `leg_answered`, `leg_updated` (`remote_hold` after the
+//! peer's re-INVITE, or `reinvite`: answered/failed after ours, e.g. for hold),
 //! `leg_hangup` (`hangup_reason`, `hangup_by` local/remote, `sip_status`),
 //! `dtmf_received` (`digit`, `duration`), `digits_collected` (`digits`, `reason`),
 //! `digits_sent`, `playback_finished` (`reason` completed/stopped, `position_ms`),
