@@ -131,6 +131,12 @@ const EXERCISED: &[(&str, &[&str])] = &[
             "DELETE /calls/{id}/mute",
             "POST /calls/{id}/silence",
             "DELETE /calls/{id}/silence",
+            "POST /calls/{id}/recording_start",
+            "POST /calls/{id}/recording_stop",
+            "GET /recordings",
+            "GET /recordings/{id}",
+            "DELETE /recordings/{id}",
+            "GET /recordingfiles/{id}",
         ],
     ),
 ];
@@ -971,6 +977,34 @@ fn call_operations_answer_the_contract_shapes() {
         t.call(&key, "POST", &template, &p, None, 200);
         t.call(&key, "DELETE", &template, &p, None, 200);
     }
+    let rec = json!({"format": "wav", "end_of_silence": 0, "end_of_key": "", "duration": 0,
+                     "on_end_flow_id": ""});
+    let p = format!("{path}/recording_start");
+    let started = t.call(
+        &key,
+        "POST",
+        "/calls/{id}/recording_start",
+        &p,
+        Some(rec),
+        200,
+    );
+    let rec_id = started.body["recording_id"].as_str().unwrap().to_owned();
+    let p = format!("{path}/recording_stop");
+    t.call(&key, "POST", "/calls/{id}/recording_stop", &p, None, 200);
+    let list = t.call(&key, "GET", "/recordings", "/recordings", None, 200);
+    assert_eq!(ids_in(&list), vec![rec_id.clone()]);
+    let rec_path = format!("/recordings/{rec_id}");
+    while key.get(&format!("/v1.0{rec_path}")).body["status"] != "ended" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "recording never ended"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    t.call(&key, "GET", "/recordings/{id}", &rec_path, None, 200);
+    let file = format!("/recordingfiles/{rec_id}");
+    t.call(&key, "GET", "/recordingfiles/{id}", &file, None, 307);
+    t.call(&key, "DELETE", "/recordings/{id}", &rec_path, None, 200);
     // a live call is not deleted
     t.call(&key, "DELETE", "/calls/{id}", &path, None, 409);
     let p = format!("{path}/hangup");

@@ -137,7 +137,8 @@ fn timeline(c: &Client, resource: &str, id: &str, at_least: &[&str]) -> Vec<Stri
     types
 }
 
-/// The IVR of the brief: answer, greet, one digit, branch on it, confirm, hang up.
+/// The IVR of the brief: answer, greet, one digit, branch on it, confirm, record the caller
+/// for a moment, hang up.
 fn ivr_flow() -> Value {
     json!({
         "name": "ivr", "detail": "press 1",
@@ -151,6 +152,9 @@ fn ivr_flow() -> Value {
              "target_ids": {"1": "00000000-0000-4000-8000-0000000000f1"}}},
             {"id": "00000000-0000-4000-8000-0000000000f1", "type": "talk",
              "option": {"text": "You pressed one.", "language": "en-US"}},
+            {"type": "recording_start", "option": {"format": "wav", "duration": 10}},
+            {"type": "sleep", "option": {"duration": 1500}},
+            {"type": "recording_stop"},
             {"id": "00000000-0000-4000-8000-0000000000e1", "type": "hangup"}
         ]
     })
@@ -219,6 +223,25 @@ fn inbound_call_to_a_number_runs_its_flow_and_captures_the_digit() {
     let pos = |t: &str| events.iter().position(|e| e == t).unwrap();
     assert!(pos("call_created") < pos("call_progressing"), "{events:?}");
     assert!(pos("call_progressing") < pos("call_hangup"), "{events:?}");
+
+    // the caller was recorded; the WAV comes through the contract's 307
+    let recs = wait_until(&c, "/v1.0/recordings", "the recording's end", |b| {
+        b["result"][0]["status"] == "ended"
+    });
+    let rec = &recs["result"][0];
+    assert_eq!(rec["reference_type"], "call");
+    assert_eq!(rec["reference_id"], call["id"]);
+    assert_eq!(call["recording_ids"][0], rec["id"]);
+    let file = c.get(&format!("/v1.0/recordingfiles/{}", id(rec)));
+    assert_eq!(file.status, 307, "{}", file.raw);
+    conforms("GET", "/recordingfiles/{id}", &file);
+    let location = file.header("location").expect("a Location").to_owned();
+    let wav = c.raw("GET", &location, None);
+    assert_eq!(wav.status, 200, "{}", wav.raw);
+    assert!(
+        wav.raw.contains("RIFF") && wav.raw.contains("WAVE"),
+        "not a WAV"
+    );
 
     // a finished call can be deleted; then it is gone
     let path = format!("/v1.0/calls/{}", id(call));

@@ -253,6 +253,30 @@ const SPECS: &[Spec] = &[
         need: Need::AdminOrManager,
     },
     Spec {
+        path: "/v1.0/calls/{id}/recording_start",
+        methods: POST,
+        service: "call",
+        need: Need::AdminOrManager,
+    },
+    Spec {
+        path: "/v1.0/calls/{id}/recording_stop",
+        methods: POST,
+        service: "call",
+        need: Need::AdminOrManager,
+    },
+    Spec {
+        path: "/v1.0/recordings",
+        methods: GET,
+        service: "call",
+        need: Need::AdminOrManager,
+    },
+    Spec {
+        path: "/v1.0/recordings/{id}",
+        methods: GET_DELETE,
+        service: "call",
+        need: Need::AdminOrManager,
+    },
+    Spec {
         path: "/v1.0/timelines/{resource_type}/{resource_id}/events",
         methods: GET,
         service: "timeline",

@@ -3,6 +3,7 @@
 mod auth;
 mod docs;
 mod forward;
+mod recordings;
 mod webhooks;
 
 pub use forward::{bus_for, read_json_body};
@@ -16,12 +17,14 @@ pub fn routes() -> Router<ApiState> {
         .merge(auth::routes())
         .merge(docs::routes())
         .merge(webhooks::routes())
+        .merge(recordings::routes())
 }
 
 /// Every operation of the contract this build serves, as (METHOD, contract path).
 pub fn served_operations() -> Vec<(String, String)> {
     let mut ops = forward::served_operations();
     ops.push(("POST".into(), "/auth/signup".into()));
+    ops.push(("GET".into(), "/recordingfiles/{id}".into()));
     ops.sort();
     ops
 }

@@ -21,6 +21,7 @@ use voxbin_core::{clock, Error, ErrorKind, Result};
 use crate::actions::{plan, result_variables, Plan};
 use crate::media;
 use crate::model::{Address, Call, Direction, HangupBy, HangupReason, Status};
+use crate::recording::{self, Recording};
 use crate::routing::{source_of, target_of, Target};
 use crate::{store, State, SERVICE};
 
@@ -38,6 +39,7 @@ pub const MEDIA_EVENTS: &[&str] = &[
     "playback_finished",
     "digits_collected",
     "digits_sent",
+    "recording_finished",
 ];
 
 /// How long a call's event worker waits for more events before it goes away.
@@ -158,6 +160,13 @@ pub async fn on_media_event(state: &State, kind: &str, data: &Value) -> Result<(
             let reason = HangupReason::from_cause(str_of(data, "hangup_reason"));
             ended(state, leg, by, reason).await
         }
+        "recording_finished" => match uuid_of(data, "op_id") {
+            Some(rec) => {
+                let ms = data.get("duration_ms").and_then(Value::as_i64).unwrap_or(0);
+                recording_ended(state, leg, rec, ms).await
+            }
+            None => Ok(()),
+        },
         "playback_finished" | "digits_collected" | "digits_sent" => match uuid_of(data, "op_id") {
             Some(op) => {
                 let vars = result_variables(kind, data);
@@ -192,6 +201,18 @@ pub async fn ended(state: &State, id: Uuid, by: HangupBy, reason: HangupReason) 
         .ok_or_else(|| Error::not_found("call"))?;
     tx.event("call_hangup", id, &call).await?;
     tx.commit().await?;
+    let mut conn = state
+        .db
+        .writer()
+        .acquire()
+        .await
+        .map_err(voxbin_store::map_db_error)?;
+    let running = recording::running_of(&mut conn, id).await?;
+    drop(conn);
+    for rec in running {
+        // the node may not report a recording cut by the hangup; its file ends here anyway
+        recording_ended(state, id, rec, 0).await?;
+    }
     if !call.activeflow_id.is_nil() {
         let who = match by {
             HangupBy::Local => "local",
@@ -453,6 +474,13 @@ async fn run_action(state: &State, call: &Call, action: &Value) -> Result<Ran> {
         }
     };
     match the_plan {
+        Plan::Command {
+            verb: "record_start",
+            body,
+        } => match start_recording(state, call, body).await {
+            Ok(_) => Ok(Ran::Done(Vec::new())),
+            Err(e) => failed("record_start", e),
+        },
         Plan::Command { verb, body } => match send(verb, body).await {
             Ok(_) => Ok(Ran::Done(Vec::new())),
             Err(e) => failed(verb, e),
@@ -525,6 +553,63 @@ pub async fn op_done(
     let body = json!({"action_id": call.op_action_id, "variables": variables});
     let answer = flow_call(state, &call, "next", body).await?;
     drive(state, id, answer).await
+}
+
+/// Starts recording call `call` with the media node's `record_start` `body`; the recording
+/// (whose id is the operation's) is stored and reported with `recording_started`.
+pub async fn start_recording(state: &State, call: &Call, mut body: Value) -> Result<Recording> {
+    let id = voxbin_core::id::new_id();
+    body["op_id"] = json!(id);
+    let answer = media::command(&state.bus, &call.node_id, call.id, "record_start", body).await?;
+    let now = clock::now();
+    let rec = Recording {
+        id,
+        customer_id: call.customer_id,
+        owner_type: String::new(),
+        owner_id: Uuid::nil(),
+        reference_type: "call".into(),
+        reference_id: call.id,
+        status: "recording".into(),
+        format: "wav".into(),
+        activeflow_id: call.activeflow_id,
+        on_end_flow_id: Uuid::nil(),
+        path: str_of(&answer, "path").to_owned(),
+        node_id: call.node_id.clone(),
+        duration_ms: 0,
+        tm_start: Some(now.clone()),
+        tm_end: None,
+        tm_create: now.clone(),
+        tm_update: Some(now),
+        tm_delete: None,
+    };
+    let mut tx = state.outbox.begin().await?;
+    recording::insert(&mut tx, &rec).await?;
+    let fresh = store::get_any(&mut *tx, call.id)
+        .await?
+        .ok_or_else(|| Error::not_found("call"))?;
+    let mut all = fresh.recording_ids.clone();
+    all.push(id);
+    store::set_recordings(&mut tx, call.id, id, &all).await?;
+    tx.event("recording_started", id, &rec).await?;
+    tx.commit().await?;
+    Ok(rec)
+}
+
+/// Recording `rec` of call `call` ended: stored as ended (once), taken off the call,
+/// reported with `recording_finished`.
+async fn recording_ended(state: &State, call: Uuid, rec: Uuid, ms: i64) -> Result<()> {
+    let mut tx = state.outbox.begin().await?;
+    if !recording::finish(&mut tx, rec, ms).await? {
+        return Ok(());
+    }
+    if let Some(c) = store::get_any(&mut *tx, call).await? {
+        if c.recording_id == rec {
+            store::set_recordings(&mut tx, call, Uuid::nil(), &c.recording_ids).await?;
+        }
+    }
+    let r = recording::get(&mut *tx, None, rec).await?;
+    tx.event("recording_finished", rec, &r).await?;
+    tx.commit().await
 }
 
 /// Schedules the next health check of call `id`.

@@ -202,3 +202,112 @@ fn internal(ctx: &Ctx) -> Result<()> {
         )),
     }
 }
+
+/// `POST /v1/calls/{id}/recording_start` `{format, end_of_silence, end_of_key, duration}`
+/// (seconds, 0 for no limit).
+pub async fn recording_start(ctx: Ctx) -> Result<Call> {
+    let call = visible(&ctx).await?;
+    if call.status != crate::model::Status::Progressing {
+        return Err(Error::new(
+            ErrorKind::AlreadyExists,
+            "CALL_NOT_ANSWERED",
+            "only an answered call can be recorded",
+        ));
+    }
+    let body = voxbin_svc_kit::body::Body::new(ctx.request().data.as_ref())?;
+    if let Some(f) = body.opt_str("format")? {
+        if f != "wav" {
+            return Err(voxbin_svc_kit::body::invalid(
+                "format",
+                "only wav is supported",
+            ));
+        }
+    }
+    let action = json!({"type": "recording_start", "option": {
+        "end_of_silence": body.opt_i64("end_of_silence")?.unwrap_or(0).max(0),
+        "end_of_key": body.opt_str("end_of_key")?.unwrap_or_default(),
+        "duration": body.opt_i64("duration")?.unwrap_or(0).max(0),
+    }});
+    let crate::actions::Plan::Command { body: cmd, .. } = crate::actions::plan(&action) else {
+        return Err(Error::internal("recording_start is a media command"));
+    };
+    let state = ctx.state();
+    driver::start_recording(state, &call, cmd).await?;
+    store::get(state.db.writer(), None, call.id).await
+}
+
+/// `POST /v1/calls/{id}/recording_stop`.
+pub async fn recording_stop(ctx: Ctx) -> Result<Call> {
+    on_leg(&ctx, "record_stop", json!({})).await
+}
+
+/// `GET /v1/recordings`.
+pub async fn recordings(ctx: Ctx) -> Result<Page<crate::recording::Recording>> {
+    let scope = Scope::from_ctx(&ctx)?;
+    let req = page_request(&ctx)?;
+    crate::recording::list(&ctx.state().db, scope.customer(), &req).await
+}
+
+/// The recording of the `{id}` path visible to the caller.
+async fn visible_recording(ctx: &Ctx) -> Result<crate::recording::Recording> {
+    let scope = Scope::from_ctx(ctx)?;
+    let id = ctx.param_uuid("id")?;
+    ctx.state()
+        .db
+        .read(|pool| crate::recording::get(pool, scope.customer(), id))
+        .await
+}
+
+/// `GET /v1/recordings/{id}`.
+pub async fn recording(ctx: Ctx) -> Result<crate::recording::Recording> {
+    visible_recording(&ctx).await
+}
+
+/// `DELETE /v1/recordings/{id}`: soft-deletes the record and removes the file.
+pub async fn recording_delete(ctx: Ctx) -> Result<crate::recording::Recording> {
+    let rec = visible_recording(&ctx).await?;
+    let state = ctx.state();
+    let mut tx = state.outbox.begin().await?;
+    let deleted = crate::recording::delete(&mut tx, Some(rec.customer_id), rec.id).await?;
+    tx.event("recording_deleted", rec.id, &deleted).await?;
+    tx.commit().await?;
+    if !rec.path.is_empty() {
+        if let Err(e) = tokio::fs::remove_file(&rec.path).await {
+            tracing::info!(recording = %rec.id, error = %e, "recording file not removed");
+        }
+    }
+    Ok(deleted)
+}
+
+/// Largest WAV handed over the bus (a bit over an hour of 8 kHz 16-bit mono).
+const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// `GET /v1/recordings/{id}/file`: `{id, content_type, data}` with the WAV in base64, once
+/// the recording ended; 409 while it runs, 404 when the file is not on this host.
+pub async fn recording_file(ctx: Ctx) -> Result<Value> {
+    use base64::Engine as _;
+    let rec = visible_recording(&ctx).await?;
+    if rec.status != "ended" {
+        return Err(Error::new(
+            ErrorKind::AlreadyExists,
+            "RECORDING_IN_PROGRESS",
+            "the recording has not ended yet",
+        ));
+    }
+    let missing = || Error::not_found("recording file");
+    let meta = tokio::fs::metadata(&rec.path)
+        .await
+        .map_err(|_| missing())?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Error::invalid_argument(
+            "RECORDING_TOO_LARGE",
+            "the recording is too large to download through the API",
+        ));
+    }
+    let bytes = tokio::fs::read(&rec.path).await.map_err(|_| missing())?;
+    Ok(json!({
+        "id": rec.id,
+        "content_type": "audio/wav",
+        "data": base64::engine::general_purpose::STANDARD.encode(bytes),
+    }))
+}

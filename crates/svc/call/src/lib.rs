@@ -13,6 +13,9 @@
 //! | `DELETE /v1/calls/{id}` | soft-delete a finished call (409 while live) |
 //! | `POST /v1/calls/{id}/hangup` | hang up |
 //! | `POST /v1/calls/{id}/talk`, `hold`/`moh`, `mute`, `silence` (and `DELETE` to undo) | media |
+//! | `POST /v1/calls/{id}/recording_start`, `recording_stop` | record the call |
+//! | `GET /v1/recordings`, `GET`/`DELETE /v1/recordings/{id}` | recordings |
+//! | `GET /v1/recordings/{id}/file` | the WAV, base64 in `data` (files on this host only) |
 //!
 //! Internal timer routes (`POST /v1/calls/{id}/op_done`, `/health`) arrive as delayed bus
 //! messages: timed actions (sleep, echo) and the periodic leg health check, which also
@@ -28,6 +31,7 @@ mod handlers;
 pub mod media;
 pub mod model;
 mod outbound;
+pub mod recording;
 pub mod routing;
 mod store;
 #[cfg(test)]
@@ -86,6 +90,20 @@ pub fn handler_with(state: Arc<State>) -> Arc<dyn Handler> {
             .route(Method::Delete, "/v1/calls/{id}/mute", h::unmute)
             .route(Method::Post, "/v1/calls/{id}/silence", h::silence)
             .route(Method::Delete, "/v1/calls/{id}/silence", h::unsilence)
+            .route(
+                Method::Post,
+                "/v1/calls/{id}/recording_start",
+                h::recording_start,
+            )
+            .route(
+                Method::Post,
+                "/v1/calls/{id}/recording_stop",
+                h::recording_stop,
+            )
+            .route(Method::Get, "/v1/recordings", h::recordings)
+            .route(Method::Get, "/v1/recordings/{id}", h::recording)
+            .route(Method::Delete, "/v1/recordings/{id}", h::recording_delete)
+            .route(Method::Get, "/v1/recordings/{id}/file", h::recording_file)
             .route(Method::Post, "/v1/calls/{id}/op_done", h::op_done)
             .route(Method::Post, "/v1/calls/{id}/health", h::health),
     )

@@ -232,6 +232,26 @@ pub async fn take_op(conn: &mut AnyConnection, id: Uuid, op_id: Uuid) -> Result<
     Ok(done.rows_affected() > 0)
 }
 
+/// Sets the recording in progress of call `id` (nil for none) and its list of recordings.
+pub async fn set_recordings(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    current: Uuid,
+    all: &[Uuid],
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE call_calls SET recording_id = ?, recording_ids = ?, tm_update = ? WHERE id = ?",
+    )
+    .bind(current.to_string())
+    .bind(to_json(&all)?)
+    .bind(clock::now())
+    .bind(id.to_string())
+    .execute(conn)
+    .await
+    .map_err(map_db_error)?;
+    Ok(())
+}
+
 /// Records the media node holding call `id`'s leg.
 pub async fn set_node(conn: &mut AnyConnection, id: Uuid, node_id: &str) -> Result<()> {
     sqlx::query("UPDATE call_calls SET node_id = ?, tm_update = ? WHERE id = ?")
