@@ -293,6 +293,33 @@ mod tests {
     }
 
     #[test]
+    fn agent_topics_deliver_only_the_owners_events() {
+        let agent = Uuid::from_u128(0xa1);
+        let call = |customer: Uuid| {
+            let data =
+                json!({"id": Uuid::from_u128(0xca11), "customer_id": customer, "owner_id": agent});
+            Event::new("call_ringing", "call-manager", data)
+        };
+        let hub = Hub::new();
+        let mut admin_of_d = hub.join(Some(D));
+        let mut admin_of_c = hub.join(Some(C));
+        for m in [&admin_of_d, &admin_of_c] {
+            assert!(hub.subscribe(m.id, &[topic(format!("agent_id:{agent}:*:*"))]));
+        }
+        hub.dispatch(&call(C));
+        let got = next(&mut admin_of_c).unwrap();
+        assert_eq!(
+            got["topic"],
+            format!("agent_id:{agent}:call:{}", Uuid::from_u128(0xca11))
+        );
+        assert_eq!(
+            next(&mut admin_of_d),
+            None,
+            "another customer's agent topic stays silent"
+        );
+    }
+
+    #[test]
     fn topics_per_connection_are_limited() {
         let hub = Hub::new();
         let m = hub.join(Some(C));
