@@ -25,6 +25,9 @@ pub fn node_event(state: &NodeState, status: &str) -> Event {
 
 /// Publishes one heartbeat.
 pub async fn beat(state: &NodeState, status: &str) {
+    crate::metrics::get()
+        .legs
+        .set(&[], state.legs.lock().len() as i64);
     if let Err(e) = state.bus.publish(node_event(state, status)).await {
         tracing::debug!(error = %e.message, "medianode_updated not published");
     }

@@ -47,6 +47,7 @@
 //! `{"id", "address": "<ip>:<sip port>", "transport": "udp", "weight": 1, "status":
 //! "up"|"draining"|"down", "tm_update"}` for the edge's dispatcher. On shutdown it turns
 //! `draining`: new INVITEs and OPTIONS get 503, calls in flight go on until the grace ends.
+//! Metrics: `voxbin_media_legs` and `voxbin_media_events_total{type}`.
 
 #![warn(missing_docs)]
 
@@ -54,6 +55,7 @@ mod commands;
 mod events;
 mod heartbeat;
 mod legs;
+mod metrics;
 mod node;
 mod settings;
 mod state;

@@ -85,6 +85,9 @@ impl NodeState {
         }
         data.entry("tm_event")
             .or_insert_with(|| json!(voxbin_core::clock::now()));
+        let m = crate::metrics::get();
+        m.events.inc(&[event_type]);
+        m.legs.set(&[], self.legs.lock().len() as i64);
         let event = Event::new(event_type, PUBLISHER, Value::Object(data));
         if let Err(e) = self.bus.publish(event).await {
             tracing::warn!(event = event_type, error = %e.message, "media event not published");
