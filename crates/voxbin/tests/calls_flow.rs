@@ -2,7 +2,8 @@
 //! number runs the number's flow on the media role (answer, talk, digits, branch, hangup) and
 //! the outcome is read back through the REST API; a caller hanging up mid-flow ends the
 //! activeflow with the reason; an unknown number is refused with 404 and kept on record; an
-//! outbound `POST /v1.0/calls` reaches a sipp UAS that answers, and is hung up through REST.
+//! outbound `POST /v1.0/calls` reaches a sipp UAS that answers, and is hung up through REST;
+//! a `tel` call whose first carrier answers 503 fails over to the next route.
 //! Scenarios live in `crates/svc/call/tests/sipp/`. Runs in both shapes.
 
 mod support;
@@ -295,9 +296,14 @@ fn a_call_to_an_unknown_number_is_refused_with_404_and_recorded() {
 
 /// A sipp UAS answering one call on `port`.
 fn sipp_uas(port: u16) -> Child {
+    sipp_callee(port, "callee_answers.xml")
+}
+
+/// A sipp callee running scenario `name` for one call on `port`.
+fn sipp_callee(port: u16, name: &str) -> Child {
     let rtp = 55000 + (port % 2000) * 2 + 4000;
     Command::new("sipp")
-        .args(["-sf", &scenario("callee_answers.xml"), "-i", "127.0.0.1"])
+        .args(["-sf", &scenario(name), "-i", "127.0.0.1"])
         .args(["-p", &port.to_string()])
         .args([
             "-mp",
@@ -345,4 +351,49 @@ fn outbound_call_reaches_a_sipp_uas_and_is_hung_up_through_rest() {
     assert_eq!(call["hangup_reason"], "normal");
     let out = finished(uas);
     assert_sipp_ok(&out, "uas", &p.server);
+}
+
+#[test]
+fn a_tel_call_fails_over_to_the_next_route_when_the_first_carrier_answers_503() {
+    let p = platform();
+    let tenant = create_tenant(&p.server, "acme");
+    let c = Client::with_key(&p.server.api, &tenant.accesskey);
+    let (_, user, password) = p.server.bootstrap();
+    let admin = Client::with_token(&p.server.api, &login(&p.server, &user, &password));
+    let (busy_port, good_port) = (free_udp_port(), free_udp_port());
+    let busy = sipp_callee(busy_port, "callee_503.xml");
+    let good = sipp_callee(good_port, "callee_answers.xml");
+    for (priority, port, name) in [(1, busy_port, "broken"), (2, good_port, "working")] {
+        let provider = admin.post(
+            "/v1.0/providers",
+            json!({"type": "sip", "hostname": format!("127.0.0.1:{port}"), "tech_prefix": "",
+                   "tech_postfix": "", "tech_headers": {}, "name": name, "detail": ""}),
+        );
+        assert_eq!(provider.status, 200, "{}", provider.raw);
+        let route = c.post(
+            "/v1.0/routes",
+            json!({"name": name, "detail": "", "provider_id": id(&provider.body),
+                   "priority": priority, "target": "all"}),
+        );
+        assert_eq!(route.status, 200, "{}", route.raw);
+    }
+    let made = c.post(
+        "/v1.0/calls",
+        json!({"actions": [{"type": "sleep", "option": {"duration": 60000}}],
+               "source": {"type": "tel", "target": "+15550100"},
+               "destinations": [{"type": "tel", "target": "+15557654321"}]}),
+    );
+    assert_eq!(made.status, 200, "{}", made.raw);
+    let path = format!("/v1.0/calls/{}", id(&made.body["calls"][0]));
+    let call = wait_until(&c, &path, "the answer on the second route", |b| {
+        b["status"] == "progressing"
+    });
+    assert_eq!(call["destination"]["target"], "+15557654321");
+    let out = finished(busy);
+    assert_sipp_ok(&out, "carrier answering 503", &p.server);
+    let hung = c.post(&format!("{path}/hangup"), json!({}));
+    assert_eq!(hung.status, 200, "{}", hung.raw);
+    wait_until(&c, &path, "the hangup", |b| b["status"] == "hangup");
+    let out = finished(good);
+    assert_sipp_ok(&out, "second carrier", &p.server);
 }

@@ -24,3 +24,5 @@ CREATE TABLE call_recordings (
     KEY idx_call_recordings_tm_create (tm_create, id),
     KEY idx_call_recordings_reference (reference_id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+-- Remaining dial attempts of an outgoing call (JSON list), tried in order when a route fails.
+ALTER TABLE call_calls ADD COLUMN dial_plan TEXT NULL;

@@ -23,3 +23,5 @@ CREATE TABLE call_recordings (
 CREATE INDEX idx_call_recordings_customer_tm_create ON call_recordings (customer_id, tm_create, id);
 CREATE INDEX idx_call_recordings_tm_create ON call_recordings (tm_create, id);
 CREATE INDEX idx_call_recordings_reference ON call_recordings (reference_id);
+-- Remaining dial attempts of an outgoing call (JSON list), tried in order when a route fails.
+ALTER TABLE call_calls ADD COLUMN dial_plan TEXT NULL;

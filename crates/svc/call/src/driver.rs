@@ -158,6 +158,9 @@ pub async fn on_media_event(state: &State, kind: &str, data: &Value) -> Result<(
                 _ => HangupBy::Remote,
             };
             let reason = HangupReason::from_cause(str_of(data, "hangup_reason"));
+            if failover_cause(data) && fail_over(state, leg).await? {
+                return Ok(());
+            }
             ended(state, leg, by, reason).await
         }
         "recording_finished" => match uuid_of(data, "op_id") {
@@ -176,6 +179,43 @@ pub async fn on_media_event(state: &State, kind: &str, data: &Value) -> Result<(
         },
         _ => Ok(()),
     }
+}
+
+/// True when a leg ended before answer for a reason another route may not have: no final
+/// answer at all, 408, or a 5xx.
+pub fn failover_cause(data: &Value) -> bool {
+    match data.get("sip_status").and_then(Value::as_u64).unwrap_or(0) {
+        0 | 408 => true,
+        s => (500..600).contains(&s),
+    }
+}
+
+/// Dials the next attempt of an outgoing call that has not been answered; true when a
+/// media node took it.
+async fn fail_over(state: &State, id: Uuid) -> Result<bool> {
+    let Some(call) = store::get_any(state.db.writer(), id).await? else {
+        return Ok(false);
+    };
+    if call.direction != Direction::Outgoing
+        || !matches!(call.status, Status::Dialing | Status::Ringing)
+    {
+        return Ok(false);
+    }
+    let mut conn = state
+        .db
+        .writer()
+        .acquire()
+        .await
+        .map_err(voxbin_store::map_db_error)?;
+    let plan = store::take_dial_plan(&mut conn, id).await?;
+    drop(conn);
+    let Some(plan) = plan else {
+        return Ok(false);
+    };
+    let attempts: Vec<media::Dial> = serde_json::from_str(&plan)
+        .map_err(|e| Error::internal(format!("call {id}: bad dial plan: {e}")))?;
+    tracing::info!(call = %id, left = attempts.len(), "route failed; failing over");
+    crate::outbound::dial_next(state, id, attempts).await
 }
 
 /// Moves call `id` to `status` and reports it with `event`, if the machine allows.

@@ -30,7 +30,7 @@ pub mod driver;
 mod handlers;
 pub mod media;
 pub mod model;
-mod outbound;
+pub mod outbound;
 pub mod recording;
 pub mod routing;
 mod store;

@@ -58,7 +58,7 @@ pub async fn leg_exists(bus: &BusClient, node_id: &str, leg: Uuid) -> Result<boo
 }
 
 /// What `originate` needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Dial {
     /// The leg id (= the call id).
     pub id: Uuid,

@@ -1,9 +1,11 @@
 //! `POST /v1/calls`: one outgoing call per destination, each running the given flow (or a
 //! flow made of the given actions) once answered.
 //!
-//! A `sip` destination is dialled at its URI; a `tel` destination goes out through the first
-//! of the customer's dial routes (route service `GET /v1/dialroutes`), with the provider's
-//! tech prefix/postfix and headers. The whole request is checked before any call is placed.
+//! A `sip` destination is dialled at its URI; a `tel` destination goes out through the
+//! customer's dial routes (route service `GET /v1/dialroutes`) in order, with each provider's
+//! tech prefix/postfix and headers: when a route fails before answer (no answer, 408, 5xx)
+//! the call fails over to the next one. The whole request is checked before any call is
+//! placed.
 
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -49,14 +51,14 @@ pub async fn create(state: &State, customer: Uuid, data: Option<&Value>) -> Resu
     let variables = user_variables(data)?;
     let mut dials = Vec::new();
     for (i, d) in destinations.iter().enumerate() {
-        dials.push(dial_for(state, customer, &source, d, i).await?);
+        dials.push(dials_for(state, customer, &source, d, i).await?);
     }
     let flow_id = flow_of(state, customer, &body, data).await?;
     let mut calls = Vec::new();
-    for (dest, mut dial) in destinations.into_iter().zip(dials) {
+    for (dest, attempts) in destinations.into_iter().zip(dials) {
         let now = clock::now();
         let mut call = Call::new(
-            dial.id,
+            voxbin_core::id::new_id(),
             customer,
             Direction::Outgoing,
             Status::Dialing,
@@ -97,27 +99,44 @@ pub async fn create(state: &State, customer: Uuid, data: Option<&Value>) -> Resu
             .map_err(voxbin_store::map_db_error)?;
         store::set_flow(&mut conn, call.id, flow_id, af).await?;
         drop(conn);
-        dial.id = call.id;
+        if dial_next(state, call.id, attempts).await? {
+            arm_health(state, call.id).await;
+        } else {
+            ended(state, call.id, HangupBy::Local, HangupReason::Failed).await?;
+        }
+        calls.push(store::get(state.db.writer(), None, call.id).await?);
+    }
+    Ok(json!({"calls": calls, "groupcalls": []}))
+}
+
+/// Places outgoing call `call` through the first of `attempts` a media node takes; the rest
+/// are kept for failover. False when none was taken.
+pub async fn dial_next(state: &State, call: Uuid, attempts: Vec<Dial>) -> Result<bool> {
+    let mut left = attempts.into_iter();
+    while let Some(mut dial) = left.next() {
+        dial.id = call;
         match media::originate(&state.bus, &dial).await {
             Ok(node) => {
+                let rest: Vec<Dial> = left.collect();
+                let plan = if rest.is_empty() {
+                    None
+                } else {
+                    Some(serde_json::to_string(&rest).map_err(|e| Error::internal(e.to_string()))?)
+                };
                 let mut conn = state
                     .db
                     .writer()
                     .acquire()
                     .await
                     .map_err(voxbin_store::map_db_error)?;
-                store::set_node(&mut conn, call.id, &node).await?;
-                drop(conn);
-                arm_health(state, call.id).await;
+                store::set_node(&mut conn, call, &node).await?;
+                store::set_dial_plan(&mut conn, call, plan).await?;
+                return Ok(true);
             }
-            Err(e) => {
-                tracing::info!(call = %call.id, error = %e, "originate failed");
-                ended(state, call.id, HangupBy::Local, HangupReason::Failed).await?;
-            }
+            Err(e) => tracing::info!(%call, uri = %dial.uri, error = %e, "originate failed"),
         }
-        calls.push(store::get(state.db.writer(), None, call.id).await?);
     }
-    Ok(json!({"calls": calls, "groupcalls": []}))
+    Ok(false)
 }
 
 /// The request's `variables`: strings, no `voipbin.*` keys (those are ignored, as the
@@ -182,14 +201,14 @@ async fn flow_of(state: &State, customer: Uuid, body: &Body, data: Option<&Value
         .ok_or_else(|| Error::internal("the flow service answered a flow without id"))
 }
 
-/// How to dial destination `i`.
-async fn dial_for(
+/// How to dial destination `i`: the attempts in order (one per dial route for `tel`).
+async fn dials_for(
     state: &State,
     customer: Uuid,
     source: &Address,
     dest: &Address,
     i: usize,
-) -> Result<Dial> {
+) -> Result<Vec<Dial>> {
     let field = format!("destinations[{i}]");
     let from_user = if source.target.is_empty() {
         ANONYMOUS.to_owned()
@@ -208,14 +227,14 @@ async fn dial_for(
             if !uri.contains('@') {
                 return Err(invalid(&field, "a sip target is user@host"));
             }
-            Ok(Dial {
+            Ok(vec![Dial {
                 id,
                 from: format!("<sip:{from_user}@voxbin.invalid>"),
                 uri,
                 proxy: None,
                 headers: Vec::new(),
                 auth: None,
-            })
+            }])
         }
         "tel" => {
             if !is_e164(&dest.target) {
@@ -226,37 +245,42 @@ async fn dial_for(
                 dest.target.replace('+', "%2B")
             );
             let routes = state.bus.call("route", Method::Get, &uri, None).await?;
-            let first = routes
-                .as_array()
-                .and_then(|r| r.first())
-                .ok_or_else(|| invalid(&field, "no route reaches this number"))?;
-            let p = &first["provider"];
-            let host = p["hostname"].as_str().unwrap_or("");
-            if host.is_empty() {
-                return Err(Error::internal("the route's provider has no hostname"));
+            let routes = routes.as_array().cloned().unwrap_or_default();
+            if routes.is_empty() {
+                return Err(invalid(&field, "no route reaches this number"));
             }
-            let user = format!(
-                "{}{}{}",
-                p["tech_prefix"].as_str().unwrap_or(""),
-                dest.target,
-                p["tech_postfix"].as_str().unwrap_or("")
-            );
-            let headers = p["tech_headers"]
-                .as_object()
-                .map(|h| {
-                    h.iter()
-                        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
-                        .collect()
+            routes
+                .iter()
+                .map(|route| {
+                    let p = &route["provider"];
+                    let host = p["hostname"].as_str().unwrap_or("");
+                    if host.is_empty() {
+                        return Err(Error::internal("a route's provider has no hostname"));
+                    }
+                    let user = format!(
+                        "{}{}{}",
+                        p["tech_prefix"].as_str().unwrap_or(""),
+                        dest.target,
+                        p["tech_postfix"].as_str().unwrap_or("")
+                    );
+                    let headers = p["tech_headers"]
+                        .as_object()
+                        .map(|h| {
+                            h.iter()
+                                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    Ok(Dial {
+                        id,
+                        from: format!("<sip:{from_user}@voxbin.invalid>"),
+                        uri: format!("sip:{user}@{host}"),
+                        proxy: None,
+                        headers,
+                        auth: None,
+                    })
                 })
-                .unwrap_or_default();
-            Ok(Dial {
-                id,
-                from: format!("<sip:{from_user}@voxbin.invalid>"),
-                uri: format!("sip:{user}@{host}"),
-                proxy: None,
-                headers,
-                auth: None,
-            })
+                .collect()
         }
         other => Err(invalid(
             &format!("{field}.type"),

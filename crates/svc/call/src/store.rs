@@ -252,6 +252,42 @@ pub async fn set_recordings(
     Ok(())
 }
 
+/// Sets the dial attempts left for outgoing call `id` (none: `NULL`).
+pub async fn set_dial_plan(conn: &mut AnyConnection, id: Uuid, plan: Option<String>) -> Result<()> {
+    sqlx::query("UPDATE call_calls SET dial_plan = ?, tm_update = ? WHERE id = ?")
+        .bind(plan)
+        .bind(clock::now())
+        .bind(id.to_string())
+        .execute(conn)
+        .await
+        .map_err(map_db_error)?;
+    Ok(())
+}
+
+/// Takes the dial attempts left for call `id` (clears them); `None` when there are none or
+/// another handler took them first.
+pub async fn take_dial_plan(conn: &mut AnyConnection, id: Uuid) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT dial_plan FROM call_calls WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(map_db_error)?;
+    let Some(plan) = row
+        .map(|r| row::opt_text(&r, "dial_plan"))
+        .transpose()?
+        .flatten()
+    else {
+        return Ok(None);
+    };
+    let done = sqlx::query("UPDATE call_calls SET dial_plan = NULL WHERE id = ? AND dial_plan = ?")
+        .bind(id.to_string())
+        .bind(plan.clone())
+        .execute(conn)
+        .await
+        .map_err(map_db_error)?;
+    Ok((done.rows_affected() > 0).then_some(plan))
+}
+
 /// Records the media node holding call `id`'s leg.
 pub async fn set_node(conn: &mut AnyConnection, id: Uuid, node_id: &str) -> Result<()> {
     sqlx::query("UPDATE call_calls SET node_id = ?, tm_update = ? WHERE id = ?")
