@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{level, phone_offer, sdp_address, sine, wait_for, Phone};
+use support::{level, phone_offer, plain_offer, sdp_address, sine, wait_for, Phone};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 use voxbin_media::engine::{
@@ -716,7 +716,10 @@ fn sdp_problems_are_errors_and_ports_come_from_the_range() {
         })
         .unwrap();
     let port = sdp_address(&offer).port();
-    assert!((41400..41600).contains(&port) && port.is_multiple_of(2), "{port}");
+    assert!(
+        (41400..41600).contains(&port) && port.is_multiple_of(2),
+        "{port}"
+    );
     assert!(matches!(
         engine.create_leg(LegSpec {
             id: a,
@@ -743,4 +746,92 @@ fn sdp_problems_are_errors_and_ports_come_from_the_range() {
         }),
         Err(EngineError::Stopped)
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_without_telephone_event_get_in_band_digits_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path(), 41600, 1);
+    let mut events = engine.subscribe();
+    let phone = Phone::new(16050, None);
+    let (leg, answer) = engine
+        .create_leg(LegSpec {
+            id: id(),
+            remote_offer: Some(&plain_offer(phone.addr.port())),
+        })
+        .unwrap();
+    assert!(!answer.contains("telephone-event"));
+    phone.connect(sdp_address(&answer));
+    let collect = op();
+    engine
+        .collect_digits(
+            leg,
+            collect,
+            CollectSpec {
+                max_digits: 2,
+                terminators: "#".into(),
+                inter_digit_timeout: Some(Duration::from_secs(5)),
+                total_timeout: None,
+                stop_playback_on_digit: false,
+            },
+        )
+        .unwrap();
+    listen(200).await;
+    // the phone presses 5 (770 + 1336 Hz) then 9 (852 + 1477 Hz), 200 ms each
+    for pair in [[770.0, 1336.0], [852.0, 1477.0]] {
+        phone.set_tones(&pair);
+        listen(200).await;
+        phone.set_tones(&[]);
+        listen(200).await;
+    }
+    let collected = wait_for(&mut events, "in-band digits", |e| e.op == Some(collect)).await;
+    assert_eq!(
+        collected.kind,
+        EventKind::DigitsCollected {
+            digits: "59".into(),
+            reason: CollectReason::MaxDigits
+        }
+    );
+    // our digits to it go as tone pairs in its audio
+    phone.clear();
+    let send = op();
+    engine.send_digits(leg, send, "7", 200).unwrap();
+    wait_for(&mut events, "digits sent", |e| e.op == Some(send)).await;
+    listen(100).await;
+    let heard = phone.take();
+    assert_eq!(heard.events, 0, "no RFC 4733 packets to this peer");
+    let mut digits = Vec::new();
+    voxbin_media::dtmf::DtmfDetector::default().process(&heard.samples, |d| digits.push(d.digit));
+    assert_eq!(digits, vec!['7']);
+    engine.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_moves_is_followed_after_its_reoffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path(), 41800, 1);
+    let first = Phone::new(16060, Some(500.0));
+    let leg = phone_leg(&engine, &first);
+    let echo = op();
+    engine.echo(leg, echo, true).unwrap();
+    listen(400).await;
+    assert!(first.packets() > 5);
+    // the phone moves to another port (new device, new NAT binding) and says so
+    let moved = Phone::new(16062, Some(1200.0));
+    let answer = engine
+        .remote_reoffer(leg, &phone_offer(moved.addr.port(), "sendrecv"))
+        .unwrap();
+    moved.connect(sdp_address(&answer.answer));
+    drop(first);
+    listen(400).await;
+    moved.clear();
+    listen(600).await;
+    let heard = moved.take();
+    // the echo proves both directions: the engine takes its RTP and sends to it
+    assert!(
+        level(&heard.samples, 1200.0) > 3000.0,
+        "moved phone echoed: {}",
+        level(&heard.samples, 1200.0)
+    );
+    engine.shutdown();
 }

@@ -24,11 +24,12 @@ pub struct EngineEvent {
 /// What happened.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventKind {
-    /// A digit was received (RFC 4733), reported once when it ends.
+    /// A digit was received: RFC 4733, reported once when it ends, or, from peers without
+    /// telephone-event, heard in-band (tone pair), reported once it has lasted about 50 ms.
     DtmfReceived {
         /// `0-9`, `*`, `#`, `A-D`.
         digit: char,
-        /// How long it was held, in ms.
+        /// How long it was held, in ms (0 for in-band digits: the length is not known).
         duration_ms: u32,
     },
     /// A digit collection ended.

@@ -35,6 +35,14 @@ pub fn sine(freq: f64, amplitude: f64, start: usize, n: usize) -> Vec<i16> {
         .collect()
 }
 
+/// The offer of a phone without RFC 4733 (DTMF only in-band).
+pub fn plain_offer(port: u16) -> String {
+    format!(
+        "v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\n"
+    )
+}
+
 /// The offer a phone at `port` on loopback makes.
 pub fn phone_offer(port: u16, direction: &str) -> String {
     format!(
@@ -76,7 +84,7 @@ pub struct Phone {
     pub addr: SocketAddr,
     socket: UdpSocket,
     remote: Arc<Mutex<Option<SocketAddr>>>,
-    tone: Arc<Mutex<Option<f64>>>,
+    tone: Arc<Mutex<Vec<f64>>>,
     sending: Arc<AtomicBool>,
     heard: Arc<Mutex<Heard>>,
     stop: Arc<AtomicBool>,
@@ -92,7 +100,7 @@ impl Phone {
             .expect("timeout");
         let addr = socket.local_addr().expect("addr");
         let remote = Arc::new(Mutex::new(None));
-        let tone = Arc::new(Mutex::new(tone));
+        let tone = Arc::new(Mutex::new(tone.into_iter().collect::<Vec<f64>>()));
         let sending = Arc::new(AtomicBool::new(true));
         let heard = Arc::new(Mutex::new(Heard::default()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -116,10 +124,11 @@ impl Phone {
                         next += Duration::from_millis(20);
                         let to = *remote.lock().unwrap();
                         if let (Some(to), true) = (to, sending.load(Ordering::SeqCst)) {
-                            let pcm = match *tone.lock().unwrap() {
-                                Some(f) => sine(f, 6000.0, sample, FRAME_SAMPLES),
-                                None => vec![0; FRAME_SAMPLES],
-                            };
+                            let mut pcm = vec![0i16; FRAME_SAMPLES];
+                            for f in tone.lock().unwrap().iter() {
+                                let s = sine(*f, 6000.0, sample, FRAME_SAMPLES);
+                                pcm.iter_mut().zip(s).for_each(|(p, v)| *p += v);
+                            }
                             let mut payload = [0u8; FRAME_SAMPLES];
                             encode_pcmu(&pcm, &mut payload);
                             let h = RtpHeader::new(0, seq, u32::from(seq) * 160, 0xfeed);
@@ -168,9 +177,9 @@ impl Phone {
         self.sending.store(on, Ordering::SeqCst);
     }
 
-    /// Changes the tone.
-    pub fn set_tone(&self, tone: Option<f64>) {
-        *self.tone.lock().unwrap() = tone;
+    /// Changes the tone (several frequencies are summed: a DTMF pair is two).
+    pub fn set_tones(&self, freqs: &[f64]) {
+        *self.tone.lock().unwrap() = freqs.to_vec();
     }
 
     /// Forgets what was heard so far.

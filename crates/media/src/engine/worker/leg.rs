@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::broadcast;
 
-use crate::dtmf::{DtmfError, DtmfEvent};
+use crate::dtmf::{DtmfDetector, DtmfError, DtmfEvent};
 use crate::g711::{Frame, FRAME_SAMPLES};
 use crate::mixer::{mix_two, ParticipantId};
 use crate::player::{FinishReason, Player, Source};
@@ -207,6 +207,8 @@ pub(crate) struct Leg {
     pending: Option<(std::net::SocketAddr, usize)>,
     /// The peer the RTP socket is connected to (set once its RTP is latched).
     connected: Option<std::net::SocketAddr>,
+    /// Listens for in-band tone pairs when the peer has no RFC 4733 telephone-event.
+    inband: Option<Box<DtmfDetector>>,
 }
 
 /// Dissolves a UDP socket's association (connect to AF_UNSPEC), so it receives from anyone.
@@ -235,7 +237,8 @@ const WIRE: usize = 256;
 impl Leg {
     /// A leg on its sockets with its stream settings.
     pub fn new(id: LegId, sockets: SocketPair, config: StreamConfig) -> Self {
-        Leg {
+        let inband = config.dtmf_payload_type.is_none();
+        let mut leg = Leg {
             id,
             rtp: sockets.rtp,
             rtcp: sockets.rtcp,
@@ -261,6 +264,15 @@ impl Leg {
             wire: [0; WIRE],
             pending: None,
             connected: None,
+            inband: None,
+        };
+        leg.set_inband(inband);
+        leg
+    }
+
+    fn set_inband(&mut self, on: bool) {
+        if on != self.inband.is_some() {
+            self.inband = on.then(|| Box::new(DtmfDetector::default()));
         }
     }
 
@@ -295,6 +307,7 @@ impl Leg {
             }
         }
         self.stream.update(n);
+        self.set_inband(n.dtmf_payload_type.is_none());
         self.receiving = n.direction.receives();
         self.last_rx = now;
         self.timed_out = false;
@@ -567,28 +580,7 @@ impl Leg {
                 }
                 StreamEvent::Dtmf(DtmfEvent::Ended {
                     digit, duration, ..
-                }) => {
-                    self.emit(
-                        ctx.events,
-                        None,
-                        EventKind::DtmfReceived {
-                            digit,
-                            duration_ms: u32::from(duration) / 8,
-                        },
-                    );
-                    if let Some((_, c)) = &mut self.collect {
-                        if let Some(reason) = c.on_digit(digit, now) {
-                            self.end_collect(reason, ctx.events);
-                        }
-                    }
-                    if let Some(r) = &mut self.recording {
-                        if r.delay == 0 && r.recorder.on_digit(digit).is_some() {
-                            if let Some(r) = self.recording.take() {
-                                r.finish(None, ctx.events, Some(self.id), None);
-                            }
-                        }
-                    }
-                }
+                }) => self.on_digit(digit, u32::from(duration) / 8, now, ctx.events),
                 StreamEvent::RemoteBye => self.emit(ctx.events, None, EventKind::RemoteBye),
                 StreamEvent::DtmfSent(_)
                 | StreamEvent::Latched(_)
@@ -596,10 +588,43 @@ impl Leg {
             }
         }
         self.stream.inbound_frame(&mut self.inbound);
+        if let Some(detector) = &mut self.inband {
+            let mut heard = None;
+            detector.process(&self.inbound, |d| heard = Some(d.digit));
+            if let Some(digit) = heard {
+                if self.collect.as_ref().is_some_and(|(_, c)| c.barge_in()) {
+                    self.stop_playback(ctx.events);
+                }
+                self.on_digit(digit, 0, now, ctx.events);
+            }
+        }
         if let Some(timeout) = ctx.rtp_timeout {
             if self.receiving && !self.timed_out && now.saturating_sub(self.last_rx) >= timeout {
                 self.timed_out = true;
                 self.emit(ctx.events, None, EventKind::RtpTimeout);
+            }
+        }
+    }
+
+    /// A digit ended (RFC 4733) or was heard in-band (`duration_ms` 0: length unknown).
+    fn on_digit(
+        &mut self,
+        digit: char,
+        duration_ms: u32,
+        now: Duration,
+        events: &broadcast::Sender<EngineEvent>,
+    ) {
+        self.emit(events, None, EventKind::DtmfReceived { digit, duration_ms });
+        if let Some((_, c)) = &mut self.collect {
+            if let Some(reason) = c.on_digit(digit, now) {
+                self.end_collect(reason, events);
+            }
+        }
+        if let Some(r) = &mut self.recording {
+            if r.delay == 0 && r.recorder.on_digit(digit).is_some() {
+                if let Some(r) = self.recording.take() {
+                    r.finish(None, events, Some(self.id), None);
+                }
             }
         }
     }
