@@ -7,7 +7,7 @@
 //! and told to close, so a client that stops reading costs at most one full queue.
 
 use super::metrics::ws_metrics;
-use super::topic::{Key, Topic};
+use super::topic::{Key, Scope, Topic};
 use async_trait::async_trait;
 use axum::extract::ws::Utf8Bytes;
 use parking_lot::Mutex;
@@ -35,10 +35,44 @@ pub struct Hub {
 }
 
 struct Inner {
-    conns: Mutex<HashMap<u64, Conn>>,
+    table: Mutex<Table>,
     next_id: AtomicU64,
     /// Keeps the subscription alive as long as the hub.
     _subscription: Mutex<Option<Consumer>>,
+}
+
+/// The connections, and which of them hold topics of each scope (so an event is matched only
+/// against the connections interested in its customer or agent, not against all of them).
+#[derive(Default)]
+struct Table {
+    conns: HashMap<u64, Conn>,
+    /// Scope -> connection id -> how many of its topics have that scope.
+    by_scope: HashMap<Scope, HashMap<u64, usize>>,
+}
+
+impl Table {
+    fn index(&mut self, id: u64, topic: &Topic, added: bool) {
+        let ids = self.by_scope.entry(topic.scope).or_default();
+        let count = ids.entry(id).or_default();
+        match added {
+            true => *count += 1,
+            false => *count = count.saturating_sub(1),
+        }
+        if *count == 0 {
+            ids.remove(&id);
+        }
+        if ids.is_empty() {
+            self.by_scope.remove(&topic.scope);
+        }
+    }
+
+    fn remove(&mut self, id: u64) -> Option<Conn> {
+        let conn = self.conns.remove(&id)?;
+        for topic in &conn.topics {
+            self.index(id, topic, false);
+        }
+        Some(conn)
+    }
 }
 
 struct Conn {
@@ -63,7 +97,7 @@ pub struct Membership {
 
 impl Drop for Membership {
     fn drop(&mut self) {
-        if self.hub.inner.conns.lock().remove(&self.id).is_some() {
+        if self.hub.inner.table.lock().remove(self.id).is_some() {
             ws_metrics().connections.add(&[], -1);
         }
     }
@@ -74,7 +108,7 @@ impl Hub {
     pub fn new() -> Hub {
         Hub {
             inner: Arc::new(Inner {
-                conns: Mutex::new(HashMap::new()),
+                table: Mutex::new(Table::default()),
                 next_id: AtomicU64::new(1),
                 _subscription: Mutex::new(None),
             }),
@@ -106,7 +140,7 @@ impl Hub {
             queue,
             evicted: evicted.clone(),
         };
-        self.inner.conns.lock().insert(id, conn);
+        self.inner.table.lock().conns.insert(id, conn);
         ws_metrics().connections.add(&[], 1);
         Membership {
             id,
@@ -118,22 +152,39 @@ impl Hub {
 
     /// Adds `topics` to connection `id`; `false` when it would hold more than [`MAX_TOPICS`].
     pub fn subscribe(&self, id: u64, topics: &[Topic]) -> bool {
-        let mut conns = self.inner.conns.lock();
-        let Some(conn) = conns.get_mut(&id) else {
+        let mut table = self.inner.table.lock();
+        let Some(conn) = table.conns.get_mut(&id) else {
             return false;
         };
-        let new: Vec<&Topic> = topics.iter().filter(|t| !conn.topics.contains(t)).collect();
+        let mut new: Vec<Topic> = Vec::new();
+        for t in topics {
+            if !conn.topics.contains(t) && !new.contains(t) {
+                new.push(t.clone());
+            }
+        }
         if conn.topics.len() + new.len() > MAX_TOPICS {
             return false;
         }
-        conn.topics.extend(new.into_iter().cloned());
+        conn.topics.extend(new.iter().cloned());
+        for t in &new {
+            table.index(id, t, true);
+        }
         true
     }
 
     /// Removes `topics` from connection `id`.
     pub fn unsubscribe(&self, id: u64, topics: &[Topic]) {
-        if let Some(conn) = self.inner.conns.lock().get_mut(&id) {
-            conn.topics.retain(|t| !topics.contains(t));
+        let mut table = self.inner.table.lock();
+        let Some(conn) = table.conns.get_mut(&id) else {
+            return;
+        };
+        let (gone, kept) = std::mem::take(&mut conn.topics)
+            .into_iter()
+            .partition(|t| topics.contains(t));
+        conn.topics = kept;
+        let gone: Vec<Topic> = gone;
+        for t in &gone {
+            table.index(id, t, false);
         }
     }
 
@@ -145,9 +196,20 @@ impl Hub {
         let keys = Key::of(&subject);
         // Built lazily, once per key, and shared by every connection it goes to.
         let mut messages: Vec<Option<Utf8Bytes>> = vec![None; keys.len()];
-        let mut conns = self.inner.conns.lock();
+        let mut table = self.inner.table.lock();
+        // Connections holding a topic of one of the event's scopes, each once, in id order.
+        let mut ids: Vec<u64> = keys
+            .iter()
+            .filter_map(|key| table.by_scope.get(&key.scope))
+            .flat_map(|ids| ids.keys().copied())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
         let mut evict = Vec::new();
-        for (id, conn) in conns.iter() {
+        for id in ids {
+            let Some(conn) = table.conns.get(&id) else {
+                continue;
+            };
             if conn.owner.is_some_and(|c| c != subject.customer_id) {
                 continue;
             }
@@ -162,13 +224,13 @@ impl Hub {
                 .clone();
             match conn.queue.try_send(message) {
                 Ok(()) => ws_metrics().events.inc(&[]),
-                Err(mpsc::error::TrySendError::Full(_)) => evict.push(*id),
+                Err(mpsc::error::TrySendError::Full(_)) => evict.push(id),
                 // The connection is closing; its membership removes it.
                 Err(mpsc::error::TrySendError::Closed(_)) => {}
             }
         }
         for id in evict {
-            if let Some(conn) = conns.remove(&id) {
+            if let Some(conn) = table.remove(id) {
                 tracing::info!(
                     connection = id,
                     "websocket client fell behind; disconnecting it"
@@ -182,7 +244,7 @@ impl Hub {
 
     /// How many connections the hub holds.
     pub fn len(&self) -> usize {
-        self.inner.conns.lock().len()
+        self.inner.table.lock().conns.len()
     }
 
     /// Whether the hub holds no connection.
@@ -275,6 +337,7 @@ mod tests {
         hub.dispatch(&flow_event(C, 2));
         assert_eq!(next(&mut m).unwrap()["data"]["n"], 1);
         assert_eq!(next(&mut m), None);
+        assert!(hub.inner.table.lock().by_scope.is_empty(), "index cleaned up");
     }
 
     #[test]
@@ -286,6 +349,7 @@ mod tests {
             hub.dispatch(&flow_event(C, n));
         }
         assert!(slow.evicted.is_cancelled());
+        assert!(hub.inner.table.lock().by_scope.is_empty(), "index cleaned up");
         assert_eq!(slow.queue.len(), QUEUE_CAPACITY);
         assert!(hub.is_empty());
         drop(slow);
