@@ -248,9 +248,11 @@ async fn pump(
             CallEvent::Provisional { status, sdp } => {
                 let mut extra = Map::new();
                 extra.insert("sip_status".into(), json!(status));
-                if !sdp.is_empty() && take_answer(&state, id, &sdp) {
+                let early_media = !sdp.is_empty() && take_answer(&state, id, &sdp);
+                if early_media || status == 183 {
+                    extra.insert("early_media".into(), json!(early_media));
                     set_status(&state, id, "progressing", "leg_progressing", extra).await;
-                } else if status == 180 {
+                } else {
                     set_status(&state, id, "ringing", "leg_ringing", extra).await;
                 }
             }
