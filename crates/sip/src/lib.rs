@@ -17,6 +17,7 @@ mod name_addr;
 mod params;
 mod parse;
 mod target;
+mod text_form;
 pub mod transaction;
 #[cfg(feature = "transport")]
 pub mod transport;

@@ -1,8 +1,7 @@
 //! `name-addr` / `addr-spec` header values (From, To, Contact, Route, Record-Route, ...):
 //! optional display name, URI and header parameters such as `tag` or `expires`.
 
-use std::fmt;
-use std::str::FromStr;
+use crate::text_form::text_form;
 
 use crate::error::ParseError;
 use crate::grammar::trim_ws;
@@ -133,20 +132,7 @@ fn parse_trailing_params(rest: &str) -> Result<Params, ParseError> {
     }
 }
 
-impl FromStr for NameAddr {
-    type Err = ParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        NameAddr::parse(s)
-    }
-}
-
-impl fmt::Display for NameAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = String::with_capacity(64);
-        self.write(&mut s);
-        f.write_str(&s)
-    }
-}
+text_form!(NameAddr, 64);
 
 #[cfg(test)]
 mod tests {

@@ -1,9 +1,9 @@
 //! SIP, SIPS and tel URIs (RFC 3261 19.1, RFC 3966): user, password, host (domain, IPv4 or
 //! bracketed IPv6), port, `;params` and `?headers`, parsed eagerly and written back verbatim.
 
+use crate::text_form::text_form;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::str::FromStr;
 
 use crate::error::ParseError;
 use crate::params::Params;
@@ -310,20 +310,7 @@ fn parse_tel(rest: &str) -> Result<Uri, ParseError> {
     })
 }
 
-impl FromStr for Uri {
-    type Err = ParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uri::parse(s)
-    }
-}
-
-impl fmt::Display for Uri {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = String::with_capacity(48);
-        self.write(&mut s);
-        f.write_str(&s)
-    }
-}
+text_form!(Uri, 48);
 
 #[cfg(test)]
 mod tests {

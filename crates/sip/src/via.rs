@@ -1,8 +1,7 @@
 //! The Via header value (RFC 3261 20.42): transport, sent-by and parameters, with typed
 //! access to `branch`, `received` and `rport` (RFC 3581).
 
-use std::fmt;
-use std::str::FromStr;
+use crate::text_form::text_form;
 
 use crate::error::ParseError;
 use crate::grammar::{is_token, trim_ws};
@@ -104,20 +103,7 @@ impl Via {
     }
 }
 
-impl FromStr for Via {
-    type Err = ParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Via::parse(s)
-    }
-}
-
-impl fmt::Display for Via {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = String::with_capacity(64);
-        self.write(&mut s);
-        f.write_str(&s)
-    }
-}
+text_form!(Via, 64);
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@ use crate::dialog::ack_for_non_2xx;
 use crate::message::{Message, Request, Response};
 use crate::target::Target;
 use crate::transaction::config::TimerConfig;
+use crate::transaction::ending::Ending;
 use crate::transaction::key::TxKey;
 use crate::transaction::timer::{after, Deadlines, TimerKind};
 use crate::transaction::{Output, TxEvent};
@@ -169,29 +170,24 @@ impl ClientTx {
                 };
                 self.deadlines.retransmit = Some(after(now, self.interval));
             }
-            TimerKind::Timeout => {
-                if matches!(self.state, ClientState::Calling | ClientState::Proceeding) {
-                    out.push(Output::Event(TxEvent::Timeout {
-                        key: self.key.clone(),
-                    }));
-                }
-                self.terminate();
+            TimerKind::Timeout | TimerKind::Linger => {
+                // Timer B/F: no final answer came.
+                let waiting = matches!(self.state, ClientState::Calling | ClientState::Proceeding);
+                self.timer_ended(kind, waiting, out);
             }
-            TimerKind::Linger => self.terminate(),
         }
     }
+}
 
-    /// The transport reported a failure toward our target.
-    pub fn on_transport_error(&mut self, out: &mut Vec<Output>) {
-        if self.state != ClientState::Terminated {
-            out.push(Output::Event(TxEvent::TransportFailed {
-                key: self.key.clone(),
-            }));
-            self.terminate();
-        }
+impl Ending for ClientTx {
+    fn key(&self) -> &TxKey {
+        &self.key
     }
 
-    /// Moves to Terminated.
+    fn is_terminated(&self) -> bool {
+        self.state == ClientState::Terminated
+    }
+
     fn terminate(&mut self) {
         self.state = ClientState::Terminated;
         self.deadlines.clear();

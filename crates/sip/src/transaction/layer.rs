@@ -8,8 +8,9 @@ use std::time::Instant;
 use crate::message::{Message, Request, Response};
 use crate::method::Method;
 use crate::target::Target;
-use crate::transaction::client::{ClientState, ClientTx};
+use crate::transaction::client::ClientTx;
 use crate::transaction::config::TimerConfig;
+use crate::transaction::ending::Ending;
 use crate::transaction::key::{
     client_key, response_client_key, response_server_key, server_key, TxKey,
 };
@@ -36,7 +37,7 @@ impl Tx {
     /// True once finished.
     fn is_terminated(&self) -> bool {
         match self {
-            Tx::Client(c) => c.state == ClientState::Terminated,
+            Tx::Client(c) => c.is_terminated(),
             Tx::Server(s) => s.is_terminated(),
         }
     }
@@ -354,8 +355,8 @@ impl Transactions {
             .collect();
         for id in hit {
             self.with_tx(id, |tx, out| match tx {
-                Tx::Client(c) => c.on_transport_error(out),
-                Tx::Server(s) => s.on_transport_error(out),
+                Tx::Client(c) => c.transport_failed(out),
+                Tx::Server(s) => s.transport_failed(out),
             });
         }
     }

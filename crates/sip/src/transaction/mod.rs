@@ -10,6 +10,7 @@
 
 mod client;
 mod config;
+mod ending;
 mod key;
 mod layer;
 mod server;

@@ -7,9 +7,10 @@ use crate::dialog::response_to;
 use crate::message::{Message, Request, Response};
 use crate::target::Target;
 use crate::transaction::config::TimerConfig;
+use crate::transaction::ending::Ending;
 use crate::transaction::key::TxKey;
 use crate::transaction::timer::{after, Deadlines, TimerKind};
-use crate::transaction::{Output, TxEvent};
+use crate::transaction::Output;
 
 /// Server transaction states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,37 +178,26 @@ impl ServerTx {
                     self.deadlines.retransmit = Some(after(now, self.interval));
                 }
             }
-            TimerKind::Timeout => {
-                if self.state == ServerState::Completed {
-                    // Timer H: the ACK never came
-                    out.push(Output::Event(TxEvent::Timeout {
-                        key: self.key.clone(),
-                    }));
-                }
-                self.terminate();
+            TimerKind::Timeout | TimerKind::Linger => {
+                // Timer H: the ACK never came.
+                let waiting = self.state == ServerState::Completed;
+                self.timer_ended(kind, waiting, out);
             }
-            TimerKind::Linger => self.terminate(),
         }
     }
+}
 
-    /// The transport toward the requester failed.
-    pub fn on_transport_error(&mut self, out: &mut Vec<Output>) {
-        if self.state != ServerState::Terminated {
-            out.push(Output::Event(TxEvent::TransportFailed {
-                key: self.key.clone(),
-            }));
-            self.terminate();
-        }
+impl Ending for ServerTx {
+    fn key(&self) -> &TxKey {
+        &self.key
     }
 
-    /// Moves to Terminated.
+    fn is_terminated(&self) -> bool {
+        self.state == ServerState::Terminated
+    }
+
     fn terminate(&mut self) {
         self.state = ServerState::Terminated;
         self.deadlines.clear();
-    }
-
-    /// True once finished.
-    pub fn is_terminated(&self) -> bool {
-        self.state == ServerState::Terminated
     }
 }
