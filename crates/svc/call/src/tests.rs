@@ -1,1 +1,183 @@
-//! The call service over the bus, as the gateway and the media role drive it.
+//! The call service's store and routes over the bus, as the gateway drives them, on SQLite
+//! and (when `VOXBIN_TEST_MYSQL_DSN` is set) on MariaDB: statuses never move back even when
+//! events arrive late, an operation completes once, calls stay within their customer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use uuid::Uuid;
+use voxbin_bus::{Handler, Method};
+use voxbin_svc_kit::Deps;
+use voxbin_svc_testkit::{contract_ok, on_sqlite_and_mysql, Harness, Served};
+
+use crate::model::{Address, Call, Direction, HangupBy, HangupReason, Status};
+use crate::{handler, store, SERVICE};
+
+const A: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_000a);
+const B: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_000b);
+
+struct CallService;
+
+impl Served for CallService {
+    const SERVICE: &'static str = SERVICE;
+    const MYSQL_PREFIX: &'static str = "vxcall_";
+    const TIMEOUT: Duration = Duration::from_secs(5);
+    fn handlers(deps: &Deps) -> Vec<(&'static str, Arc<dyn Handler>)> {
+        vec![(SERVICE, handler(deps.clone()))]
+    }
+}
+
+type Env = Harness<CallService>;
+
+/// Stores a ringing incoming call of `customer` (no media node: commands fail, as for a
+/// call whose node is gone).
+async fn ringing_call(env: &Env, customer: Uuid) -> Call {
+    let call = Call::new(
+        voxbin_core::id::new_id(),
+        customer,
+        Direction::Incoming,
+        Status::Ringing,
+        Address::new("tel", "+15550199"),
+        Address::new("tel", "+15550100"),
+        String::new(),
+        voxbin_core::clock::now(),
+    );
+    let mut conn = env.deps.db.writer().acquire().await.unwrap();
+    store::insert(&mut conn, &call).await.unwrap();
+    call
+}
+
+async fn status_of(env: &Env, id: Uuid) -> Status {
+    store::get(env.deps.db.writer(), None, id)
+        .await
+        .unwrap()
+        .status
+}
+
+async fn statuses_only_move_forward_in_the_database(env: Env) {
+    let call = ringing_call(&env, A).await;
+    let mut conn = env.deps.db.writer().acquire().await.unwrap();
+    assert!(store::set_status(&mut conn, call.id, Status::Progressing)
+        .await
+        .unwrap());
+    // a late 180 after the answer changes nothing
+    assert!(!store::set_status(&mut conn, call.id, Status::Ringing)
+        .await
+        .unwrap());
+    assert!(!store::set_status(&mut conn, call.id, Status::Progressing)
+        .await
+        .unwrap());
+    assert!(store::set_status(&mut conn, call.id, Status::Terminating)
+        .await
+        .unwrap());
+    assert!(!store::set_status(&mut conn, call.id, Status::Canceling)
+        .await
+        .unwrap());
+    assert!(
+        store::set_hangup(&mut conn, call.id, HangupBy::Remote, HangupReason::Normal)
+            .await
+            .unwrap()
+    );
+    // the first hangup wins
+    assert!(
+        !store::set_hangup(&mut conn, call.id, HangupBy::Local, HangupReason::Failed)
+            .await
+            .unwrap()
+    );
+    drop(conn);
+    let c = store::get(env.deps.db.writer(), None, call.id)
+        .await
+        .unwrap();
+    assert_eq!(c.status, Status::Hangup);
+    assert_eq!(
+        (c.hangup_by, c.hangup_reason),
+        (HangupBy::Remote, HangupReason::Normal)
+    );
+    assert!(c.tm_progressing.is_some() && c.tm_hangup.is_some());
+}
+
+async fn an_operation_completes_once_and_stale_ones_are_ignored(env: Env) {
+    let call = ringing_call(&env, A).await;
+    let (op, stale) = (voxbin_core::id::new_id(), voxbin_core::id::new_id());
+    let action = serde_json::json!({"id": "0190a000-0000-7000-8000-000000000001", "type": "talk"});
+    let mut conn = env.deps.db.writer().acquire().await.unwrap();
+    assert!(store::set_action(&mut conn, call.id, &action, op)
+        .await
+        .unwrap());
+    assert!(!store::take_op(&mut conn, call.id, stale).await.unwrap());
+    assert!(store::take_op(&mut conn, call.id, op).await.unwrap());
+    assert!(!store::take_op(&mut conn, call.id, op).await.unwrap());
+    drop(conn);
+    let c = store::get(env.deps.db.writer(), None, call.id)
+        .await
+        .unwrap();
+    assert_eq!(c.action["type"], "talk");
+    assert_eq!(
+        c.op_action_id.to_string(),
+        "0190a000-0000-7000-8000-000000000001"
+    );
+}
+
+async fn calls_are_listed_read_and_hung_up_within_their_customer(env: Env) {
+    let mine = ringing_call(&env, A).await;
+    let theirs = ringing_call(&env, B).await;
+    let list = env
+        .call_as(A, Method::Get, "/v1/calls", None::<serde_json::Value>)
+        .await
+        .unwrap();
+    contract_ok("GET", "/calls", &list);
+    let ids: Vec<&str> = list["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![mine.id.to_string().as_str()]);
+    let other = format!("/v1/calls/{}", theirs.id);
+    env.refuses(&format!("{other}?customer_id={A}"), 404).await;
+    // a live call is not deleted
+    let path = format!("/v1/calls/{}?customer_id={A}", mine.id);
+    env.refuses_with(Method::Delete, &path, 409).await;
+    // a call whose leg is gone ends at once on hangup
+    let hangup = format!("/v1/calls/{}/hangup?customer_id={A}", mine.id);
+    let answered = env
+        .call(Method::Post, &hangup, None::<serde_json::Value>)
+        .await
+        .unwrap();
+    contract_ok("POST", "/calls/{id}/hangup", &answered);
+    assert_eq!(status_of(&env, mine.id).await, Status::Hangup);
+    let deleted = env
+        .call(Method::Delete, &path, None::<serde_json::Value>)
+        .await
+        .unwrap();
+    contract_ok("DELETE", "/calls/{id}", &deleted);
+    env.refuses(&path, 404).await;
+    assert_eq!(status_of(&env, theirs.id).await, Status::Ringing);
+}
+
+async fn schema_is_the_same_on_both_engines(_env: Env) {
+    Env::assert_same_schema(&["call_calls", "call_recordings"]).await;
+}
+
+/// Helpers on the harness for these stories.
+trait Refuses {
+    async fn refuses(&self, uri: &str, status: u16);
+    async fn refuses_with(&self, method: Method, uri: &str, status: u16);
+}
+
+impl Refuses for Env {
+    async fn refuses(&self, uri: &str, status: u16) {
+        self.refuses_with(Method::Get, uri, status).await;
+    }
+    async fn refuses_with(&self, method: Method, uri: &str, status: u16) {
+        self.fail(method, uri, None::<serde_json::Value>, status)
+            .await;
+    }
+}
+
+on_sqlite_and_mysql!(
+    Env: statuses_only_move_forward_in_the_database,
+    an_operation_completes_once_and_stale_ones_are_ignored,
+    calls_are_listed_read_and_hung_up_within_their_customer,
+    schema_is_the_same_on_both_engines,
+);
