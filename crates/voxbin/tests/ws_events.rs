@@ -345,3 +345,93 @@ fn clients_are_told_when_the_server_shuts_down() {
     }
     assert!(s.wait_exit(Duration::from_secs(60)).success());
 }
+
+/// A UDP port that was free a moment ago.
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn a_real_calls_events_reach_its_customer_in_order_and_no_one_else() {
+    let media_sip = free_udp_port();
+    let set = format!("media.sip_listen=127.0.0.1:{media_sip}");
+    let ng = format!("rtp_relay.ng_listen=127.0.0.1:{}", free_udp_port());
+    let s = Server::start(&["--set", &set, "--set", &ng]);
+    let (a, b) = (create_tenant(&s, "alpha"), create_tenant(&s, "bravo"));
+    let rest_a = Client::with_key(&s.api, &a.accesskey);
+    let flow = json!({"name": "wait", "detail": "", "actions": [
+        {"type": "answer"},
+        {"type": "digits_receive", "option": {"length": 4, "duration": 60000}}
+    ]});
+    let flow_id = id_of(&rest_a.post("/v1.0/flows", flow));
+    let number =
+        json!({"number": "+15550171", "call_flow_id": flow_id, "name": "ws", "detail": ""});
+    id_of(&rest_a.post("/v1.0/numbers", number));
+    let mut ws_a = Events::connect(&s, &a);
+    let mut ws_b = Events::connect(&s, &b);
+    assert_eq!(ws_a.subscribe(&[topic(&a, "call")])["type"], "subscribed");
+    assert_eq!(ws_b.subscribe(&[topic(&b, "*")])["type"], "subscribed");
+
+    // A phone calls the number, is answered by the flow, and hangs up.
+    let scenario = format!(
+        "{}/../svc/call/tests/sipp/caller_hangs_up.xml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let port = free_udp_port();
+    let rtp = 55000 + (port % 2000) * 2;
+    let out = std::process::Command::new("sipp")
+        .args(["-sf", &scenario, "-s", "+15550171", "-i", "127.0.0.1"])
+        .args(["-p", &port.to_string(), "-mp", &rtp.to_string()])
+        .args(["-m", "1", "-l", "1", "-nostdin", "-timeout", "60s"])
+        .arg(format!("127.0.0.1:{media_sip}"))
+        .output()
+        .expect("sipp runs (apt-get install sip-tester)");
+    assert!(
+        out.status.success(),
+        "sipp: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let (kind, first) = ws_a.next_event();
+    assert_eq!(kind, "call_created", "{first}");
+    let call = first["id"].as_str().unwrap().to_owned();
+    let seen = ws_a.events_until("call_hangup", &call);
+    let statuses: Vec<&str> = std::iter::once(&first)
+        .chain(seen.iter().map(|(_, d)| d))
+        .filter(|d| d["id"] == call.as_str())
+        .map(|d| d["status"].as_str().unwrap_or_default())
+        .collect();
+    // Statuses only move forward, and the hangup comes last.
+    let rank = |s: &str| {
+        [
+            "dialing",
+            "ringing",
+            "progressing",
+            "terminating",
+            "canceling",
+            "hangup",
+        ]
+        .iter()
+        .position(|x| *x == s)
+        .unwrap_or_else(|| panic!("unknown status {s}"))
+    };
+    let ranks: Vec<usize> = statuses.iter().map(|s| rank(s)).collect();
+    assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&"hangup"));
+    let kinds: Vec<&str> = seen.iter().map(|(k, _)| k.as_str()).collect();
+    eprintln!("call events after call_created: {kinds:?}; statuses {statuses:?}");
+    assert_eq!(seen.last().map(|(k, _)| k.as_str()), Some("call_hangup"));
+
+    // B's first event is its own: the call's events, all published earlier, never reached it.
+    let rest_b = Client::with_key(&s.api, &b.accesskey);
+    let theirs = id_of(&rest_b.post("/v1.0/tags", json!({"name": "b", "detail": ""})));
+    let (kind, data) = ws_b.next_event();
+    assert_eq!(
+        (kind.as_str(), &data["id"]),
+        ("tag_created", &json!(theirs))
+    );
+}
