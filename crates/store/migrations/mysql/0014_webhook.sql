@@ -3,6 +3,7 @@
 -- One row per (event, destination). seq orders the rows of one resource: the worker sends
 -- the oldest unfinished row of a resource only, so a resource's webhooks arrive in order.
 -- next_try_ms and lease_until_ms are epoch milliseconds so the worker can compare them in SQL.
+-- event_key (SHA-256 of publisher, type and payload) makes a redelivered event a no-op.
 ALTER TABLE customer_customers ADD COLUMN webhook_secret VARCHAR(255) NOT NULL DEFAULT '';
 
 CREATE TABLE webhook_deliveries (
@@ -14,6 +15,7 @@ CREATE TABLE webhook_deliveries (
     destination      VARCHAR(16)   NOT NULL,
     uri              VARCHAR(2048) NOT NULL,
     method           VARCHAR(16)   NOT NULL,
+    event_key        CHAR(64)      NOT NULL,
     payload          LONGTEXT      NOT NULL,
     status           VARCHAR(16)   NOT NULL,
     attempts         INT           NOT NULL,
@@ -25,6 +27,7 @@ CREATE TABLE webhook_deliveries (
     tm_update        VARCHAR(32)   NULL,
     PRIMARY KEY (seq),
     UNIQUE KEY uq_webhook_deliveries_id (id),
+    UNIQUE KEY uq_webhook_deliveries_event (event_key, destination),
     KEY idx_webhook_deliveries_status_next (status, next_try_ms),
     KEY idx_webhook_deliveries_resource (resource_id, seq),
     KEY idx_webhook_deliveries_customer (customer_id, tm_create, id)

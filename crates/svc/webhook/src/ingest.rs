@@ -36,6 +36,17 @@ pub struct Ingest {
     pub wake: Wake,
 }
 
+/// An event's identity: SHA-256 of its publisher and body, so the same event handed over twice
+/// (a redelivery, an outbox replay after a restart) makes its deliveries once.
+fn key(publisher: &str, payload: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(publisher.as_bytes());
+    h.update(b"\n");
+    h.update(payload.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The customer an event's resource belongs to.
 fn owner(event_type: &str, data: &Value) -> Option<Uuid> {
     let field = if event_type.starts_with("customer_") {
@@ -54,6 +65,7 @@ impl Ingest {
     pub async fn handle(&self, event: Event) -> Result<()> {
         let mut data = event.data.unwrap_or(Value::Null);
         let event_type = event.event_type;
+        let publisher = event.publisher;
         let Some(customer) = owner(&event_type, &data) else {
             return Ok(());
         };
@@ -71,6 +83,7 @@ impl Ingest {
             .unwrap_or_default()
             .to_owned();
         let payload = json!({"type": event_type, "data": data}).to_string();
+        let event_key = key(&publisher, &payload);
         let (uri, method) = match self.targets.of(customer).await {
             Ok(Some(t)) if t.webhook_uri.is_empty() => (None, String::new()),
             Ok(Some(t)) => (Some(t.webhook_uri.clone()), t.method().to_owned()),
@@ -91,6 +104,7 @@ impl Ingest {
                 uri,
                 method: &method,
                 payload: &payload,
+                event_key: &event_key,
             });
         }
         let flow_uri = data
@@ -110,22 +124,24 @@ impl Ingest {
                 uri: flow_uri,
                 method: flow_method,
                 payload: &payload,
+                event_key: &event_key,
             });
         }
         if rows.is_empty() {
             return Ok(());
         }
-        self.write(&rows).await?;
-        self.wake.notify();
+        if self.write(&rows).await? > 0 {
+            self.wake.notify();
+        }
         Ok(())
     }
 
-    async fn write(&self, rows: &[NewDelivery<'_>]) -> Result<()> {
+    async fn write(&self, rows: &[NewDelivery<'_>]) -> Result<u64> {
         let mut pause = Duration::from_millis(100);
         let mut last: Option<Error> = None;
         for _ in 0..WRITE_TRIES {
             match store::insert_all(self.db.writer(), rows, now_ms()).await {
-                Ok(()) => return Ok(()),
+                Ok(written) => return Ok(written),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot write webhook deliveries; retrying");
                     last = Some(e);

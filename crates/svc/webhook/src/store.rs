@@ -34,18 +34,25 @@ pub struct NewDelivery<'a> {
     pub method: &'a str,
     /// Body.
     pub payload: &'a str,
+    /// The event's identity (a repeat of it is dropped).
+    pub event_key: &'a str,
 }
 
-/// Writes new pending deliveries (the deliveries of one event, in one transaction).
-pub async fn insert_all(pool: &AnyPool, rows: &[NewDelivery<'_>], now_ms: i64) -> Result<()> {
+/// Writes new pending deliveries (the deliveries of one event, in one transaction); a
+/// delivery of an event already taken (same key and destination) is not written again.
+/// Returns how many were written.
+pub async fn insert_all(pool: &AnyPool, rows: &[NewDelivery<'_>], now_ms: i64) -> Result<u64> {
     let mut tx = pool.begin().await.map_err(map_db_error)?;
     let now = clock::now();
+    let mut written = 0;
     for d in rows {
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO webhook_deliveries (id, customer_id, event_type, resource_id, \
-             destination, uri, method, payload, status, attempts, last_error, last_status_code, \
-             next_try_ms, lease_until_ms, tm_create, tm_update) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0, ?, 0, ?, ?)",
+             destination, uri, method, event_key, payload, status, attempts, last_error, \
+             last_status_code, next_try_ms, lease_until_ms, tm_create, tm_update) \
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0, ?, 0, ?, ? \
+             WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries \
+                 WHERE event_key = ? AND destination = ?)",
         )
         .bind(Uuid::now_v7().to_string())
         .bind(d.customer_id.to_string())
@@ -54,16 +61,21 @@ pub async fn insert_all(pool: &AnyPool, rows: &[NewDelivery<'_>], now_ms: i64) -
         .bind(d.destination)
         .bind(d.uri)
         .bind(d.method)
+        .bind(d.event_key)
         .bind(d.payload)
         .bind(PENDING)
         .bind(now_ms)
         .bind(now.as_str())
         .bind(now.as_str())
+        .bind(d.event_key)
+        .bind(d.destination)
         .execute(&mut *tx)
         .await
         .map_err(map_db_error)?;
+        written += done.rows_affected();
     }
-    tx.commit().await.map_err(map_db_error)
+    tx.commit().await.map_err(map_db_error)?;
+    Ok(written)
 }
 
 /// The condition of a row that may be sent at `?` (now, bound twice).

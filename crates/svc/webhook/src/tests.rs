@@ -427,3 +427,29 @@ async fn deliveries_list_by_status_and_resource_and_stay_with_their_customer() {
     assert_eq!(bad.kind, voxbin_core::ErrorKind::InvalidArgument);
     assert_eq!(env.deliveries("status=dead").await["result"], json!([]));
 }
+
+#[tokio::test]
+async fn an_event_handed_over_twice_is_delivered_once() {
+    let env = env(true).await;
+    let _pipeline = crate::start(&env.deps).await.unwrap();
+    let sink = Sink::new(0);
+    let addr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let server = sink.serve(addr).await;
+    let customer = env.customer(&format!("http://{addr}/hook")).await;
+    let data = json!({"id": Uuid::now_v7(), "customer_id": customer, "n": 1});
+    for _ in 0..2 {
+        let event = voxbin_bus::Event::new("tag_updated", "tag-manager", data.clone());
+        env.deps.bus.publish(event).await.unwrap();
+    }
+    env.wait_all("delivered", 2).await;
+    server.abort();
+    assert_eq!(arrivals(&sink.unique()).len(), 1);
+    assert_eq!(
+        sink.unique().len(),
+        2,
+        "customer_created and the tag event once"
+    );
+}

@@ -24,7 +24,7 @@ use voxbin_store::{map_db_error, Db};
 
 use crate::Deps;
 
-pub use relay::{relay_once, RelayOutcome};
+pub use relay::{Relay, RelayOutcome, KEEP};
 
 /// Where one service writes its events; cheap to clone.
 #[derive(Clone)]

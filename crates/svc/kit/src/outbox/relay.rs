@@ -1,14 +1,21 @@
 //! The relay: one task per (database, publisher) in a process moves committed outbox rows to
-//! the bus, oldest first, and deletes them once the bus took them.
+//! the bus, oldest first.
 //!
 //! Several processes may run the same service: a lease row per publisher lets one relay at a
 //! time publish, so the events of a publisher (and so of each of its resources) leave in commit
 //! order. A relay wakes when its process committed events and polls as a fallback, which also
 //! picks up rows left by a process that died, and leases that ran out.
+//!
+//! After publishing, rows are deleted when the bus is durable (RabbitMQ confirmed them into
+//! durable queues). The in-process bus keeps events in memory until its subscribers handled
+//! them, so there rows are stamped `published_ms` and kept for [`KEEP`]; a relay that starts in
+//! a new process publishes the rows of the last [`KEEP`] again before anything new, so events
+//! a killed process had handed to its bus but not yet handled are not lost (subscribers see
+//! them twice; the webhook service drops repeats).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::Notify;
@@ -17,17 +24,23 @@ use voxbin_bus::{Bus, Event};
 use voxbin_core::{Error, Result};
 use voxbin_store::Db;
 
-use super::store;
+use super::store::{self, Row};
 use crate::Deps;
 
 /// Rows published per round.
 const BATCH: i64 = 200;
 
 /// How long a lease holds without renewal; a relay renews it every round.
-const LEASE: Duration = Duration::from_secs(30);
+const LEASE: Duration = Duration::from_secs(10);
 
 /// Pause after a failed round (bus or database down) before the next try.
 const RETRY: Duration = Duration::from_millis(500);
+
+/// How long published rows are kept (and replayed by a new process) over a non-durable bus.
+pub const KEEP: Duration = Duration::from_secs(300);
+
+/// How often kept rows older than [`KEEP`] are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// Running relays, by database handle and publisher.
 type Registry = Mutex<HashMap<(usize, String), (Weak<Db>, Arc<Notify>)>>;
@@ -57,11 +70,13 @@ pub(crate) fn ensure_running(deps: &Deps, publisher: &str) -> Arc<Notify> {
         return wake;
     };
     relays.insert(key, (Arc::downgrade(&deps.db), wake.clone()));
+    let durable = deps.config.bus.address != "inproc";
+    let relay = Relay::new(publisher, durable);
     let poll = Duration::from_millis(deps.config.webhook.poll_ms.max(1));
     runtime.spawn(run(
         Arc::downgrade(&deps.db),
         deps.bus.clone(),
-        publisher.to_owned(),
+        relay,
         wake.clone(),
         poll,
     ));
@@ -69,23 +84,16 @@ pub(crate) fn ensure_running(deps: &Deps, publisher: &str) -> Arc<Notify> {
 }
 
 /// The relay loop; it ends when the database handle is dropped.
-async fn run(
-    db: Weak<Db>,
-    bus: Arc<dyn Bus>,
-    publisher: String,
-    wake: Arc<Notify>,
-    poll: Duration,
-) {
-    let owner = Uuid::now_v7().to_string();
+async fn run(db: Weak<Db>, bus: Arc<dyn Bus>, mut relay: Relay, wake: Arc<Notify>, poll: Duration) {
     loop {
         let Some(strong) = db.upgrade() else { return };
-        let outcome = relay_once(&strong, &*bus, &publisher, &owner).await;
+        let outcome = relay.round(&strong, &*bus).await;
         drop(strong);
         let pause = match outcome {
             Ok(RelayOutcome::Published(n)) if n as i64 == BATCH => continue,
             Ok(_) => poll,
             Err(error) => {
-                tracing::warn!(%publisher, %error, "outbox relay round failed; rows stay for the next");
+                tracing::warn!(publisher = %relay.publisher, %error, "outbox relay round failed; rows stay for the next");
                 RETRY
             }
         };
@@ -101,64 +109,107 @@ async fn run(
 pub enum RelayOutcome {
     /// Another relay holds the lease of this publisher.
     NotLeader,
-    /// This many events were published (and deleted).
+    /// This many events were published.
     Published(usize),
 }
 
-/// One round: take the lease, publish the oldest rows of `publisher` in order, delete them.
-/// A failed publish stops the round; the rows published before it are deleted, the rest stay.
-pub async fn relay_once(
-    db: &Db,
-    bus: &dyn Bus,
-    publisher: &str,
-    owner: &str,
-) -> Result<RelayOutcome> {
-    let pool = db.writer();
-    let now = now_ms();
-    if !store::take_lease(pool, publisher, owner, now, now + LEASE.as_millis() as i64).await? {
-        return Ok(RelayOutcome::NotLeader);
-    }
-    let rows = store::oldest(pool, publisher, BATCH).await?;
-    let mut published = None;
-    let mut failure = None;
-    for row in &rows {
-        let data: Value = match serde_json::from_str(&row.data) {
-            Ok(v) => v,
-            Err(e) => {
-                // Our own serialisation wrote it; an unreadable row must not block the rest.
-                tracing::error!(publisher, seq = row.seq, error = %e, "unreadable outbox row dropped");
-                published = Some(row.seq);
-                continue;
-            }
-        };
-        match bus
-            .publish(Event::new(row.event_type.clone(), publisher, data))
-            .await
-        {
-            Ok(()) => published = Some(row.seq),
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
+/// One publisher's relay in this process.
+pub struct Relay {
+    publisher: String,
+    owner: String,
+    durable: bool,
+    /// Over a non-durable bus: the replay still to do (`published_ms` floor, last seq done).
+    replay: Option<(i64, i64)>,
+    last_sweep: Option<Instant>,
+}
+
+impl Relay {
+    /// A relay of `publisher`; `durable` when the bus keeps what it confirmed across restarts.
+    pub fn new(publisher: &str, durable: bool) -> Relay {
+        Relay {
+            publisher: publisher.to_owned(),
+            owner: Uuid::now_v7().to_string(),
+            durable,
+            replay: (!durable).then(|| (now_ms() - KEEP.as_millis() as i64, 0)),
+            last_sweep: None,
         }
     }
-    if let Some(seq) = published {
-        store::delete_through(pool, publisher, seq).await?;
-    }
-    let count = rows.len();
-    match failure {
-        Some(e) => Err(Error::new(
-            e.kind,
-            e.reason.clone(),
-            format!("publishing {publisher}'s events: {}", e.message),
-        )),
-        None => {
-            if count == 0 {
-                // Nothing to do: let another process's relay take over without waiting.
-                store::drop_lease(pool, publisher, owner).await?;
-            }
-            Ok(RelayOutcome::Published(count))
+
+    /// One round: take the lease, publish the oldest rows in order (after the replay, once),
+    /// delete or stamp them. A failed publish stops the round; what was published before it is
+    /// recorded, the rest stays.
+    pub async fn round(&mut self, db: &Db, bus: &dyn Bus) -> Result<RelayOutcome> {
+        let pool = db.writer();
+        let now = now_ms();
+        let until = now + LEASE.as_millis() as i64;
+        if !store::take_lease(pool, &self.publisher, &self.owner, now, until).await? {
+            return Ok(RelayOutcome::NotLeader);
         }
+        if let Some((since, after)) = self.replay {
+            let rows = store::published_since(pool, &self.publisher, since, after, BATCH).await?;
+            let (last, failure) = self.publish(bus, &rows).await;
+            if let Some(e) = failure {
+                self.replay = Some((since, last.unwrap_or(after)));
+                return Err(e);
+            }
+            self.replay = match last {
+                Some(seq) if rows.len() as i64 == BATCH => Some((since, seq)),
+                _ => None,
+            };
+            if !rows.is_empty() {
+                tracing::info!(publisher = %self.publisher, events = rows.len(), "outbox events of an earlier process published again");
+                return Ok(RelayOutcome::Published(rows.len()));
+            }
+        }
+        let rows = store::oldest(pool, &self.publisher, BATCH).await?;
+        let (last, failure) = self.publish(bus, &rows).await;
+        if let Some(seq) = last {
+            if self.durable {
+                store::delete_through(pool, &self.publisher, seq).await?;
+            } else {
+                store::mark_through(pool, &self.publisher, seq, now_ms()).await?;
+            }
+        }
+        if !self.durable && self.last_sweep.is_none_or(|t| t.elapsed() >= SWEEP_EVERY) {
+            store::sweep(pool, &self.publisher, now - KEEP.as_millis() as i64).await?;
+            self.last_sweep = Some(Instant::now());
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if rows.is_empty() {
+            // Nothing to do: let another process's relay take over without waiting.
+            store::drop_lease(pool, &self.publisher, &self.owner).await?;
+        }
+        Ok(RelayOutcome::Published(rows.len()))
+    }
+
+    /// Publishes `rows` in order; the last seq handed to the bus, and the error that stopped
+    /// it, if one did.
+    async fn publish(&self, bus: &dyn Bus, rows: &[Row]) -> (Option<i64>, Option<Error>) {
+        let mut last = None;
+        for row in rows {
+            let data: Value = match serde_json::from_str(&row.data) {
+                Ok(v) => v,
+                Err(e) => {
+                    // Our own serialisation wrote it; an unreadable row must not block the rest.
+                    tracing::error!(publisher = %self.publisher, seq = row.seq, error = %e, "unreadable outbox row skipped");
+                    last = Some(row.seq);
+                    continue;
+                }
+            };
+            let event = Event::new(row.event_type.clone(), self.publisher.clone(), data);
+            if let Err(e) = bus.publish(event).await {
+                let e = Error::new(
+                    e.kind,
+                    e.reason.clone(),
+                    format!("publishing {}'s events: {}", self.publisher, e.message),
+                );
+                return (last, Some(e));
+            }
+            last = Some(row.seq);
+        }
+        (last, None)
     }
 }
 

@@ -83,13 +83,36 @@ pub(crate) async fn drop_lease(pool: &AnyPool, publisher: &str, owner: &str) -> 
     Ok(())
 }
 
-/// The oldest `limit` events of `publisher`, in commit order.
+/// The oldest `limit` unpublished events of `publisher`, in commit order.
 pub(crate) async fn oldest(pool: &AnyPool, publisher: &str, limit: i64) -> Result<Vec<Row>> {
     let rows = sqlx::query(
         "SELECT seq, event_type, data FROM outbox_events WHERE publisher = ? \
-         ORDER BY seq LIMIT ?",
+         AND published_ms = 0 ORDER BY seq LIMIT ?",
     )
     .bind(publisher)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(map_db_error)?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Up to `limit` events of `publisher` published at or after `since_ms`, after `after_seq`,
+/// in commit order (what a new process publishes again over a bus that lost its queues).
+pub(crate) async fn published_since(
+    pool: &AnyPool,
+    publisher: &str,
+    since_ms: i64,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<Row>> {
+    let rows = sqlx::query(
+        "SELECT seq, event_type, data FROM outbox_events WHERE publisher = ? \
+         AND published_ms >= ? AND seq > ? ORDER BY seq LIMIT ?",
+    )
+    .bind(publisher)
+    .bind(since_ms.max(1))
+    .bind(after_seq)
     .bind(limit)
     .fetch_all(pool)
     .await
@@ -105,6 +128,40 @@ pub(crate) async fn delete_through(pool: &AnyPool, publisher: &str, seq: i64) ->
         .execute(pool)
         .await
         .map_err(map_db_error)?;
+    Ok(())
+}
+
+/// Stamps the unpublished events of `publisher` up to and including `seq` as published at
+/// `now_ms` (kept for a replay after a restart).
+pub(crate) async fn mark_through(
+    pool: &AnyPool,
+    publisher: &str,
+    seq: i64,
+    now_ms: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbox_events SET published_ms = ? \
+         WHERE publisher = ? AND published_ms = 0 AND seq <= ?",
+    )
+    .bind(now_ms)
+    .bind(publisher)
+    .bind(seq)
+    .execute(pool)
+    .await
+    .map_err(map_db_error)?;
+    Ok(())
+}
+
+/// Deletes events of `publisher` published before `before_ms`.
+pub(crate) async fn sweep(pool: &AnyPool, publisher: &str, before_ms: i64) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM outbox_events WHERE publisher = ? AND published_ms > 0 AND published_ms < ?",
+    )
+    .bind(publisher)
+    .bind(before_ms)
+    .execute(pool)
+    .await
+    .map_err(map_db_error)?;
     Ok(())
 }
 

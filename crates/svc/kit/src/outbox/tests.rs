@@ -45,8 +45,9 @@ async fn listen(bus: &Arc<dyn Bus>, publisher: &str) -> mpsc::UnboundedReceiver<
     rx
 }
 
+/// Rows not yet handed to the bus.
 async fn pending(db: &Db) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM outbox_events")
+    sqlx::query_scalar("SELECT COUNT(*) FROM outbox_events WHERE published_ms = 0")
         .fetch_one(db.writer())
         .await
         .unwrap()
@@ -92,54 +93,92 @@ async fn committed_events_leave_in_order_and_rolled_back_ones_never() {
     assert_eq!(pending(&deps.db).await, 0);
 }
 
+/// Commits `n` events of `publisher` without waking (or starting) any relay.
+async fn commit_quietly(db: &Db, publisher: &str, from: u32, n: u32) {
+    let mut tx = db.writer().begin().await.unwrap();
+    for k in from..from + n {
+        let data = json!({"n": k}).to_string();
+        store::insert(&mut tx, publisher, "gadget_updated", "g", &data)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+async fn received(events: &mut mpsc::UnboundedReceiver<Event>, n: usize) -> Vec<u64> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let e = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        out.push(e.data.unwrap()["n"].as_u64().unwrap());
+    }
+    out
+}
+
 #[tokio::test]
 async fn rows_stay_while_the_bus_is_down_and_leave_once_it_is_back() {
     let (_dir, deps) = deps().await;
     let down: Arc<dyn Bus> = Arc::new(InProcBus::new());
     down.close().await;
-    // A second outbox on the same rows, driven by hand through `relay_once`.
-    let outbox = Outbox::new(&deps, "gadget");
-    let mut tx = outbox.begin().await.unwrap();
-    for n in 0..3 {
-        tx.event("gadget_updated", "g", json!({"n": n}))
-            .await
-            .unwrap();
-    }
-    // Committed by hand so the relay of this process is not woken.
-    tx.tx.commit().await.unwrap();
-
-    let owner = "test-relay";
-    // The process's own relay may hold the lease; wait for it to run dry or give it up.
-    let failed = loop {
-        match relay_once(&deps.db, &*down, "gadget-manager", owner).await {
-            Err(e) => break e,
-            Ok(RelayOutcome::NotLeader) => tokio::time::sleep(Duration::from_millis(20)).await,
-            Ok(other) => {
-                // The process's relay published them on the live bus already: nothing is lost.
-                assert_eq!(pending(&deps.db).await, 0, "{other:?}");
-                return;
-            }
-        }
-    };
+    commit_quietly(&deps.db, "gadget-manager", 0, 3).await;
+    let mut relay = Relay::new("gadget-manager", true);
+    let failed = relay.round(&deps.db, &*down).await.unwrap_err();
     assert!(failed.message.contains("gadget-manager"), "{failed:?}");
     assert_eq!(
         pending(&deps.db).await,
         3,
-        "nothing is deleted when the bus refused it"
+        "nothing is dropped when the bus refused it"
     );
 
     let mut events = listen(&deps.bus, "gadget-manager").await;
+    let outcome = relay.round(&deps.db, &*deps.bus).await.unwrap();
+    assert_eq!(outcome, RelayOutcome::Published(3));
+    assert_eq!(received(&mut events, 3).await, vec![0, 1, 2]);
+    // A durable bus took them: the rows are gone.
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox_events")
+        .fetch_one(deps.db.writer())
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+#[tokio::test]
+async fn over_the_in_process_bus_a_new_process_publishes_recent_events_again() {
+    let (_dir, deps) = deps().await;
+    let mut events = listen(&deps.bus, "gadget-manager").await;
+    commit_quietly(&deps.db, "gadget-manager", 0, 2).await;
+    let mut first = Relay::new("gadget-manager", false);
+    // A fresh relay has nothing to replay yet, then publishes the two.
     assert_eq!(
-        relay_once(&deps.db, &*deps.bus, "gadget-manager", owner)
-            .await
-            .unwrap(),
-        RelayOutcome::Published(3)
+        first.round(&deps.db, &*deps.bus).await.unwrap(),
+        RelayOutcome::Published(2)
     );
-    for n in 0..3 {
-        let e = events.recv().await.unwrap();
-        assert_eq!(e.data, Some(json!({"n": n})));
-    }
+    assert_eq!(received(&mut events, 2).await, vec![0, 1]);
     assert_eq!(pending(&deps.db).await, 0);
+    // That process dies (its bus with it, events perhaps unhandled); more events commit.
+    drop(first);
+    commit_quietly(&deps.db, "gadget-manager", 2, 1).await;
+    sqlx::query("UPDATE outbox_leases SET until_ms = 0")
+        .execute(deps.db.writer())
+        .await
+        .unwrap();
+    let mut next = Relay::new("gadget-manager", false);
+    assert_eq!(
+        next.round(&deps.db, &*deps.bus).await.unwrap(),
+        RelayOutcome::Published(2)
+    );
+    assert_eq!(
+        next.round(&deps.db, &*deps.bus).await.unwrap(),
+        RelayOutcome::Published(1)
+    );
+    // The recent ones again, in order, then the new one.
+    assert_eq!(received(&mut events, 3).await, vec![0, 1, 2]);
+    assert_eq!(
+        next.round(&deps.db, &*deps.bus).await.unwrap(),
+        RelayOutcome::Published(0)
+    );
 }
 
 #[tokio::test]
