@@ -2,10 +2,12 @@
 //!
 //! Phones register here (digest authentication against the customers' extensions, bindings in
 //! the shared cache), trunks are admitted by password or source address, and new calls are
-//! dispatched to healthy media nodes by weighted round robin with the edge record-routing
-//! itself, so in-dialog requests reach the media node that owns the dialog through any edge
-//! node: nothing a later request needs is kept only in one node's memory. Floods and
-//! scanners are dropped per source IP; while draining, new requests get 503 with Retry-After.
+//! dispatched to healthy media nodes (configured, or announced on the bus: [`medianode`]) by
+//! weighted rendezvous hashing of the Call-ID, so every edge node picks the same node for a
+//! call, with the edge record-routing itself, so in-dialog requests reach the media node that
+//! owns the dialog through any edge node: nothing a later request needs is kept only in one
+//! node's memory. Floods and scanners are dropped per source IP, before any answer (a 400 for
+//! a broken request included); while draining, new requests get 503 with Retry-After.
 
 pub mod auth;
 pub mod bindings;
