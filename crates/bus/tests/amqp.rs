@@ -541,6 +541,65 @@ async fn amqp_type_filter_limits_what_a_subscriber_gets() {
     cleanup(&url, &[subscribe_queue(&webhook)], &[event_exchange(&call)]).await;
 }
 
+/// Whether `queue` exists on the broker (a passive declare fails with NOT_FOUND otherwise).
+async fn queue_exists(url: &str, queue: &str) -> bool {
+    let connection = lapin::Connection::connect(url, Default::default())
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let options = lapin::options::QueueDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    // Another connection's exclusive queue answers RESOURCE_LOCKED: it exists.
+    let found = match channel
+        .queue_declare(queue.into(), options, Default::default())
+        .await
+    {
+        Ok(_) => true,
+        Err(e) => e.to_string().contains("RESOURCE_LOCKED"),
+    };
+    let _ = connection.close(200, "looked".into()).await;
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amqp_volatile_subscription_gets_events_in_order_and_leaves_no_queue() {
+    let Some(url) = broker_url() else { return };
+    let _shared = BROKER.read().await;
+    let (call, hub) = (unique("call"), unique("hub"));
+    let bus = bus(&url).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _sub = bus
+        .subscribe_volatile(&hub, &[&call], recorder("hub", &tx))
+        .await
+        .unwrap();
+    assert!(queue_exists(&url, &subscribe_queue(&hub)).await);
+    for i in 0..10 {
+        let event = Event::new(format!("call_{i}"), call.as_str(), Value::Null);
+        bus.publish(event).await.unwrap();
+    }
+    for i in 0..10 {
+        let got = tokio::time::timeout(5 * SECOND, rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, ("hub", format!("call_{i}")));
+    }
+    bus.close().await;
+    drop(bus);
+    // The queue belonged to the closed connection: nothing is left to fill up.
+    let deadline = Instant::now() + 10 * SECOND;
+    while queue_exists(&url, &subscribe_queue(&hub)).await {
+        assert!(
+            Instant::now() < deadline,
+            "the volatile queue outlived its connection"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    cleanup(&url, &[], &[event_exchange(&call)]).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn amqp_subscriber_queue_keeps_events_while_no_consumer_runs() {
     let Some(url) = broker_url() else { return };
