@@ -337,7 +337,10 @@ mod tests {
         hub.dispatch(&flow_event(C, 2));
         assert_eq!(next(&mut m).unwrap()["data"]["n"], 1);
         assert_eq!(next(&mut m), None);
-        assert!(hub.inner.table.lock().by_scope.is_empty(), "index cleaned up");
+        assert!(
+            hub.inner.table.lock().by_scope.is_empty(),
+            "index cleaned up"
+        );
     }
 
     #[test]
@@ -349,7 +352,10 @@ mod tests {
             hub.dispatch(&flow_event(C, n));
         }
         assert!(slow.evicted.is_cancelled());
-        assert!(hub.inner.table.lock().by_scope.is_empty(), "index cleaned up");
+        assert!(
+            hub.inner.table.lock().by_scope.is_empty(),
+            "index cleaned up"
+        );
         assert_eq!(slow.queue.len(), QUEUE_CAPACITY);
         assert!(hub.is_empty());
         drop(slow);
