@@ -46,7 +46,14 @@ pub fn command(data_dir: &tempfile::TempDir, api: &str, health: &str, metrics: &
             format!("127.0.0.1:{}", free_port()),
         )
         .env("VOXBIN_SIP_LISTEN", format!("127.0.0.1:{}", free_port()))
-        .env("VOXBIN_MEDIA_SIP_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env(
+            "VOXBIN_MEDIA_SIP_LISTEN",
+            format!("127.0.0.1:{}", free_port()),
+        )
+        .env(
+            "VOXBIN_RTP_RELAY_NG_LISTEN",
+            format!("127.0.0.1:{}", free_port()),
+        )
         .env(
             "VOXBIN_API_AUDIOSOCKET_LISTEN",
             format!("127.0.0.1:{}", free_port()),
