@@ -19,8 +19,10 @@ if ! command -v rtpengine >/dev/null; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rtpengine-daemon >/dev/null
 fi
-cargo build --release -q -p voxbin
-cargo build --release -q -p voxbin-svc-rtprelay --example rtp_load
+if [ -z "${NO_BUILD:-}" ]; then # NO_BUILD=1 reuses the release binaries already built
+  cargo build --release -q -p voxbin
+  cargo build --release -q -p voxbin-svc-rtprelay --example rtp_load
+fi
 target="${CARGO_TARGET_DIR:-$PWD/target}/release"
 bin="$target/voxbin"; load="$target/examples/rtp_load"
 dir=$(mktemp -d)
