@@ -3,6 +3,7 @@
 #   bash bench/sip-edge.sh [rate] [seconds]        (defaults: 1000 calls/s for 20 s)
 #   RATES="250 500 1000" bash bench/sip-edge.sh     (several offered rates, same run)
 #   WARMUP=35 (seconds of calls at the same rate before measuring; 0 skips it)
+#   VOXBIN_BIN=path (a voxbin release binary to measure instead of building one)
 # Each call is INVITE, 100, 180, 200, ACK, BYE, 200 (crates/svc/sipedge/tests/sipp/uac_call.xml
 # against uas_call.xml, no hold time). Both proxies get the same calls at the same rate, one
 # after the other, on this machine: the Voxbin edge (`voxbin serve --role sip-edge`, one media
@@ -28,8 +29,9 @@ if [ ${#need[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 kamailio_bin=$(command -v kamailio || echo /usr/sbin/kamailio)
-cargo build --release -q -p voxbin
-bin="${CARGO_TARGET_DIR:-$PWD/target}/release/voxbin"
+# VOXBIN_BIN: a release binary built already (skips the build, which waits on a busy target dir)
+if [ -z "${VOXBIN_BIN:-}" ]; then cargo build --release -q -p voxbin; fi
+bin="${VOXBIN_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release/voxbin}"
 scen="$PWD/crates/svc/sipedge/tests/sipp"
 dir=$(mktemp -d)
 pids=()
