@@ -209,7 +209,13 @@ pub(crate) struct Leg {
     connected: Option<std::net::SocketAddr>,
     /// Listens for in-band tone pairs when the peer has no RFC 4733 telephone-event.
     inband: Option<Box<DtmfDetector>>,
+    /// After the peer moved (re-offer), its old address until then: stragglers from there
+    /// must not be latched onto instead of the new address.
+    ignore_from: Option<(std::net::SocketAddr, Duration)>,
 }
+
+/// How long packets from a peer's old address are ignored after it moved.
+const MOVE_GRACE: Duration = Duration::from_millis(500);
 
 /// Dissolves a UDP socket's association (connect to AF_UNSPEC), so it receives from anyone.
 fn disconnect(socket: &UdpSocket) -> std::io::Result<()> {
@@ -265,6 +271,7 @@ impl Leg {
             pending: None,
             connected: None,
             inband: None,
+            ignore_from: None,
         };
         leg.set_inband(inband);
         leg
@@ -300,6 +307,10 @@ impl Leg {
 
     /// Applies an SDP outcome.
     pub fn update(&mut self, n: &Negotiated, now: Duration) {
+        let old = self.stream.remote();
+        if old.is_some() && n.remote_rtp != old {
+            self.ignore_from = old.map(|a| (a, now + MOVE_GRACE));
+        }
         if self.connected.is_some() && n.remote_rtp != self.connected {
             // the peer moves: accept its RTP from anywhere again until it is latched anew
             if disconnect(&self.rtp).is_ok() {
@@ -540,6 +551,13 @@ impl Leg {
         for _ in 0..MAX_READS {
             match self.rtp.recv_from(ctx.scratch) {
                 Ok((n, from)) => {
+                    if let Some((old, until)) = self.ignore_from {
+                        if now >= until {
+                            self.ignore_from = None;
+                        } else if from == old {
+                            continue;
+                        }
+                    }
                     if let Ok(Received::Audio | Received::Dtmf) =
                         self.stream.receive_rtp(from, &ctx.scratch[..n], now)
                     {
