@@ -38,6 +38,7 @@ pid=$!
 for _ in $(seq 1 300); do
   curl -sf http://127.0.0.1:19002/ready >/dev/null 2>&1 && break; sleep 0.1
 done
+curl -sf http://127.0.0.1:19002/ready >/dev/null 2>&1 || { echo "voxbin not ready:"; tail -5 "$dir/err.log"; exit 1; }
 key=$(awk '/access key/ {print $NF; exit}' "$dir/out.log")
 h=(-s -H "Content-Type: application/json" -H "Authorization: Bearer $key")
 auth="accesskey=$key"
