@@ -38,8 +38,6 @@ pub struct Config {
     pub flow: FlowConfig,
     /// Webhook delivery and the event outbox.
     pub webhook: WebhookConfig,
-    /// Webhook delivery and the event outbox.
-    pub webhook: WebhookConfig,
     /// The `rtp-relay` role.
     pub rtp_relay: RtpRelayConfig,
     /// The `media` role (call legs; RTP ports come from `rtp`).
@@ -120,69 +118,6 @@ impl MediaConfig {
         }
         if self.heartbeat_secs == 0 {
             return Err(("media.heartbeat_secs", "must be at least 1".into()));
-        }
-        Ok(())
-    }
-}
-
-/// Webhook delivery (retries, timeouts, SSRF guard) and the event outbox relay.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WebhookConfig {
-    /// How long a delivery is retried before it is dead-lettered, in seconds.
-    pub max_retry_secs: u64,
-    /// First retry delay in milliseconds; it doubles per attempt (with jitter).
-    pub retry_base_ms: u64,
-    /// Longest delay between two attempts, in milliseconds.
-    pub retry_max_ms: u64,
-    /// Connect timeout of a delivery, in milliseconds.
-    pub connect_timeout_ms: u64,
-    /// Total timeout of a delivery (connect, send, answer), in milliseconds.
-    pub timeout_ms: u64,
-    /// Whether webhooks may reach private, loopback and link-local addresses.
-    pub allow_private_targets: bool,
-    /// Deliveries sent at once by one process.
-    pub concurrency: u32,
-    /// Fallback poll interval of the outbox relay and the delivery worker, in milliseconds.
-    pub poll_ms: u64,
-}
-
-impl Default for WebhookConfig {
-    fn default() -> Self {
-        WebhookConfig {
-            max_retry_secs: 86_400,
-            retry_base_ms: 1000,
-            retry_max_ms: 600_000,
-            connect_timeout_ms: 3000,
-            timeout_ms: 10_000,
-            allow_private_targets: false,
-            concurrency: 32,
-            poll_ms: 1000,
-        }
-    }
-}
-
-impl WebhookConfig {
-    /// Checks the durations and limits; the error names the key at fault.
-    pub fn check(&self) -> Result<(), (&'static str, String)> {
-        for (key, value) in [
-            ("webhook.max_retry_secs", self.max_retry_secs),
-            ("webhook.retry_base_ms", self.retry_base_ms),
-            ("webhook.retry_max_ms", self.retry_max_ms),
-            ("webhook.connect_timeout_ms", self.connect_timeout_ms),
-            ("webhook.timeout_ms", self.timeout_ms),
-            ("webhook.concurrency", u64::from(self.concurrency)),
-            ("webhook.poll_ms", self.poll_ms),
-        ] {
-            if value == 0 {
-                return Err((key, "must be at least 1".into()));
-            }
-        }
-        if self.retry_max_ms < self.retry_base_ms {
-            return Err((
-                "webhook.retry_max_ms",
-                "must not be below webhook.retry_base_ms".into(),
-            ));
         }
         Ok(())
     }
@@ -746,7 +681,6 @@ impl Config {
                 signup_enabled: !prod,
             },
             flow: FlowConfig::default(),
-            webhook: WebhookConfig::default(),
             webhook: WebhookConfig::default(),
             rtp_relay: RtpRelayConfig::defaults(prod, host),
             media: MediaConfig::defaults(host),
