@@ -3,6 +3,7 @@
 # both directions, the engine pinned to core 0 and the far ends (a load process sending 20 ms
 # PCMU to every leg) pinned to core 1.
 #   bash bench/media.sh [calls...]      (default: 200 500 1000; SECS=20 WARMUP=5 WORKERS=1)
+#   NO_BUILD=1 reuses a built target/release/examples/engine_load.
 #   RT=10 (default) runs the engine worker and the load's threads under SCHED_FIFO priority 10
 #   (media.realtime_priority in production), so other work on a shared host cannot stall the
 #   20 ms clock; RT=0 measures at normal priority.
@@ -15,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${SECS:-20}"; warm="${WARMUP:-5}"; export RT="${RT:-10}"
 calls=("$@"); [ ${#calls[@]} -gt 0 ] || calls=(200 500 1000)
-cargo build --release -q -p voxbin-media --example engine_load
+[ -n "${NO_BUILD:-}" ] || cargo build --release -q -p voxbin-media --example engine_load
 bin="$PWD/target/release/examples/engine_load"
 pin0=(); pin1=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then pin0=(taskset -c 0); pin1=(taskset -c 1); fi
