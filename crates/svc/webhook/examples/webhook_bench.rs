@@ -201,7 +201,7 @@ async fn run(args: Args) -> Result<(), String> {
     db.migrate().await.map_err(fail("migrate"))?;
     let mut config = Config::default();
     config.webhook.allow_private_targets = true;
-    config.webhook.concurrency = args.writers.max(8) as u32;
+    config.webhook.concurrency = 64;
     let bus: Arc<dyn Bus> = Arc::new(InProcBus::new());
     let deps = Deps {
         bus: bus.clone(),

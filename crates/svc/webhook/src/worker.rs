@@ -102,12 +102,18 @@ impl Worker {
     /// Starts what is due and free; returns how long to wait at most before the next round.
     async fn round(self: &Arc<Self>) -> voxbin_core::Result<Duration> {
         let pool = self.db.writer();
+        // SQLite's readers see every commit (WAL) and spare the single writer; MySQL replicas
+        // may lag, so there the writer reads. The claim below rechecks either way.
+        let reader = match self.db.dialect() {
+            voxbin_store::Dialect::Sqlite => self.db.reader(),
+            voxbin_store::Dialect::MySql => pool,
+        };
         let free = self.slots.available_permits();
         if free == 0 {
             return Ok(self.poll);
         }
         let now = now_ms();
-        let heads = store::due_heads(pool, now, free as i64).await?;
+        let heads = store::due_heads(reader, now, free as i64).await?;
         for d in heads {
             let Ok(permit) = self.slots.clone().try_acquire_owned() else {
                 break;
@@ -123,7 +129,7 @@ impl Worker {
                 worker.wake.notify();
             });
         }
-        let next = store::next_due(pool).await?;
+        let next = store::next_due(reader).await?;
         let until_next = next.map(|at| Duration::from_millis((at - now_ms()).max(0) as u64));
         Ok(until_next.map_or(self.poll, |d| d.min(self.poll)))
     }
