@@ -334,7 +334,6 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
     addr("sip.ws_listen", &c.sip.ws_listen, true)?;
     c.sip.check().map_err(|(key, reason)| bad(key, reason))?;
     c.flow.check().map_err(|(key, reason)| bad(key, reason))?;
-    c.webhook.check().map_err(|(key, reason)| bad(key, reason))?;
     c.rtp_relay.check().map_err(|(key, reason)| bad(key, reason))?;
     c.media.check().map_err(|(key, reason)| bad(key, reason))?;
     c.webhook.check().map_err(|(key, reason)| bad(key, reason))?;
