@@ -134,6 +134,19 @@ pub async fn on_media_event(state: &State, kind: &str, data: &Value) -> Result<(
     let Some(leg) = uuid_of(data, "id") else {
         return Ok(());
     };
+    if matches!(kind, "leg_ringing" | "leg_answered") {
+        // the node of the live leg, known here even before originate's answer was stored
+        let node = str_of(data, "node_id");
+        if !node.is_empty() {
+            let mut conn = state
+                .db
+                .writer()
+                .acquire()
+                .await
+                .map_err(voxbin_store::map_db_error)?;
+            store::set_node(&mut conn, leg, node).await?;
+        }
+    }
     match kind {
         "leg_created" if str_of(data, "direction") == "incoming" => inbound(state, leg, data).await,
         "leg_ringing" => advance(state, leg, Status::Ringing, "call_ringing")

@@ -115,14 +115,23 @@ pub async fn dial_next(state: &State, call: Uuid, attempts: Vec<Dial>) -> Result
     let mut left = attempts.into_iter();
     while let Some(mut dial) = left.next() {
         dial.id = call;
+        // what is left is stored before the INVITE: a fast failure must find it
+        let rest: Vec<Dial> = left.clone().collect();
+        let plan = if rest.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&rest).map_err(|e| Error::internal(e.to_string()))?)
+        };
+        let mut conn = state
+            .db
+            .writer()
+            .acquire()
+            .await
+            .map_err(voxbin_store::map_db_error)?;
+        store::set_dial_plan(&mut conn, call, plan).await?;
+        drop(conn);
         match media::originate(&state.bus, &dial).await {
             Ok(node) => {
-                let rest: Vec<Dial> = left.collect();
-                let plan = if rest.is_empty() {
-                    None
-                } else {
-                    Some(serde_json::to_string(&rest).map_err(|e| Error::internal(e.to_string()))?)
-                };
                 let mut conn = state
                     .db
                     .writer()
@@ -130,7 +139,6 @@ pub async fn dial_next(state: &State, call: Uuid, attempts: Vec<Dial>) -> Result
                     .await
                     .map_err(voxbin_store::map_db_error)?;
                 store::set_node(&mut conn, call, &node).await?;
-                store::set_dial_plan(&mut conn, call, plan).await?;
                 return Ok(true);
             }
             Err(e) => tracing::info!(%call, uri = %dial.uri, error = %e, "originate failed"),
