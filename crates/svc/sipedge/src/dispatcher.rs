@@ -12,7 +12,6 @@ use crate::medianode::{
 };
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use uuid::Uuid;
 use voxbin_core::config::MediaNodeEntry;
 
 /// Index of a node in the dispatcher's list (stable: expired nodes keep their slot).
@@ -56,7 +55,7 @@ pub struct Node {
     /// Configured or announced.
     pub origin: Origin,
     /// The id of its announcements, once it announced itself.
-    pub announced_id: Option<Uuid>,
+    pub announced_id: Option<String>,
     /// An announced node whose announcements stopped: out of rotation, unchecked, slot reusable.
     pub expired: bool,
     /// Rendezvous key of `name`.
@@ -206,7 +205,7 @@ impl Dispatcher {
         let found = self
             .nodes
             .iter()
-            .position(|n| n.announced_id == Some(a.id) && !n.expired)
+            .position(|n| n.announced_id.as_deref() == Some(a.id.as_str()) && !n.expired)
             .or_else(|| self.nodes.iter().position(|n| n.addr == Some(addr)))
             .or_else(|| self.nodes.iter().position(|n| n.expired));
         let name = addr.to_string();
@@ -246,7 +245,7 @@ impl Dispatcher {
             // Checked at once rather than a check interval from now.
             n.next_check = Some(now);
         }
-        n.announced_id = Some(a.id);
+        n.announced_id = Some(a.id.clone());
         n.status = a.status;
         n.announced_until = Some(until);
         let change = fresh.then_some(HealthChange {
@@ -458,7 +457,7 @@ mod tests {
 
     fn announcement(address: &str, status: MediaNodeStatus) -> MediaNodeAnnouncement {
         MediaNodeAnnouncement {
-            id: Uuid::from_u128(fnv1a(address.as_bytes()).into()),
+            id: format!("media-{address}"),
             address: address.into(),
             transport: "udp".into(),
             weight: 1,

@@ -7,7 +7,6 @@
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::Duration;
-use uuid::Uuid;
 use voxbin_bus::Event;
 
 /// The event type of an announcement.
@@ -37,8 +36,9 @@ pub enum MediaNodeStatus {
 /// The data of a `medianode_updated` event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MediaNodeAnnouncement {
-    /// The node's identity, stable across its announcements.
-    pub id: Uuid,
+    /// The node's identity, stable across its announcements (a UUID or another name: the media
+    /// role sends its node id).
+    pub id: String,
     /// `ip:port` where the node takes SIP (IPv6 in brackets).
     pub address: String,
     /// SIP transport at that address (`udp`).
@@ -70,6 +70,9 @@ impl MediaNodeAnnouncement {
         let a: MediaNodeAnnouncement =
             serde_json::from_value(data).map_err(|e| format!("announcement data: {e}"))?;
         a.socket_addr()?;
+        if a.id.is_empty() {
+            return Err("announcement without an id".into());
+        }
         if !a.transport.eq_ignore_ascii_case("udp") {
             return Err(format!("transport {:?} is not udp", a.transport));
         }
@@ -94,7 +97,7 @@ mod tests {
     #[test]
     fn announcements_round_trip_through_events_and_bad_ones_are_named() {
         let a = MediaNodeAnnouncement {
-            id: Uuid::nil(),
+            id: "media-7".into(),
             address: "10.0.0.7:5080".into(),
             transport: "udp".into(),
             weight: 2,
@@ -108,13 +111,23 @@ mod tests {
 
         let mut bad = e.clone();
         bad.data = Some(
-            json!({"id": Uuid::nil(), "address": "media1:5080", "transport": "udp",
+            json!({"id": "media-7", "address": "media1:5080", "transport": "udp",
             "weight": 1, "status": "up", "tm_update": "x"}),
         );
         let err = MediaNodeAnnouncement::from_event(&bad).unwrap_err();
         assert!(err.contains("media1:5080"), "{err}");
-        bad.data = Some(json!({"id": "nope"}));
+        bad.data = Some(json!({"id": "media-7"}));
         assert!(MediaNodeAnnouncement::from_event(&bad).is_err());
+        // What the media role sends: its node name as id, and more fields than these.
+        let mut role = e.clone();
+        role.data = Some(json!({"id": "media-host-1", "address": "10.0.0.7:5080",
+            "transport": "udp", "weight": 1, "status": "up", "legs": 3,
+            "tm_update": "2026-12-07T03:00:00.000000Z"}));
+        let parsed = MediaNodeAnnouncement::from_event(&role).unwrap();
+        assert_eq!(
+            (parsed.id.as_str(), parsed.status),
+            ("media-host-1", MediaNodeStatus::Up)
+        );
         let mut tcp = a;
         tcp.transport = "tcp".into();
         assert!(MediaNodeAnnouncement::from_event(&tcp.event())
