@@ -88,7 +88,10 @@ fn media_role_answers_health_checks_and_drains_on_sigterm() {
     ]);
     let peer = Peer::new();
     peer.send(&sip, &peer.options(&sip, 1));
-    assert_eq!(peer.status_for("OPTIONS", Duration::from_secs(5)), Some(200));
+    assert_eq!(
+        peer.status_for("OPTIONS", Duration::from_secs(5)),
+        Some(200)
+    );
 
     // a call nobody answers yet: it keeps the node busy through the drain
     peer.send(&sip, &peer.invite(&sip, 1));
