@@ -12,8 +12,8 @@
 pub mod auth;
 pub mod bindings;
 pub mod directory;
-pub mod driver;
 pub mod dispatcher;
+pub mod driver;
 pub mod guard;
 pub mod medianode;
 pub mod metrics;
