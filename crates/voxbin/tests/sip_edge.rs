@@ -301,7 +301,10 @@ fn reinvite_and_bye_reach_the_media_node_that_owns_the_dialog() {
     let (ia, ib) = (a.received("INVITE"), b.received("INVITE"));
     assert!(ia >= 1 && ib >= 1, "INVITEs per node: {ia} and {ib}");
     // At least: a loaded machine may make the edge retransmit one over UDP.
-    assert!(ia + ib >= 40, "20 calls, each with a re-INVITE: {ia} + {ib}");
+    assert!(
+        ia + ib >= 40,
+        "20 calls, each with a re-INVITE: {ia} + {ib}"
+    );
     assert!(a.received("BYE") + b.received("BYE") >= 20);
 }
 
