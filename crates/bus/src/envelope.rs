@@ -222,6 +222,10 @@ pub struct Event {
     /// The payload, usually the resource as it is now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
+    /// The publisher's sequence number of the event (its outbox row), when it has one:
+    /// consumers that compete on one queue order a resource's events by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
 }
 
 impl Event {
@@ -232,6 +236,7 @@ impl Event {
             publisher: publisher.into(),
             data_type: DATA_TYPE_JSON.to_owned(),
             data: (!data.is_null()).then_some(data),
+            seq: None,
         }
     }
 }

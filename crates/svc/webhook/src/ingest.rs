@@ -2,6 +2,10 @@
 //! delivery to the customer's `webhook_uri`, and an activeflow event also one to the
 //! activeflow's own `webhook_uri` when it has one.
 //!
+//! A row carries the event's publisher sequence (`Event::seq`, its outbox row): webhook
+//! processes that compete on the subscription queue may write a resource's rows out of
+//! publish order, and the worker sends them in publish order instead (see [`ORDER_HOLD_MS`]).
+//!
 //! The rows are written before the event is acknowledged (the bus acks after the handler
 //! returns), so from here on the delivery survives restarts. A database that refuses the
 //! write is retried for a while rather than dropping the event.
@@ -22,6 +26,11 @@ use crate::worker::Wake;
 
 /// Fields of the customer's admin shape that its webhooks leave out (the public shape).
 const ADMIN_ONLY: &[&str] = &["terms_agreed_version", "terms_agreed_ip"];
+
+/// How long a new row waits before its first attempt: several webhook processes compete on
+/// one queue, so an earlier event of the same resource may still be on its way into the table
+/// through another process; once it landed, publish order (`pub_seq`) sends it first.
+pub const ORDER_HOLD_MS: i64 = 150;
 
 /// How often a refused write is tried before the event is given up (logged as an error).
 const WRITE_TRIES: u32 = 60;
@@ -65,6 +74,8 @@ impl Ingest {
     pub async fn handle(&self, event: Event) -> Result<()> {
         let mut data = event.data.unwrap_or(Value::Null);
         let event_type = event.event_type;
+        let pub_seq = event.seq.unwrap_or(0).max(0);
+        let first_try_ms = now_ms() + ORDER_HOLD_MS;
         let publisher = event.publisher;
         let Some(customer) = owner(&event_type, &data) else {
             return Ok(());
@@ -105,6 +116,8 @@ impl Ingest {
                 method: &method,
                 payload: &payload,
                 event_key: &event_key,
+                pub_seq,
+                first_try_ms,
             });
         }
         let flow_uri = data
@@ -125,6 +138,8 @@ impl Ingest {
                 method: flow_method,
                 payload: &payload,
                 event_key: &event_key,
+                pub_seq,
+                first_try_ms,
             });
         }
         if rows.is_empty() {
@@ -140,7 +155,7 @@ impl Ingest {
         let mut pause = Duration::from_millis(100);
         let mut last: Option<Error> = None;
         for _ in 0..WRITE_TRIES {
-            match store::insert_all(self.db.writer(), rows, now_ms()).await {
+            match store::insert_all(self.db.writer(), rows).await {
                 Ok(written) => return Ok(written),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot write webhook deliveries; retrying");

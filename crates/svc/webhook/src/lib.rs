@@ -4,7 +4,10 @@
 //! Pipeline: services write events to their outbox in the transaction of the change
 //! (`voxbin_svc_kit::outbox`); relays publish them; this service subscribes durably to every
 //! publisher ([`ingest`]) and writes one `webhook_deliveries` row per destination before the
-//! event is acknowledged; the [`worker`] sends due rows over HTTP, oldest first per resource,
+//! event is acknowledged; the [`worker`] sends due rows over HTTP, one at a time per resource
+//! in publish order (the event's outbox sequence, so replicas that ingested a resource's
+//! events in another order still send them in order; a new row waits
+//! [`ingest::ORDER_HOLD_MS`] for earlier events still being ingested elsewhere),
 //! signed as [`signature`] describes, retried with exponential backoff and jitter
 //! ([`backoff`]) until `webhook.max_retry_secs` after the event, then dead-lettered.
 //! A process killed mid-delivery leaves its rows `delivering` with a lease; when the lease

@@ -22,8 +22,11 @@ pub const TO_ACTIVEFLOW: &str = "activeflow";
 /// A row of `webhook_deliveries`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
-    /// Insertion order: a resource's deliveries go out in this order.
+    /// Insertion order: it orders a resource's rows of equal `pub_seq`.
     pub seq: i64,
+    /// The publisher's sequence number of the event (0: none): it orders a resource's rows
+    /// before `seq` does.
+    pub pub_seq: i64,
     /// Public id (also sent as `X-VoIPBIN-Delivery`).
     pub id: Uuid,
     /// Whose event it is.

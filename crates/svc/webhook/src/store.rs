@@ -1,7 +1,8 @@
 //! SQL over `webhook_deliveries` (the same text for SQLite and MySQL).
 //!
-//! Claiming is optimistic: the worker picks due rows that are the oldest unfinished row of
-//! their resource and destination, then flips each to `delivering` with an UPDATE that repeats
+//! Claiming is optimistic: the worker picks due rows that are the first unfinished row of
+//! their resource and destination in publish order (`pub_seq`, the event's outbox sequence,
+//! then `seq`, insert order, for events of equal or no publisher sequence), then flips each to `delivering` with an UPDATE that repeats
 //! the conditions; only the process whose UPDATE changed the row sends it. That works the same
 //! with one SQLite writer and with several processes on MariaDB, and a row whose sender died
 //! becomes due again when its lease runs out.
@@ -14,7 +15,8 @@ use voxbin_store::{map_db_error, page_clause, row, sqlx, BindAll, BindValue, Pag
 
 use crate::model::{Delivery, DEAD, DELIVERED, DELIVERING, PENDING};
 
-const COLUMNS: &str = "seq, id, customer_id, event_type, resource_id, destination, uri, method, \
+const COLUMNS: &str =
+    "seq, pub_seq, id, customer_id, event_type, resource_id, destination, uri, method, \
     payload, status, attempts, last_error, last_status_code, next_try_ms, lease_until_ms, \
     tm_create, tm_update";
 
@@ -36,12 +38,16 @@ pub struct NewDelivery<'a> {
     pub payload: &'a str,
     /// The event's identity (a repeat of it is dropped).
     pub event_key: &'a str,
+    /// The publisher's sequence number of the event (0: none); orders a resource's rows.
+    pub pub_seq: i64,
+    /// When the row may first be sent (epoch ms).
+    pub first_try_ms: i64,
 }
 
 /// Writes new pending deliveries (the deliveries of one event, in one transaction); a
 /// delivery of an event already taken (same key and destination) is not written again.
 /// Returns how many were written.
-pub async fn insert_all(pool: &AnyPool, rows: &[NewDelivery<'_>], now_ms: i64) -> Result<u64> {
+pub async fn insert_all(pool: &AnyPool, rows: &[NewDelivery<'_>]) -> Result<u64> {
     let mut tx = pool.begin().await.map_err(map_db_error)?;
     let now = clock::now();
     let mut written = 0;
@@ -49,8 +55,8 @@ pub async fn insert_all(pool: &AnyPool, rows: &[NewDelivery<'_>], now_ms: i64) -
         let done = sqlx::query(
             "INSERT INTO webhook_deliveries (id, customer_id, event_type, resource_id, \
              destination, uri, method, event_key, payload, status, attempts, last_error, \
-             last_status_code, next_try_ms, lease_until_ms, tm_create, tm_update) \
-             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0, ?, 0, ?, ? \
+             last_status_code, next_try_ms, lease_until_ms, tm_create, tm_update, pub_seq) \
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0, ?, 0, ?, ?, ? \
              WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries \
                  WHERE event_key = ? AND destination = ?)",
         )
@@ -64,9 +70,10 @@ pub async fn insert_all(pool: &AnyPool, rows: &[NewDelivery<'_>], now_ms: i64) -
         .bind(d.event_key)
         .bind(d.payload)
         .bind(PENDING)
-        .bind(now_ms)
+        .bind(d.first_try_ms)
         .bind(now.as_str())
         .bind(now.as_str())
+        .bind(d.pub_seq)
         .bind(d.event_key)
         .bind(d.destination)
         .execute(&mut *tx)
@@ -82,13 +89,15 @@ pub async fn insert_all(pool: &AnyPool, rows: &[NewDelivery<'_>], now_ms: i64) -
 const DUE: &str = "((status = 'pending' AND next_try_ms <= ?) \
     OR (status = 'delivering' AND lease_until_ms < ?))";
 
-/// Up to `limit` due rows that head their resource's queue, oldest first.
+/// Up to `limit` due rows that head their resource's queue (no unfinished row of the same
+/// resource and destination comes before them in publish order), oldest first.
 pub async fn due_heads(pool: &AnyPool, now_ms: i64, limit: i64) -> Result<Vec<Delivery>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM webhook_deliveries d WHERE {DUE} \
          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
              WHERE e.resource_id = d.resource_id AND e.destination = d.destination \
-             AND e.seq < d.seq AND e.status IN ('pending', 'delivering')) \
+             AND (e.pub_seq < d.pub_seq OR (e.pub_seq = d.pub_seq AND e.seq < d.seq)) \
+             AND e.status IN ('pending', 'delivering')) \
          ORDER BY d.seq LIMIT ?"
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
@@ -255,6 +264,7 @@ pub async fn get(pool: &AnyPool, customer: Option<Uuid>, id: Uuid) -> Result<Del
 fn from_row(r: &AnyRow) -> Result<Delivery> {
     Ok(Delivery {
         seq: row::int(r, "seq")?,
+        pub_seq: row::int(r, "pub_seq")?,
         id: row::uuid(r, "id")?,
         customer_id: row::uuid(r, "customer_id")?,
         event_type: row::text(r, "event_type")?,

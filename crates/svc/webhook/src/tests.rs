@@ -453,3 +453,44 @@ async fn an_event_handed_over_twice_is_delivered_once() {
         "customer_created and the tag event once"
     );
 }
+
+/// Two webhook processes compete on one queue: the later event of a resource is ingested
+/// (by one replica) before the earlier one (by the other). The publisher sequence still
+/// sends them in publish order.
+#[tokio::test]
+async fn events_ingested_out_of_order_by_two_replicas_go_out_in_publish_order() {
+    let env = env(true).await;
+    let sink = Sink::new(0);
+    let addr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let server = sink.serve(addr).await;
+    let customer = env.customer(&format!("http://{addr}/hook")).await;
+    let replica = || crate::ingest::Ingest {
+        db: env.deps.db.clone(),
+        targets: crate::target::Targets::new(
+            BusClient::new(env.deps.bus.clone(), "webhook", Duration::from_secs(5)),
+            env.deps.cache.clone(),
+        ),
+        wake: crate::worker::Wake::default(),
+    };
+    let (a, b) = (replica(), replica());
+    let resource = Uuid::now_v7();
+    let event = |n: i64| {
+        let data = json!({"id": resource, "customer_id": customer, "n": n});
+        let mut e = voxbin_bus::Event::new("tag_updated", "tag-manager", data);
+        e.seq = Some(100 + n);
+        e
+    };
+    // Replica b writes events 3 then 2 before replica a writes event 1.
+    b.handle(event(3)).await.unwrap();
+    b.handle(event(2)).await.unwrap();
+    a.handle(event(1)).await.unwrap();
+    let _pipeline = crate::start(&env.deps).await.unwrap();
+    // customer_created left before any subscription: only the three tag events are rows.
+    env.wait_all("delivered", 3).await;
+    server.abort();
+    let order = arrivals(&sink.unique());
+    assert_eq!(order[&resource.to_string()], vec![1, 2, 3]);
+}

@@ -198,7 +198,8 @@ impl Relay {
                     continue;
                 }
             };
-            let event = Event::new(row.event_type.clone(), self.publisher.clone(), data);
+            let mut event = Event::new(row.event_type.clone(), self.publisher.clone(), data);
+            event.seq = Some(row.seq);
             if let Err(e) = bus.publish(event).await {
                 let e = Error::new(
                     e.kind,
