@@ -65,6 +65,11 @@ async fn receive(State(sink): State<Sink>, headers: HeaderMap, body: String) -> 
     StatusCode::NO_CONTENT
 }
 
+/// Like [`receive`], for PUT (the body is prefixed `PUT ` so a test can tell the method).
+async fn receive_put(state: State<Sink>, headers: HeaderMap, body: String) -> StatusCode {
+    receive(state, headers, format!("PUT {body}")).await
+}
+
 impl Sink {
     fn new(failing: u32) -> Sink {
         Sink {
@@ -77,7 +82,7 @@ impl Sink {
     async fn serve(&self, addr: SocketAddr) -> tokio::task::JoinHandle<()> {
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let app = Router::new()
-            .route("/hook", post(receive))
+            .route("/hook", post(receive).put(receive_put))
             .with_state(self.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -493,4 +498,94 @@ async fn events_ingested_out_of_order_by_two_replicas_go_out_in_publish_order() 
     server.abort();
     let order = arrivals(&sink.unique());
     assert_eq!(order[&resource.to_string()], vec![1, 2, 3]);
+}
+
+/// An activeflow with its own `webhook_uri`/`webhook_method` gets its events there (with that
+/// method), besides the customer's webhook; other resources' events do not go there.
+#[tokio::test]
+async fn activeflow_events_also_go_to_the_activeflow_webhook_with_its_method() {
+    let env = env(true).await;
+    let _pipeline = crate::start(&env.deps).await.unwrap();
+    let (customer_sink, flow_sink) = (Sink::new(0), Sink::new(0));
+    let local = || {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let (customer_addr, flow_addr) = (local(), local());
+    let servers = [
+        customer_sink.serve(customer_addr).await,
+        flow_sink.serve(flow_addr).await,
+    ];
+    let customer = env.customer(&format!("http://{customer_addr}/hook")).await;
+    let activeflow = Uuid::now_v7();
+    let flow_uri = format!("http://{flow_addr}/hook");
+    let outbox = Outbox::new(&env.deps, "flow");
+    for (event_type, id) in [
+        ("activeflow_created", activeflow),
+        ("activeflow_updated", activeflow),
+    ] {
+        let mut tx = outbox.begin().await.unwrap();
+        let data = json!({"id": id, "customer_id": customer, "status": event_type,
+            "webhook_uri": flow_uri, "webhook_method": "PUT"});
+        tx.event(event_type, id, data).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    // Not an activeflow event: its webhook_uri field is no destination.
+    let mut tx = outbox.begin().await.unwrap();
+    let other = Uuid::now_v7();
+    let data = json!({"id": other, "customer_id": customer, "webhook_uri": flow_uri});
+    tx.event("flow_updated", other, data).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // customer_created + 3 to the customer, 2 to the activeflow.
+    let page = env.wait_all("delivered", 6).await;
+    for server in servers {
+        server.abort();
+    }
+    let rows = page["result"].as_array().unwrap();
+    let to_flow: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["destination"] == "activeflow")
+        .collect();
+    assert_eq!(to_flow.len(), 2);
+    for r in &to_flow {
+        assert_eq!(r["uri"], flow_uri.as_str());
+        assert_eq!(r["method"], "PUT");
+        assert_eq!(r["resource_id"], activeflow.to_string());
+    }
+    let flow_hits = flow_sink.unique();
+    let types: Vec<String> = flow_hits
+        .iter()
+        .map(|h| {
+            let body = h
+                .body
+                .strip_prefix("PUT ")
+                .unwrap_or_else(|| panic!("not a PUT: {}", h.body));
+            let v: Value = serde_json::from_str(body).unwrap();
+            assert!(verify(SECRET, h.timestamp, body, &h.signature), "{h:?}");
+            v["type"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(types, vec!["activeflow_created", "activeflow_updated"]);
+    // Only a resource's own webhooks are ordered, so the customer's are compared as a set.
+    let mut customer_types: Vec<String> = customer_sink
+        .unique()
+        .iter()
+        .map(|h| {
+            serde_json::from_str::<Value>(&h.body).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    customer_types.sort();
+    assert_eq!(
+        customer_types,
+        vec![
+            "activeflow_created",
+            "activeflow_updated",
+            "customer_created",
+            "flow_updated"
+        ]
+    );
 }
