@@ -83,6 +83,12 @@ const MESSAGING: &str =
     "messaging (SMS, email, conversations) is not available in this version yet";
 /// Why transcription actions are refused for now.
 const TRANSCRIBE: &str = "transcription is not available in this version yet";
+/// Why answering machine detection is refused for now.
+const AMD: &str = "answering machine detection is not available in this version yet";
+/// Why dialing out of a flow (`call`, `connect`) is refused for now.
+const DIAL: &str = "outgoing calls from a flow are not available in this version yet";
+/// Why confbridges are refused for now.
+const CONFBRIDGE: &str = "confbridges are not available in this version yet";
 
 action_types! {
 contract {
@@ -91,7 +97,7 @@ contract {
     /// Ask the AI service for a summary of a call, conference, transcribe or recording.
     AiSummary = "ai_summary" => Unsupported(AI),
     /// Answering machine detection.
-    Amd = "amd" => Call,
+    Amd = "amd" => Unsupported(AMD),
     /// Answer the call.
     Answer = "answer" => Call,
     /// Play a beep.
@@ -99,7 +105,7 @@ contract {
     /// Jump to the target matching a variable's value.
     Branch = "branch" => Control,
     /// Start independent outgoing calls with their own flow.
-    Call = "call" => Call,
+    Call = "call" => Unsupported(DIAL),
     /// Deprecated: jump to the false target unless the received digits match.
     ConditionCallDigits = "condition_call_digits" => Control,
     /// Deprecated: jump to the false target unless the call has the given status.
@@ -109,11 +115,11 @@ contract {
     /// Jump to the false target unless a variable compares as given.
     ConditionVariable = "condition_variable" => Control,
     /// Join the call to a confbridge (internal bridge).
-    ConfbridgeJoin = "confbridge_join" => Call,
+    ConfbridgeJoin = "confbridge_join" => Unsupported(CONFBRIDGE),
     /// Join the call to a conference (pushes the conference's actions).
     ConferenceJoin = "conference_join" => Unsupported(CONFERENCE),
     /// Dial destinations and bridge them with this call.
-    Connect = "connect" => Call,
+    Connect = "connect" => Unsupported(DIAL),
     /// Send a message to a conversation.
     ConversationSend = "conversation_send" => Unsupported(MESSAGING),
     /// Collect DTMF digits into `voipbin.call.digits`.
@@ -245,7 +251,6 @@ mod tests {
         let call = [
             T::Answer,
             T::Beep,
-            T::Amd,
             T::Talk,
             T::Play,
             T::DigitsReceive,
@@ -258,10 +263,7 @@ mod tests {
             T::RecordingStop,
             T::ExternalMediaStart,
             T::ExternalMediaStop,
-            T::ConfbridgeJoin,
             T::Mute,
-            T::Call,
-            T::Connect,
         ];
         let refused = [
             T::AiTalk,
@@ -274,6 +276,10 @@ mod tests {
             T::TranscribeStart,
             T::TranscribeStop,
             T::TranscribeRecording,
+            T::Amd,
+            T::Call,
+            T::Connect,
+            T::ConfbridgeJoin,
         ];
         for &t in ActionType::ALL {
             match t.handling() {

@@ -497,14 +497,25 @@ mod tests {
                 assert!(!e.message.contains("not supported"), "{t}: {}", e.message);
             }
         }
-        // Inside an inline call too.
+        // The call service cannot dial, bridge or detect machines yet: refused at creation.
+        for t in ["amd", "call", "connect", "confbridge_join"] {
+            let e = validate_actions(&json!([{"type": "answer"}, {"type": t}])).unwrap_err();
+            assert!(
+                e.message.starts_with(&format!(
+                    "actions[1].type: action type \"{t}\" is not supported"
+                )),
+                "{}",
+                e.message
+            );
+        }
+        // An inline call is refused before its nested actions are read.
         let e = validate_actions(&json!([{"type": "call", "option": {
             "destinations": [{"type": "tel", "target": "+1"}],
             "actions": [{"type": "ai_talk", "option": {"ai_id": T}}]}}]))
         .unwrap_err();
         assert!(
             e.message
-                .starts_with("actions[0].option.actions[0].type: action type \"ai_talk\""),
+                .starts_with("actions[0].type: action type \"call\""),
             "{}",
             e.message
         );

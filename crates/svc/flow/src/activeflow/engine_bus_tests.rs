@@ -332,7 +332,7 @@ async fn services_push_forward_add_continue_and_pop(env: Env) {
         "push_actions",
         json!({"stack_id": service, "actions": [
             {"id": "0190d9a0-0000-7000-8000-0000000000c1", "type": "block"},
-            {"id": join, "type": "confbridge_join", "option": {"confbridge_id": Uuid::now_v7()}},
+            {"id": join, "type": "echo", "option": {"duration": 60000}},
         ]}),
     )
     .await;

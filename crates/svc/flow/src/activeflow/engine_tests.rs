@@ -708,8 +708,8 @@ fn jumps_cross_stacks_by_action_id() {
     run.start();
     let queue = Uuid::from_u128(0x5e3);
     let pushed = validate_actions_from(
-        &json!([talk(90, "wait music"), {"id": s(91), "type": "confbridge_join",
-            "option": {"confbridge_id": s(99)}}]),
+        &json!([talk(90, "wait music"), {"id": s(91), "type": "echo",
+            "option": {"duration": 60000}}]),
         Origin::Service,
     )
     .unwrap();
@@ -849,7 +849,7 @@ fn popping_a_service_stack_drops_the_stacks_pushed_above_it() {
     let pushed = validate_actions_from(
         &json!([
             {"id": s(40), "type": "fetch_flow", "option": {"flow_id": s(99)}},
-            {"id": s(41), "type": "confbridge_join", "option": {"confbridge_id": s(98)}},
+            {"id": s(41), "type": "echo", "option": {"duration": 60000}},
         ]),
         Origin::Service,
     )
