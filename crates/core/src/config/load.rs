@@ -334,9 +334,13 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
     addr("sip.ws_listen", &c.sip.ws_listen, true)?;
     c.sip.check().map_err(|(key, reason)| bad(key, reason))?;
     c.flow.check().map_err(|(key, reason)| bad(key, reason))?;
-    c.rtp_relay.check().map_err(|(key, reason)| bad(key, reason))?;
+    c.rtp_relay
+        .check()
+        .map_err(|(key, reason)| bad(key, reason))?;
     c.media.check().map_err(|(key, reason)| bad(key, reason))?;
-    c.webhook.check().map_err(|(key, reason)| bad(key, reason))?;
+    c.webhook
+        .check()
+        .map_err(|(key, reason)| bad(key, reason))?;
     if c.api.tls_cert.is_empty() != c.api.tls_key.is_empty() {
         return Err(bad(
             "api.tls_key",

@@ -46,6 +46,7 @@ impl MediaNode {
             settings.recordings_dir.clone(),
         );
         ec.workers = settings.workers;
+        ec.realtime_priority = settings.realtime_priority;
         ec.rtp_timeout = settings.rtp_timeout;
         let engine = Engine::start(ec).map_err(|e| config_error(e.to_string()))?;
         let (ua, mut incoming) = UserAgent::start(UaConfig {

@@ -32,6 +32,8 @@ pub struct Settings {
     pub heartbeat: Duration,
     /// Silence on RTP after which a leg is hung up.
     pub rtp_timeout: Option<Duration>,
+    /// `SCHED_FIFO` priority of the media workers (`None`: normal priority).
+    pub realtime_priority: Option<u8>,
 }
 
 impl Settings {
@@ -83,6 +85,7 @@ impl Settings {
             min_se: voxbin_sipua::session_timer::MIN_SE,
             heartbeat: Duration::from_secs(m.heartbeat_secs.max(1)),
             rtp_timeout: (m.rtp_timeout_secs > 0).then(|| Duration::from_secs(m.rtp_timeout_secs)),
+            realtime_priority: (m.realtime_priority > 0).then_some(m.realtime_priority),
         })
     }
 }

@@ -53,6 +53,7 @@ pub async fn start(sip_port: u16, rtp_min: u16) -> Harness {
         min_se: 90,
         heartbeat: Duration::from_secs(1),
         rtp_timeout: Some(Duration::from_secs(30)),
+        realtime_priority: None,
     };
     let node = MediaNode::start(settings, bus.clone())
         .await
