@@ -13,7 +13,7 @@ mod state;
 pub mod ws;
 
 pub use error::ApiError;
-pub use routes::served_operations;
+pub use routes::{served_operations, voxbin_additions};
 pub use state::ApiState;
 
 use axum::routing::get;

@@ -171,13 +171,40 @@ fn change_flows(c: &Client, flows: usize, updates: usize) -> Vec<String> {
     ids
 }
 
-/// Deliveries listed by the API, all pages of one status.
+/// Voxbin's own OpenAPI document (the one the API serves at /v1.0/openapi.json).
+fn document() -> &'static voxbin_contract::Contract {
+    static DOC: std::sync::OnceLock<voxbin_contract::Contract> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../api/openapi/voxbin-openapi.json"
+        );
+        voxbin_contract::Contract::from_path(path).expect("the OpenAPI document loads")
+    })
+}
+
+/// Deliveries listed by the API, all pages of one status; the answer (and one delivery read
+/// by id) is checked strictly against the OpenAPI document.
 fn listed(c: &Client, status: &str) -> Vec<Value> {
     let r = c.get(&format!(
         "/v1.0/webhook_deliveries?status={status}&page_size=1000"
     ));
     assert_eq!(r.status, 200, "{}", r.raw);
-    r.body["result"].as_array().cloned().unwrap_or_default()
+    let doc = document();
+    if let Err(e) = doc.validate_response_strict("GET", "/webhook_deliveries", 200, &r.body) {
+        panic!("list answer off the document: {e:?}\n{}", r.raw);
+    }
+    let rows = r.body["result"].as_array().cloned().unwrap_or_default();
+    if let Some(id) = rows.first().and_then(|d| d["id"].as_str()) {
+        let one = c.get(&format!("/v1.0/webhook_deliveries/{id}"));
+        assert_eq!(one.status, 200, "{}", one.raw);
+        if let Err(e) =
+            doc.validate_response_strict("GET", "/webhook_deliveries/{id}", 200, &one.body)
+        {
+            panic!("delivery answer off the document: {e:?}\n{}", one.raw);
+        }
+    }
+    rows
 }
 
 /// Flow events among `hits`.

@@ -20,11 +20,25 @@ pub fn routes() -> Router<ApiState> {
         .merge(recordings::routes())
 }
 
-/// Every operation of the contract this build serves, as (METHOD, contract path).
+/// Every `/v1.0` operation this build serves, as (METHOD, path template): the contract's
+/// and [`voxbin_additions`].
 pub fn served_operations() -> Vec<(String, String)> {
     let mut ops = forward::served_operations();
     ops.push(("POST".into(), "/auth/signup".into()));
     ops.push(("GET".into(), "/recordingfiles/{id}".into()));
+    ops.extend(voxbin_additions());
+    ops.sort();
+    ops
+}
+
+/// The served operations that are Voxbin's own, not VoIPBIN's contract's (the OpenAPI
+/// document describes them from scripts/gen-openapi.py).
+pub fn voxbin_additions() -> Vec<(String, String)> {
+    let mut ops: Vec<(String, String)> = webhooks::OPERATIONS
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    ops.push(("GET".into(), "/recordingfiles/{id}/wav".into()));
     ops.sort();
     ops
 }

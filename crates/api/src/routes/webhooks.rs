@@ -17,6 +17,12 @@ use voxbin_core::Error;
 /// Query parameters passed on to the service; anything else is dropped.
 const PASSED: &[&str] = &["page_size", "page_token", "status", "resource_id"];
 
+/// The operations served here, as (METHOD, path under `/v1.0`).
+pub(crate) const OPERATIONS: &[(&str, &str)] = &[
+    ("GET", "/webhook_deliveries"),
+    ("GET", "/webhook_deliveries/{id}"),
+];
+
 /// The routes.
 pub fn routes() -> Router<ApiState> {
     Router::new()
