@@ -23,11 +23,24 @@ pub enum Command {
     Migrate(ConfigArgs),
     /// Print the effective configuration, secrets masked.
     Config(ConfigArgs),
+    /// Start a throwaway platform and call an IVR on it from a built-in phone.
+    Demo(DemoArgs),
     /// Manage customers from the command line (operator tool).
     Customer {
         #[command(subcommand)]
         command: CustomerCommand,
     },
+}
+
+/// `voxbin demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Data directory of the demo platform (a new temporary one when absent).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// The digit the phone presses at the menu: 1 (sales) or 2 (support).
+    #[arg(long, default_value = "1")]
+    pub digit: String,
 }
 
 /// `voxbin customer ...`.

@@ -1,6 +1,7 @@
 //! The subcommands.
 
 mod customer;
+mod demo;
 
 use crate::cli::{Cli, Command, ConfigArgs, CustomerCommand};
 use std::process::ExitCode;
@@ -50,6 +51,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 Err(code) => code,
             },
         },
+        Command::Demo(args) => demo::run(args).await,
         Command::Serve(args) => match load(&args) {
             Ok(c) => crate::serve::run(c).await,
             Err(code) => code,
