@@ -14,6 +14,7 @@ pub mod recorder;
 pub mod relay;
 pub mod rtp;
 pub mod sdp;
+pub mod srtp;
 pub mod stream;
 pub mod tone;
 pub mod tts;
