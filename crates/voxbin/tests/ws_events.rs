@@ -1,7 +1,8 @@
 //! The websocket event stream, `GET /v1.0/ws`, against the real binary: a client subscribed to
 //! its customer's topics sees each resource's events as they happen and in order, a client of
 //! another customer sees none of them, unsubscribing stops them, and a client that stops
-//! reading is cut off instead of growing the server's memory. Runs in both shapes.
+//! reading is cut off instead of growing the server's memory, and one whose access key is
+//! deleted is closed. Runs in both shapes.
 
 mod support;
 
@@ -348,6 +349,50 @@ fn clients_are_told_when_the_server_shuts_down() {
         }
     }
     assert!(s.wait_exit(Duration::from_secs(60)).success());
+}
+
+/// Reads `ws` until its close frame; fails when it ends without one.
+fn close_frame(ws: &mut Events) -> (CloseCode, String) {
+    loop {
+        match ws.ws.read() {
+            Ok(Message::Close(Some(frame))) => return (frame.code, frame.reason.to_string()),
+            Ok(Message::Close(None)) => panic!("closed without a code"),
+            Ok(_) => continue,
+            Err(e) => panic!("the connection ended without a close frame: {e}"),
+        }
+    }
+}
+
+#[test]
+fn a_connection_whose_access_key_is_deleted_is_closed() {
+    let s = Server::start(&[]);
+    let a = create_tenant(&s, "alpha");
+    let rest = Client::with_key(&s.api, &a.accesskey);
+    let created = rest.post("/v1.0/accesskeys", json!({"name": "ws", "detail": ""}));
+    let key_id = id_of(&created);
+    let key = created.body["token"].as_str().unwrap().to_owned();
+    let mut doomed = Events::connect_with(&s, &format!("accesskey={key}"))
+        .unwrap_or_else(|e| panic!("websocket refused: {e}"));
+    let mut witness = Events::connect(&s, &a);
+    for ws in [&mut doomed, &mut witness] {
+        assert_eq!(ws.subscribe(&[topic(&a, "*")])["type"], "subscribed");
+    }
+
+    let r = rest.delete(&format!("/v1.0/accesskeys/{key_id}"));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let (code, reason) = close_frame(&mut doomed);
+    assert_eq!(
+        (code, reason.as_str()),
+        (CloseCode::Policy, "credentials expired/revoked")
+    );
+    match Events::connect_with(&s, &format!("accesskey={key}")) {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
+        Err(e) => panic!("expected a 401, got {e}"),
+        Ok(_) => panic!("a deleted key was let in"),
+    }
+    // The customer's other key still streams: only the deleted credential was cut off.
+    let tag = id_of(&rest.post("/v1.0/tags", json!({"name": "after", "detail": ""})));
+    witness.events_until("tag_created", &tag);
 }
 
 /// A UDP port that was free a moment ago.

@@ -4,7 +4,10 @@
 //! [`PING_INTERVAL`] and closes after [`IDLE_TIMEOUT`] without any frame from the client.
 //! A client that does not read is closed with 1008 "slow consumer", whether the hub evicted it
 //! (its queue filled) or one write stalled for [`WRITE_TIMEOUT`]; on shutdown it gets 1001.
+//! Its credential is verified again every [`RECHECK_INTERVAL`] and when the hub hears of a
+//! change to it; one no longer valid closes it with 1008 "credentials expired/revoked".
 
+use super::credentials::{Checker, RECHECK_INTERVAL};
 use super::hub::{Hub, Membership};
 use super::metrics::ws_metrics;
 use super::session::{self, Command};
@@ -40,13 +43,22 @@ enum End {
     Idle,
     /// The process is shutting down.
     Shutdown,
+    /// The credential was deleted, expired or revoked.
+    Revoked,
 }
 
 /// Serves one authenticated connection until it ends.
-pub async fn run(mut socket: WebSocket, who: Identity, hub: Hub, draining: CancellationToken) {
+pub async fn run(
+    mut socket: WebSocket,
+    who: Identity,
+    checker: Checker,
+    hub: Hub,
+    draining: CancellationToken,
+) {
     let owner = (!who.is_super_admin()).then_some(who.customer_id);
     let mut member = hub.join(owner);
-    let end = serve(&mut socket, &who, &hub, &mut member, &draining).await;
+    hub.watch_credential(member.id, who.customer_id, who.via.clone());
+    let end = serve(&mut socket, &who, &checker, &hub, &mut member, &draining).await;
     drop(member);
     let close = match end {
         End::Client => None,
@@ -57,6 +69,7 @@ pub async fn run(mut socket: WebSocket, who: Identity, hub: Hub, draining: Cance
         End::Evicted => Some((close_code::POLICY, "slow consumer")),
         End::Idle => Some((close_code::POLICY, "idle timeout")),
         End::Shutdown => Some((close_code::AWAY, "server shutting down")),
+        End::Revoked => Some((close_code::POLICY, "credentials expired/revoked")),
     };
     if let Some((code, reason)) = close {
         let frame = CloseFrame {
@@ -71,18 +84,34 @@ pub async fn run(mut socket: WebSocket, who: Identity, hub: Hub, draining: Cance
 async fn serve(
     socket: &mut WebSocket,
     who: &Identity,
+    checker: &Checker,
     hub: &Hub,
     member: &mut Membership,
     draining: &CancellationToken,
 ) -> End {
     let mut ping = interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut recheck = interval_at(Instant::now() + RECHECK_INTERVAL, RECHECK_INTERVAL);
+    recheck.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
     loop {
         let out = tokio::select! {
             biased;
             _ = member.evicted.cancelled() => return End::Evicted,
             _ = draining.cancelled() => return End::Shutdown,
+            _ = member.revoked.cancelled() => return End::Revoked,
+            _ = member.recheck.notified() => {
+                if !checker.still_valid(who).await {
+                    return End::Revoked;
+                }
+                continue;
+            }
+            _ = recheck.tick() => {
+                if !checker.still_valid(who).await {
+                    return End::Revoked;
+                }
+                continue;
+            }
             frame = socket.recv() => match frame {
                 Some(Ok(frame)) => {
                     last_heard = Instant::now();

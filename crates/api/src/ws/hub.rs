@@ -6,8 +6,10 @@
 //! when an event does not fit, the connection is a slow consumer: it is removed from the hub
 //! and told to close, so a client that stops reading costs at most one full queue.
 
+use super::credentials::{self, Effect};
 use super::metrics::ws_metrics;
 use super::topic::{Key, Scope, Topic};
+use crate::auth::Via;
 use async_trait::async_trait;
 use axum::extract::ws::Utf8Bytes;
 use parking_lot::Mutex;
@@ -15,7 +17,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use voxbin_bus::{Bus, Consumer, Event, EventHandler};
@@ -82,6 +84,12 @@ struct Conn {
     queue: mpsc::Sender<Utf8Bytes>,
     /// Cancelled when the hub dropped the connection for falling behind.
     evicted: CancellationToken,
+    /// Whose credential it holds (customer, how it authenticated), once watched.
+    credential: Option<(Uuid, Via)>,
+    /// Cancelled when an event revoked its credential.
+    revoked: CancellationToken,
+    /// Woken when an event may have changed its credential.
+    recheck: Arc<Notify>,
 }
 
 /// A connection's side of the hub: its queue of outgoing messages and its eviction signal.
@@ -92,6 +100,11 @@ pub struct Membership {
     pub queue: mpsc::Receiver<Utf8Bytes>,
     /// Cancelled when the connection fell behind and was dropped.
     pub evicted: CancellationToken,
+    /// Cancelled when an event revoked the connection's credential (see
+    /// [`Hub::watch_credential`]).
+    pub revoked: CancellationToken,
+    /// Woken when an event may have changed the connection's credential.
+    pub recheck: Arc<Notify>,
     hub: Hub,
 }
 
@@ -134,11 +147,16 @@ impl Hub {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
         let evicted = CancellationToken::new();
+        let revoked = CancellationToken::new();
+        let recheck = Arc::new(Notify::new());
         let conn = Conn {
             owner,
             topics: Vec::new(),
             queue,
             evicted: evicted.clone(),
+            credential: None,
+            revoked: revoked.clone(),
+            recheck: recheck.clone(),
         };
         self.inner.table.lock().conns.insert(id, conn);
         ws_metrics().connections.add(&[], 1);
@@ -146,7 +164,32 @@ impl Hub {
             id,
             queue: rx,
             evicted,
+            revoked,
+            recheck,
             hub: self.clone(),
+        }
+    }
+
+    /// Makes connection `id` hear of events about the credential it authenticated with
+    /// (`customer`'s, presented `via`): see [`credentials::effect`].
+    pub fn watch_credential(&self, id: u64, customer: Uuid, via: Via) {
+        if let Some(conn) = self.inner.table.lock().conns.get_mut(&id) {
+            conn.credential = Some((customer, via));
+        }
+    }
+
+    /// Tells the connections whose credential `event` may have revoked or changed.
+    fn credential_event(&self, event: &Event) {
+        let table = self.inner.table.lock();
+        for conn in table.conns.values() {
+            let Some((customer, via)) = &conn.credential else {
+                continue;
+            };
+            match credentials::effect(event, *customer, via) {
+                Some(Effect::Revoked) => conn.revoked.cancel(),
+                Some(Effect::Recheck) => conn.recheck.notify_one(),
+                None => {}
+            }
         }
     }
 
@@ -190,6 +233,9 @@ impl Hub {
 
     /// Hands `event` to every connection that selects it; evicts those whose queue is full.
     pub fn dispatch(&self, event: &Event) {
+        if credentials::about_credentials(&event.event_type) {
+            self.credential_event(event);
+        }
         let Some(subject) = Subject::of(&event.event_type, event.data.as_ref()) else {
             return;
         };
@@ -400,5 +446,34 @@ mod tests {
         assert!(hub.subscribe(m.id, &many[..MAX_TOPICS]));
         // Topics already held do not count twice.
         assert!(hub.subscribe(m.id, &many[..1]));
+    }
+
+    #[tokio::test]
+    async fn credential_events_revoke_or_recheck_the_connections_they_touch() {
+        let hub = Hub::new();
+        let (key, other_key) = (Uuid::from_u128(0x41), Uuid::from_u128(0x42));
+        let doomed = hub.join(Some(C));
+        let sibling = hub.join(Some(C));
+        let stranger = hub.join(Some(D));
+        hub.watch_credential(doomed.id, C, Via::AccessKey { id: key });
+        hub.watch_credential(sibling.id, C, Via::AccessKey { id: other_key });
+        hub.watch_credential(stranger.id, D, Via::AccessKey { id: key });
+        let data = json!({"id": key, "customer_id": C});
+        hub.dispatch(&Event::new("accesskey_deleted", "customer-manager", data));
+        assert!(doomed.revoked.is_cancelled());
+        assert!(!sibling.revoked.is_cancelled() && !stranger.revoked.is_cancelled());
+        // The sibling was asked to check (a stored wake-up), the stranger was not.
+        let woken = |m: &Membership| {
+            let n = m.recheck.clone();
+            async move {
+                tokio::select! {
+                    biased;
+                    _ = n.notified() => true,
+                    _ = std::future::ready(()) => false,
+                }
+            }
+        };
+        assert!(woken(&sibling).await);
+        assert!(!woken(&stranger).await);
     }
 }
