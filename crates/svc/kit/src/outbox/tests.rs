@@ -72,6 +72,7 @@ async fn committed_events_leave_in_order_and_rolled_back_ones_never() {
             .unwrap();
         tx.commit().await.unwrap();
     }
+    let mut last_seq = 0;
     for n in 1..=5 {
         let e = tokio::time::timeout(Duration::from_secs(10), events.recv())
             .await
@@ -82,6 +83,10 @@ async fn committed_events_leave_in_order_and_rolled_back_ones_never() {
             ("thing_updated", "thing-manager")
         );
         assert_eq!(e.data, Some(json!({"n": n})));
+        // Each event carries its outbox sequence, rising in publish order.
+        let seq = e.seq.unwrap_or_else(|| panic!("event {n} has no sequence"));
+        assert!(seq > last_seq, "sequence {seq} after {last_seq}");
+        last_seq = seq;
     }
     // The relay deletes a row only after the bus took it.
     for _ in 0..100 {
