@@ -10,6 +10,7 @@ use super::session::{
     Attribute, Connection, Direction, MediaDescription, Origin, SessionDescription,
 };
 use crate::g711::G711;
+use crate::srtp::CryptoAttribute;
 
 /// Why no media could be agreed (answer the INVITE with 488).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -20,6 +21,9 @@ pub enum NegotiationError {
     /// The audio sections offer no codec we have.
     #[error("no common codec")]
     NoCommonCodec,
+    /// The audio sections ask for SRTP (RTP/SAVP) with no crypto suite and key we support.
+    #[error("no supported SRTP crypto suite")]
+    NoCryptoSuite,
     /// The audio section has no connection address.
     #[error("audio stream has no usable connection address")]
     NoConnection,
@@ -213,11 +217,25 @@ fn transport_ok(local: &LocalMedia, m: &MediaDescription) -> bool {
     }
 }
 
-/// Picks the peer's crypto line whose suite matches ours.
-fn matching_crypto<'a>(local: &LocalMedia, m: &'a MediaDescription) -> Option<&'a str> {
-    let suite = local.crypto.as_deref()?.split_ascii_whitespace().next()?;
+/// Picks the peer's first crypto line with a suite and key we support (any suite when
+/// answering; our offered suite when reading an answer).
+fn matching_crypto<'a>(
+    local: &LocalMedia,
+    m: &'a MediaDescription,
+    only_ours: bool,
+) -> Option<&'a str> {
+    let ours = local.crypto.as_deref()?.split_ascii_whitespace().next()?;
     m.crypto()
-        .find(|c| c.split_ascii_whitespace().nth(1) == Some(suite))
+        .find(|c| CryptoAttribute::parse(c).is_some_and(|a| !only_ours || a.suite.name() == ours))
+}
+
+/// Our crypto value moved to the peer's suite: `<tag> <suite> inline:<our key>`.
+fn answer_crypto(ours: &str, theirs: &str) -> String {
+    let mut t = theirs.split_ascii_whitespace();
+    let tag = t.next().unwrap_or("1");
+    let suite = t.next().unwrap_or_default();
+    let key = ours.split_ascii_whitespace().nth(1).unwrap_or_default();
+    format!("{tag} {suite} {key}")
 }
 
 /// Answers a peer's offer: the first acceptable audio stream gets the peer's most preferred
@@ -229,19 +247,21 @@ pub fn answer(
 ) -> Result<(SessionDescription, Negotiated), NegotiationError> {
     let mut chosen = None;
     let mut saw_audio = false;
+    let mut saw_savp = false;
     for (i, m) in offer.media.iter().enumerate() {
+        saw_savp |= m.media == "audio" && m.port != 0 && m.protocol == "RTP/SAVP";
         if m.media != "audio" || m.port == 0 || !transport_ok(local, m) {
             continue;
         }
-        saw_audio = true;
         let crypto = if m.protocol == "RTP/SAVP" {
-            match matching_crypto(local, m) {
+            match matching_crypto(local, m, false) {
                 Some(c) => Some(c),
                 None => continue,
             }
         } else {
             None
         };
+        saw_audio = true;
         let codec = m.payload_types().find_map(|pt| {
             codec_of(m, pt)
                 .filter(|c| local.codecs.contains(c))
@@ -255,6 +275,8 @@ pub fn answer(
     let Some((index, (pt, codec), crypto)) = chosen else {
         return Err(if saw_audio {
             NegotiationError::NoCommonCodec
+        } else if saw_savp {
+            NegotiationError::NoCryptoSuite
         } else {
             NegotiationError::NoAudio
         });
@@ -286,9 +308,8 @@ pub fn answer(
             let mut am = audio_section(local, &[(pt, codec)], dtmf_line.clone(), direction);
             am.protocol = om.protocol.clone();
             if let (Some(c), Some(key)) = (crypto, &local.crypto) {
-                let tag = c.split_ascii_whitespace().next().unwrap_or("1");
                 am.attributes
-                    .push(Attribute::new("crypto", format!("{tag} {key}")));
+                    .push(Attribute::new("crypto", answer_crypto(key, c)));
             }
             sdp.media.push(am);
         } else {
@@ -359,8 +380,8 @@ pub fn accept_answer(
     );
     let crypto = if m.protocol == "RTP/SAVP" {
         Some(
-            matching_crypto(local, m)
-                .ok_or(NegotiationError::NoAudio)?
+            matching_crypto(local, m, true)
+                .ok_or(NegotiationError::NoCryptoSuite)?
                 .to_string(),
         )
     } else {
@@ -478,7 +499,7 @@ m=audio 6000 RTP/AVP 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 
         let savp = OFFER.replace("m=audio 6000 RTP/AVP", "m=audio 6000 RTP/SAVP");
         assert_eq!(
             answer(&parse(&savp), &local()).err(),
-            Some(NegotiationError::NoAudio)
+            Some(NegotiationError::NoCryptoSuite)
         );
         let no_conn = OFFER.replace("c=IN IP4 10.0.0.5\r\n", "");
         assert_eq!(
@@ -489,19 +510,46 @@ m=audio 6000 RTP/AVP 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 
 
     #[test]
     fn sdes_crypto_is_matched_by_suite() {
+        const KEY: &str = "PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR";
         let mut l = local();
-        l.crypto = Some("AES_CM_128_HMAC_SHA1_80 inline:LOCALKEY".to_string());
+        l.crypto = Some(format!("AES_CM_128_HMAC_SHA1_80 inline:{KEY}"));
         let text = OFFER.replace("m=audio 6000 RTP/AVP", "m=audio 6000 RTP/SAVP")
-            + "a=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:A\r\na=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:B\r\n";
+            + "a=crypto:1 F8_128_HMAC_SHA1_80 inline:"
+            + KEY
+            + "\r\na=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"
+            + KEY
+            + "|2^31\r\n";
         let (ans, neg) = answer(&parse(&text), &l).unwrap();
         assert_eq!(
-            neg.remote_crypto.as_deref(),
-            Some("2 AES_CM_128_HMAC_SHA1_80 inline:B")
+            neg.remote_crypto,
+            Some(format!("2 AES_CM_128_HMAC_SHA1_32 inline:{KEY}|2^31"))
         );
         assert_eq!(ans.media[1].protocol, "RTP/SAVP");
         assert_eq!(
             ans.media[1].crypto().collect::<Vec<_>>(),
-            vec!["2 AES_CM_128_HMAC_SHA1_80 inline:LOCALKEY"]
+            vec![format!("2 AES_CM_128_HMAC_SHA1_32 inline:{KEY}")]
+        );
+    }
+
+    #[test]
+    fn savp_offer_without_supported_suite_is_refused() {
+        let savp = OFFER.replace("m=audio 6000 RTP/AVP", "m=audio 6000 RTP/SAVP");
+        let bad = savp.clone()
+            + "a=crypto:1 F8_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\n";
+        let mut l = local();
+        assert_eq!(
+            answer(&parse(&bad), &l).unwrap_err(),
+            NegotiationError::NoCryptoSuite
+        );
+        l.crypto =
+            Some("AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR".into());
+        assert_eq!(
+            answer(&parse(&bad), &l).unwrap_err(),
+            NegotiationError::NoCryptoSuite
+        );
+        assert_eq!(
+            answer(&parse(&savp), &l).unwrap_err(),
+            NegotiationError::NoCryptoSuite
         );
     }
 
