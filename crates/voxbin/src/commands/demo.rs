@@ -48,7 +48,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         eprintln!("voxbin demo: cannot create {}: {e}", data_dir.display());
         return ExitCode::FAILURE;
     }
-    let mut platform = match Platform::start(&data_dir).await {
+    let mut platform = match Platform::start_retrying(&data_dir).await {
         Ok(p) => p,
         Err(e) => {
             eprintln!("voxbin demo: {e}");
@@ -87,6 +87,17 @@ struct Platform {
 }
 
 impl Platform {
+    /// Starts the platform, again on new ports when one picked was taken meanwhile.
+    async fn start_retrying(data_dir: &Path) -> Result<Platform, String> {
+        let mut attempt = 1;
+        loop {
+            match Platform::start(data_dir).await {
+                Err(e) if e.contains("Address already in use") && attempt < 3 => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
     async fn start(data_dir: &Path) -> Result<Platform, String> {
         let exe = std::env::current_exe().map_err(|e| format!("cannot find voxbin itself: {e}"))?;
         let api = format!("127.0.0.1:{}", free_tcp()?);
@@ -147,9 +158,12 @@ impl Platform {
                 }
             }
             if let Ok(Some(status)) = p.child.try_wait() {
+                let log = std::fs::read_to_string(&p.log).unwrap_or_default();
+                let last = log.lines().rev().take(5).collect::<Vec<_>>();
                 return Err(format!(
-                    "voxbin serve exited ({status}); its log is {}",
-                    p.log.display()
+                    "voxbin serve exited ({status}); its log is {}; it ends with:\n{}",
+                    p.log.display(),
+                    last.into_iter().rev().collect::<Vec<_>>().join("\n")
                 ));
             }
             if Instant::now() > deadline {
@@ -400,7 +414,8 @@ impl Phone {
             session_expires: None,
             ..UaConfig::default()
         };
-        let (ua, _incoming) = UserAgent::start(ua)
+        // The phone takes no calls: with the receiver dropped the agent refuses them (503).
+        let (ua, _) = UserAgent::start(ua)
             .await
             .map_err(|e| format!("the phone's SIP socket: {e}"))?;
         let dir = data_dir.join("phone");
