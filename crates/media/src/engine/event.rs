@@ -131,4 +131,6 @@ pub struct LegStats {
     pub malformed: u64,
     /// Frames the jitter buffer had to conceal or skip.
     pub frames_missing: u64,
+    /// Packets dropped on an SRTP leg: failed authentication, replayed, or unprotected.
+    pub srtp_rejected: u64,
 }

@@ -61,6 +61,7 @@ use parking_lot::Mutex;
 use tokio::sync::broadcast;
 
 use crate::sdp::{self, Direction, LocalMedia, SessionDescription};
+use crate::srtp::{CryptoAttribute, MasterKey, SrtpSession, Suite};
 use crate::stream::StreamConfig;
 
 pub use config::EngineConfig;
@@ -76,6 +77,27 @@ use audio::AudioLoader;
 use ports::PortPool;
 use worker::command::Command;
 use worker::leg::Leg;
+
+/// The SRTP session of a negotiated stream: our key from `local`, the peer's from its chosen
+/// crypto line; `None` for plain RTP.
+fn srtp_session(
+    local: &LocalMedia,
+    negotiated: &sdp::Negotiated,
+) -> Result<Option<SrtpSession>, EngineError> {
+    let Some(remote) = &negotiated.remote_crypto else {
+        return Ok(None);
+    };
+    let refused = || EngineError::Negotiation(sdp::NegotiationError::NoCryptoSuite);
+    let theirs = CryptoAttribute::parse(remote).ok_or_else(refused)?;
+    let ours = local
+        .crypto
+        .as_deref()
+        .and_then(|c| CryptoAttribute::parse(&format!("0 {c}")))
+        .ok_or_else(refused)?;
+    SrtpSession::new(theirs.suite, &ours.master, &theirs.master)
+        .map(Some)
+        .map_err(|_| refused())
+}
 
 /// Buffer of a recording file: bounded, so a recording never holds the call in memory.
 const RECORD_BUFFER: usize = 8 * 1024;
@@ -263,6 +285,21 @@ impl Engine {
     /// Creates a leg: binds its RTP/RTCP sockets and returns our SDP, the answer to
     /// `remote_offer` or, without one, our offer (then call [`Engine::remote_answer`]).
     pub fn create_leg(&self, spec: LegSpec<'_>) -> Result<(LegId, String), EngineError> {
+        self.create_leg_inner(spec, false)
+    }
+
+    /// Like [`Engine::create_leg`], but an offer made for the leg is RTP/SAVP with our SDES
+    /// key (for TLS trunks). Offers received are answered with SRTP when they ask for it,
+    /// whichever way the leg was created.
+    pub fn create_srtp_leg(&self, spec: LegSpec<'_>) -> Result<(LegId, String), EngineError> {
+        self.create_leg_inner(spec, true)
+    }
+
+    fn create_leg_inner(
+        &self,
+        spec: LegSpec<'_>,
+        srtp_offer: bool,
+    ) -> Result<(LegId, String), EngineError> {
         if self.inner.stopped.load(Ordering::SeqCst) {
             return Err(EngineError::Stopped);
         }
@@ -277,10 +314,27 @@ impl Engine {
         let session = self.inner.sessions.fetch_add(1, Ordering::Relaxed);
         let mut local = LocalMedia::new(self.inner.config.advertise_ip, sockets.port, session);
         local.username = "voxbin".to_string();
+        let wants_srtp = match &remote_offer {
+            Some(offer) => offer
+                .media
+                .iter()
+                .any(|m| m.media == "audio" && m.port != 0 && m.protocol == "RTP/SAVP"),
+            None => srtp_offer,
+        };
+        if wants_srtp {
+            local.crypto = Some(CryptoAttribute::untagged(
+                Suite::AesCm128HmacSha1_80,
+                &MasterKey::random(),
+            ));
+        }
         let seed = random_u32(session);
+        let mut srtp = None;
+        let mut remote_crypto = None;
         let (sdp, stream, pending_offer) = match remote_offer {
             Some(offer) => {
                 let (answer, negotiated) = sdp::answer(&offer, &local)?;
+                srtp = srtp_session(&local, &negotiated)?;
+                remote_crypto = negotiated.remote_crypto.clone();
                 let config = StreamConfig::from_negotiated(
                     &negotiated,
                     seed,
@@ -310,7 +364,8 @@ impl Engine {
             }
         };
         let worker = self.least_loaded();
-        let leg = Leg::new(spec.id, sockets, stream);
+        let mut leg = Leg::new(spec.id, sockets, stream);
+        leg.set_srtp(srtp, remote_crypto, wants_srtp);
         {
             let mut state = self.inner.state.lock();
             if state.legs.contains_key(&spec.id) {
@@ -348,9 +403,17 @@ impl Engine {
             .as_ref()
             .ok_or(EngineError::NoOfferOutstanding(leg))?;
         let negotiated = sdp::accept_answer(offer, &answer, &control.local)?;
+        let srtp = srtp_session(&control.local, &negotiated)?.map(Box::new);
         control.pending_offer = None;
         let worker = control.worker;
-        self.send(worker, Command::Update { leg, negotiated })
+        self.send(
+            worker,
+            Command::Update {
+                leg,
+                negotiated,
+                srtp,
+            },
+        )
     }
 
     /// Answers the peer's re-offer (re-INVITE): new address or codec, or hold/unhold.
@@ -363,10 +426,18 @@ impl Engine {
             .ok_or(EngineError::UnknownLeg(leg))?;
         control.local.session_version += 1;
         let (answer, negotiated) = sdp::answer(&offer, &control.local)?;
+        let srtp = srtp_session(&control.local, &negotiated)?.map(Box::new);
         control.pending_offer = None;
         let remote_hold = !negotiated.direction.sends();
         let worker = control.worker;
-        self.send(worker, Command::Update { leg, negotiated })?;
+        self.send(
+            worker,
+            Command::Update {
+                leg,
+                negotiated,
+                srtp,
+            },
+        )?;
         Ok(Reoffer {
             answer: answer.to_string(),
             remote_hold,

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use crate::player::Source;
 use crate::sdp::Negotiated;
+use crate::srtp::SrtpSession;
 
 use super::super::ids::{ConferenceId, LegId, OpId};
 use super::super::ops::{CollectSpec, MuteDirection, RecordSpec};
@@ -27,7 +28,11 @@ pub(crate) enum Command {
     /// A leg handed over by another worker.
     Adopt(Box<Leg>),
     /// New SDP outcome (answer, re-offer).
-    Update { leg: LegId, negotiated: Negotiated },
+    Update {
+        leg: LegId,
+        negotiated: Negotiated,
+        srtp: Option<Box<SrtpSession>>,
+    },
     /// End a leg (operations finish as stopped, final stats reported).
     Destroy(LegId),
     /// Play a prepared source.

@@ -17,6 +17,7 @@ use crate::mixer::{mix_two, ParticipantId};
 use crate::player::{FinishReason, Player, Source};
 use crate::recorder::{RecordConfig, RecordSinks, Recorder, StopReason};
 use crate::sdp::Negotiated;
+use crate::srtp::SrtpSession;
 use crate::stream::{Received, RtpStream, StreamConfig, StreamEvent};
 use crate::tone::{ToneGenerator, ToneSpec};
 use crate::wav::WavFormat;
@@ -212,6 +213,23 @@ pub(crate) struct Leg {
     /// After the peer moved (re-offer), its old address until then: stragglers from there
     /// must not be latched onto instead of the new address.
     ignore_from: Option<(std::net::SocketAddr, Duration)>,
+    /// SRTP keys and state when the leg negotiated RTP/SAVP.
+    srtp: Option<Box<SrtpSession>>,
+    /// The peer's crypto line the session was made from (a re-offer with the same keys keeps
+    /// the rollover and replay state).
+    srtp_remote: Option<String>,
+    /// We offered SRTP and wait for the answer: plain packets are not accepted meanwhile.
+    srtp_required: bool,
+    /// Packets dropped for failing SRTP/SRTCP authentication (or arriving unprotected).
+    srtp_rejected: u64,
+}
+
+/// Protects an outgoing RTCP packet when the leg uses SRTP; `None`: do not send it.
+fn protect_rtcp(srtp: &mut Option<Box<SrtpSession>>, buf: &mut [u8], n: usize) -> Option<usize> {
+    match srtp {
+        Some(s) => s.protect_rtcp(buf, n).ok(),
+        None => Some(n),
+    }
 }
 
 /// How long packets from a peer's old address are ignored after it moved.
@@ -272,9 +290,21 @@ impl Leg {
             connected: None,
             inband: None,
             ignore_from: None,
+            srtp: None,
+            srtp_remote: None,
+            srtp_required: false,
+            srtp_rejected: 0,
         };
         leg.set_inband(inband);
         leg
+    }
+
+    /// Protects this leg's media with `srtp`, made from the peer's crypto line `remote`;
+    /// `required` without a session: SRTP was offered, only protected media is accepted.
+    pub fn set_srtp(&mut self, srtp: Option<SrtpSession>, remote: Option<String>, required: bool) {
+        self.srtp_required = required || srtp.is_some();
+        self.srtp = srtp.map(Box::new);
+        self.srtp_remote = remote;
     }
 
     fn set_inband(&mut self, on: bool) {
@@ -287,7 +317,13 @@ impl Leg {
     /// so how long receiving and mixing take never moves a leg's send time (steady 20 ms
     /// spacing at the cost of one frame of latency).
     pub fn flush(&mut self) {
-        if let Some((to, n)) = self.pending.take() {
+        if let Some((to, mut n)) = self.pending.take() {
+            if let Some(srtp) = &mut self.srtp {
+                match srtp.protect_rtp(&mut self.wire, n) {
+                    Ok(m) => n = m,
+                    Err(_) => return,
+                }
+            }
             let _ = if self.connected == Some(to) {
                 self.rtp.send(&self.wire[..n])
             } else {
@@ -306,7 +342,10 @@ impl Leg {
     }
 
     /// Applies an SDP outcome.
-    pub fn update(&mut self, n: &Negotiated, now: Duration) {
+    pub fn update(&mut self, n: &Negotiated, srtp: Option<SrtpSession>, now: Duration) {
+        if n.remote_crypto != self.srtp_remote || srtp.is_none() {
+            self.set_srtp(srtp, n.remote_crypto.clone(), false);
+        }
         let old = self.stream.remote();
         if old.is_some() && n.remote_rtp != old {
             self.ignore_from = old.map(|a| (a, now + MOVE_GRACE));
@@ -343,6 +382,7 @@ impl Leg {
             jitter_ms: s.jitter / 8,
             malformed: s.malformed,
             frames_missing: s.buffer.missing + s.buffer.skipped,
+            srtp_rejected: self.srtp_rejected,
         }
     }
 
@@ -537,7 +577,9 @@ impl Leg {
         self.stop_record(events);
         self.external = None;
         if let Ok(Some((to, n))) = self.stream.bye(now, scratch) {
-            let _ = self.rtcp.send_to(&scratch[..n], to);
+            if let Some(n) = protect_rtcp(&mut self.srtp, scratch, n) {
+                let _ = self.rtcp.send_to(&scratch[..n], to);
+            }
         }
         let stats = self.stats();
         self.emit(events, None, EventKind::LegStats(stats));
@@ -550,7 +592,19 @@ impl Leg {
         let now = ctx.now;
         for _ in 0..MAX_READS {
             match self.rtp.recv_from(ctx.scratch) {
-                Ok((n, from)) => {
+                Ok((mut n, from)) => {
+                    if let Some(srtp) = &mut self.srtp {
+                        match srtp.unprotect_rtp(&mut ctx.scratch[..n]) {
+                            Ok(m) => n = m,
+                            Err(_) => {
+                                self.srtp_rejected += 1;
+                                continue;
+                            }
+                        }
+                    } else if self.srtp_required {
+                        self.srtp_rejected += 1;
+                        continue;
+                    }
                     if let Some((old, until)) = self.ignore_from {
                         if now >= until {
                             self.ignore_from = None;
@@ -581,7 +635,19 @@ impl Leg {
         if (ctx.tick + slot as u64).is_multiple_of(RTCP_READ_EVERY) {
             for _ in 0..MAX_READS {
                 match self.rtcp.recv_from(ctx.scratch) {
-                    Ok((n, from)) => {
+                    Ok((mut n, from)) => {
+                        if let Some(srtp) = &mut self.srtp {
+                            match srtp.unprotect_rtcp(&mut ctx.scratch[..n]) {
+                                Ok(m) => n = m,
+                                Err(_) => {
+                                    self.srtp_rejected += 1;
+                                    continue;
+                                }
+                            }
+                        } else if self.srtp_required {
+                            self.srtp_rejected += 1;
+                            continue;
+                        }
                         let _ = self.stream.receive_rtcp(from, &ctx.scratch[..n], now);
                     }
                     Err(_) => break,
@@ -782,7 +848,9 @@ impl Leg {
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default();
             if let Ok(Some((to, n))) = self.stream.poll_rtcp(ctx.now, unix, ctx.scratch) {
-                let _ = self.rtcp.send_to(&ctx.scratch[..n], to);
+                if let Some(n) = protect_rtcp(&mut self.srtp, ctx.scratch, n) {
+                    let _ = self.rtcp.send_to(&ctx.scratch[..n], to);
+                }
             }
         }
     }

@@ -211,9 +211,13 @@ impl Worker {
                     }
                 }
             }
-            Command::Update { leg, negotiated } => {
+            Command::Update {
+                leg,
+                negotiated,
+                srtp,
+            } => {
                 if let Some(l) = self.leg(leg) {
-                    l.update(&negotiated, now);
+                    l.update(&negotiated, srtp.map(|s| *s), now);
                 }
             }
             Command::Destroy(leg) => {
