@@ -56,7 +56,7 @@ async fn main() {
             }
             Some(()) = done_rx.recv() => {
                 ended += 1;
-                if ended % 1000 == 0 {
+                if ended.is_multiple_of(1000) {
                     eprintln!("{ended} calls ended");
                 }
             }
