@@ -353,10 +353,10 @@ pub fn accept_answer(
             m.media == "audio"
                 && m.port != 0
                 && transport_ok(local, m)
-                && our_offer
-                    .media
-                    .get(i)
-                    .is_some_and(|o| o.media == "audio" && o.port != 0)
+                && our_offer.media.get(i).is_some_and(|o| {
+                    // RFC 3264: the answer keeps the offered transport (no SRTP downgrade)
+                    o.media == "audio" && o.port != 0 && o.protocol == m.protocol
+                })
         })
         .ok_or(NegotiationError::NoAudio)?;
     let m = &answer.media[index];
@@ -529,6 +529,26 @@ m=audio 6000 RTP/AVP 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 
             ans.media[1].crypto().collect::<Vec<_>>(),
             vec![format!("2 AES_CM_128_HMAC_SHA1_32 inline:{KEY}")]
         );
+    }
+
+    #[test]
+    fn an_answer_dropping_our_srtp_offer_is_refused() {
+        let mut l = local();
+        l.crypto =
+            Some("AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR".into());
+        let ours = offer(&l);
+        let plain = "v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\n\
+m=audio 6000 RTP/AVP 0\r\n";
+        assert_eq!(
+            accept_answer(&ours, &parse(plain), &l).err(),
+            Some(NegotiationError::NoAudio)
+        );
+        let srtp = plain.replace("RTP/AVP 0\r\n", "RTP/SAVP 0\r\n")
+            + "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
+        let neg = accept_answer(&ours, &parse(&srtp), &l).unwrap();
+        assert!(neg
+            .remote_crypto
+            .is_some_and(|c| c.starts_with("1 AES_CM_128_HMAC_SHA1_80 ")));
     }
 
     #[test]
