@@ -563,11 +563,16 @@ async fn report(
         "  status: {}  hangup_by: {}  hangup_reason: {}",
         call["status"], call["hangup_by"], call["hangup_reason"]
     );
+    // The timeline is written from the call's events, a moment after the call row.
     let tl = api
-        .call(
-            "GET",
+        .wait(
             &format!("/v1.0/timelines/calls/{call_id}/events?page_size=100"),
-            None,
+            "the call_hangup event in the timeline",
+            |t| {
+                t["result"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|e| e["event_type"] == "call_hangup"))
+            },
         )
         .await?;
     println!("Timeline (GET /v1.0/timelines/calls/{call_id}/events):");
@@ -626,6 +631,12 @@ async fn report(
     println!(
         "  download: http://{}/v1.0/recordingfiles/{rec_id}?accesskey={}  (307 to the WAV)",
         api.addr, api.key
+    );
+    // The demo's platform stops when the command ends; the same data can be served again.
+    println!(
+        "  (that platform stops now; `voxbin serve --data-dir {}` serves this data again,\n   \
+         at GET /v1.0/recordingfiles/{rec_id} on its own API address)",
+        data_dir.display()
     );
     match find_file(&data_dir.join("recordings"), rec_id) {
         Some(f) => println!("  file: {}", f.display()),
