@@ -9,15 +9,23 @@ use super::{MASTER_KEY_LEN, MASTER_SALT_LEN};
 /// XORs `data` with the AES-CM keystream starting at counter block `iv` (the last two bytes
 /// are the block counter, so one call covers up to 2^16 blocks).
 pub(crate) fn xor_keystream(cipher: &Aes128, iv: &[u8; 16], data: &mut [u8]) {
+    // blocks are encrypted in batches so AES-NI pipelines them
+    const BATCH: usize = 8;
+    let mut blocks = [aes::Block::default(); BATCH];
     let mut counter = *iv;
-    for chunk in data.chunks_mut(16) {
-        let mut block = aes::Block::from(counter);
-        cipher.encrypt_block(&mut block);
-        for (d, k) in chunk.iter_mut().zip(block.iter()) {
-            *d ^= k;
+    for chunk in data.chunks_mut(16 * BATCH) {
+        let n = chunk.len().div_ceil(16);
+        for block in &mut blocks[..n] {
+            *block = aes::Block::from(counter);
+            let c = u16::from_be_bytes([counter[14], counter[15]]).wrapping_add(1);
+            counter[14..].copy_from_slice(&c.to_be_bytes());
         }
-        let c = u16::from_be_bytes([counter[14], counter[15]]).wrapping_add(1);
-        counter[14..].copy_from_slice(&c.to_be_bytes());
+        cipher.encrypt_blocks(&mut blocks[..n]);
+        for (part, block) in chunk.chunks_mut(16).zip(&blocks) {
+            for (d, k) in part.iter_mut().zip(block.iter()) {
+                *d ^= k;
+            }
+        }
     }
 }
 
