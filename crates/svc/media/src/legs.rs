@@ -108,6 +108,10 @@ pub struct OriginateBody {
     pub auth_username: Option<String>,
     /// Digest password.
     pub auth_password: Option<String>,
+    /// Offer SRTP (RTP/SAVP with an SDES key), e.g. towards a trunk reached over TLS; a
+    /// `sips:` URI asks for it too.
+    #[serde(default)]
+    pub srtp: bool,
 }
 
 /// Starts an outgoing leg: the engine's offer in an INVITE; `leg_created` now, more later.
@@ -143,13 +147,17 @@ pub async fn originate(state: Arc<NodeState>, body: OriginateBody) -> Result<Val
             format!("leg {id} exists"),
         ));
     }
-    let (_, offer) = state
-        .engine
-        .create_leg(LegSpec {
-            id: LegId(id),
-            remote_offer: None,
-        })
-        .map_err(engine_error)?;
+    let spec = LegSpec {
+        id: LegId(id),
+        remote_offer: None,
+    };
+    let srtp = body.srtp || body.uri.starts_with("sips:");
+    let created = if srtp {
+        state.engine.create_srtp_leg(spec)
+    } else {
+        state.engine.create_leg(spec)
+    };
+    let (_, offer) = created.map_err(engine_error)?;
     let credentials = match (body.auth_username, body.auth_password) {
         (Some(username), Some(password)) => Some(DigestCredentials { username, password }),
         _ => None,

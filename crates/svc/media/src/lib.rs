@@ -11,7 +11,7 @@
 //!
 //! | command | uri (method POST unless noted) | body |
 //! |---|---|---|
-//! | originate | `/v1/legs` | `id?`, `uri`, `proxy?` (host:port of edge/trunk), `from`, `to?`, `pai?`, `headers?`, `auth_username?`, `auth_password?` |
+//! | originate | `/v1/legs` | `id?`, `uri`, `proxy?` (host:port of edge/trunk), `from`, `to?`, `pai?`, `headers?`, `auth_username?`, `auth_password?`, `srtp?` (RTP/SAVP offer; also for `sips:` URIs) |
 //! | leg state | `GET /v1/legs/{id}` | |
 //! | ringing / progress (183 + SDP) / answer | `/v1/legs/{id}/ringing`, `/progress`, `/answer` | |
 //! | reject | `/v1/legs/{id}/reject` | `code` (300-699), `reason?` |
