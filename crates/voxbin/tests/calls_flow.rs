@@ -40,29 +40,41 @@ fn scenario(name: &str) -> String {
     p.to_string_lossy().into_owned()
 }
 
-/// A platform with its media node on a known SIP port.
+/// A platform with its media node and its SIP edge on known SIP ports.
 struct Platform {
     server: Server,
     media_sip: u16,
+    edge_sip: u16,
 }
 
 fn platform() -> Platform {
     let media_sip = free_udp_port();
+    let edge_sip = free_udp_port();
     let set = format!("media.sip_listen=127.0.0.1:{media_sip}");
+    let edge = format!("sip.listen=127.0.0.1:{edge_sip}");
     let ng = format!("rtp_relay.ng_listen=127.0.0.1:{}", free_udp_port());
-    let server = Server::start(&["--set", &set, "--set", &ng]);
-    Platform { server, media_sip }
+    let server = Server::start(&["--set", &set, "--set", &edge, "--set", &ng]);
+    Platform {
+        server,
+        media_sip,
+        edge_sip,
+    }
 }
 
 /// Runs a sipp UAC `name` calling `service` on the media node; its output once it exits.
 fn sipp_uac(p: &Platform, name: &str, service: &str) -> Child {
+    sipp_uac_to(p.media_sip, name, service)
+}
+
+/// Runs a sipp UAC `name` calling `service` at `127.0.0.1:<sip_port>`.
+fn sipp_uac_to(sip_port: u16, name: &str, service: &str) -> Child {
     let port = free_udp_port();
     let rtp = 55000 + (port % 2000) * 2;
     Command::new("sipp")
         .args(["-sf", &scenario(name), "-s", service, "-i", "127.0.0.1"])
         .args(["-p", &port.to_string(), "-mp", &rtp.to_string()])
         .args(["-m", "1", "-l", "1", "-nostdin", "-timeout", "60s"])
-        .arg(format!("127.0.0.1:{}", p.media_sip))
+        .arg(format!("127.0.0.1:{sip_port}"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -250,6 +262,56 @@ fn inbound_call_to_a_number_runs_its_flow_and_captures_the_digit() {
     assert_eq!(deleted.status, 200, "{}", deleted.raw);
     conforms("DELETE", "/calls/{id}", &deleted);
     assert_eq!(c.get(&path).status, 404);
+}
+
+/// Waits until the SIP edge counts a media node as up (announced on the bus, then checked).
+fn wait_for_a_media_node(p: &Platform) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok((200, body)) = support::get(&p.server.metrics, "/metrics") {
+            let up = body
+                .lines()
+                .filter(|l| l.starts_with("voxbin_sip_media_node_up"))
+                .any(|l| l.trim_end().ends_with(" 1"));
+            if up {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "the edge saw no media node up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_call_through_the_sip_edge_reaches_a_media_node_and_runs_the_flow() {
+    let p = platform();
+    let (c, _) = number_with_flow(&p, "+15550102", ivr_flow());
+    wait_for_a_media_node(&p);
+    let out = finished(sipp_uac_to(p.edge_sip, "caller_via_edge.xml", "+15550102"));
+    assert_sipp_ok(&out, "caller through the edge", &p.server);
+
+    let list = wait_until(&c, "/v1.0/calls", "the call's hangup", |b| {
+        b["result"][0]["status"] == "hangup"
+    });
+    let call = &list["result"][0];
+    assert_eq!(call["direction"], "incoming");
+    assert_eq!(call["destination"]["target"], "+15550102");
+    // normal, not timeout: the ACK came through the edge to the media node
+    assert_eq!(call["hangup_reason"], "normal", "{call}");
+    let af = call["activeflow_id"].as_str().unwrap();
+    let af = wait_until(&c, &format!("/v1.0/activeflows/{af}"), "flow end", |b| {
+        b["status"] == "ended"
+    });
+    let ran: Vec<&str> = af["executed_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert!(
+        ran.contains(&"00000000-0000-4000-8000-0000000000f1"),
+        "digit 1 did not reach its branch through the edge: {af}"
+    );
 }
 
 #[test]
