@@ -42,6 +42,8 @@ pub struct Config {
     pub rtp_relay: RtpRelayConfig,
     /// The `media` role (call legs; RTP ports come from `rtp`).
     pub media: MediaConfig,
+    /// The call service: who may hand it inbound calls.
+    pub call: CallConfig,
 }
 
 /// The `media` role: its internal SIP listener, identity on the bus, and file locations.
@@ -191,6 +193,23 @@ impl WebhookConfig {
             ));
         }
         Ok(())
+    }
+}
+
+/// The call service's inbound policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CallConfig {
+    /// Whether calls to numbers from a loopback source skip the providers' inbound allow-list
+    /// (local tests and the demo); off in production.
+    pub allow_loopback_carriers: bool,
+}
+
+impl Default for CallConfig {
+    fn default() -> Self {
+        CallConfig {
+            allow_loopback_carriers: true,
+        }
     }
 }
 
@@ -692,6 +711,9 @@ impl Config {
             webhook: WebhookConfig::default(),
             rtp_relay: RtpRelayConfig::defaults(prod, host),
             media: MediaConfig::defaults(host),
+            call: CallConfig {
+                allow_loopback_carriers: !prod,
+            },
         }
     }
 

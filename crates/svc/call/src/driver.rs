@@ -22,7 +22,7 @@ use crate::actions::{plan, result_variables, Plan};
 use crate::media;
 use crate::model::{Address, Call, Direction, HangupBy, HangupReason, Status};
 use crate::recording::{self, Recording};
-use crate::routing::{source_of, target_of, Target};
+use crate::routing::{carrier_allowed, origin, provider_host, source_of, target_of, Target};
 use crate::{store, State, SERVICE};
 
 /// How often a live call's leg is checked on its media node.
@@ -296,6 +296,10 @@ async fn inbound(state: &State, leg: Uuid, data: &Value) -> Result<()> {
     let source = source_of(str_of(data, "from"));
     let now = clock::now();
     let (number, destination) = match target_of(uri) {
+        Target::Number(n) if !from_carrier(state, &caller_address(data)).await => (
+            Err(Error::permission_denied("source is not a provider")),
+            Address::new("tel", n),
+        ),
         Target::Number(n) => {
             let found = state
                 .bus
@@ -317,12 +321,17 @@ async fn inbound(state: &State, leg: Uuid, data: &Value) -> Result<()> {
             Address::new("sip", uri),
         ),
     };
+    let mut forbidden = false;
     let (customer, flow) = match number {
         Ok(n) => (
             uuid_of(&n, "customer_id").unwrap_or(Uuid::nil()),
             uuid_of(&n, "call_flow_id").unwrap_or(Uuid::nil()),
         ),
         Err(e) if e.kind == ErrorKind::NotFound => (Uuid::nil(), Uuid::nil()),
+        Err(e) if e.kind == ErrorKind::PermissionDenied => {
+            forbidden = true;
+            (Uuid::nil(), Uuid::nil())
+        }
         Err(e) => {
             reject(state, &node_id, leg, 503, "Service Unavailable").await;
             return Err(e);
@@ -343,6 +352,11 @@ async fn inbound(state: &State, leg: Uuid, data: &Value) -> Result<()> {
     store::insert(&mut tx, &call).await?;
     tx.event("call_created", leg, &call).await?;
     tx.commit().await?;
+    if forbidden {
+        // not from a carrier we know: 403, and the call stays on record as failed
+        reject(state, &node_id, leg, 403, "Forbidden").await;
+        return ended(state, leg, HangupBy::Local, HangupReason::Failed).await;
+    }
     if flow.is_nil() {
         // nobody here by that name: 404, and the call stays on record as failed
         reject(state, &node_id, leg, 404, "Not Found").await;
@@ -420,6 +434,67 @@ async fn reject(state: &State, node_id: &str, leg: Uuid, code: u16, reason: &str
     let body = json!({"code": code, "reason": reason});
     if let Err(e) = media::command(&state.bus, node_id, leg, "reject", body).await {
         tracing::info!(%leg, error = %e, "reject not delivered");
+    }
+}
+
+/// The caller's address of a `leg_created` event (behind the edge when it came through one).
+fn caller_address(data: &Value) -> String {
+    let vias: Vec<&str> = data["via"]
+        .as_array()
+        .map(|v| v.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    origin(str_of(data, "source"), &vias)
+}
+
+/// Whether a leg from `source` may reach a number: loopback when the config allows it, else
+/// an address of some provider (their hostnames, resolved now). Lookup failures refuse.
+pub(crate) async fn from_carrier(state: &State, source: &str) -> bool {
+    if carrier_allowed(source, state.allow_loopback_carriers, &[]) {
+        return true;
+    }
+    match provider_addresses(state).await {
+        Ok(carriers) => carrier_allowed(source, false, &carriers),
+        Err(e) => {
+            tracing::warn!(error = %e, "providers not read; inbound call refused");
+            false
+        }
+    }
+}
+
+/// The addresses of every provider's hostname (names that don't resolve are skipped).
+async fn provider_addresses(state: &State) -> Result<Vec<std::net::IpAddr>> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let uri = format!("/v1/providers?page_size=1000&page_token={token}");
+        let page = state.bus.call("route", Method::Get, &uri, None).await?;
+        for p in page["result"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+            let host = provider_host(str_of(p, "hostname"));
+            if host.is_empty() {
+                continue;
+            }
+            if let Ok(ip) = host.parse() {
+                out.push(ip);
+                continue;
+            }
+            match tokio::net::lookup_host((host, 0)).await {
+                Ok(found) => out.extend(found.map(|a| a.ip())),
+                Err(e) => tracing::info!(host, error = %e, "provider hostname not resolved"),
+            }
+        }
+        // the token goes back in a query string: escape all but unreserved bytes
+        token = str_of(&page, "next_page_token")
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        if token.is_empty() {
+            return Ok(out);
+        }
     }
 }
 

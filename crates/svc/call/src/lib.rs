@@ -22,6 +22,10 @@
 //! enforces the maximum call duration. Call events (`call_created`, `call_ringing`,
 //! `call_progressing`, `call_updated`, `call_hangup`, `call_deleted`) go out through the
 //! transactional outbox with the change they report.
+//!
+//! Inbound calls to numbers are taken only from carriers: the caller's address (behind the
+//! edge, from the Via the edge stamped) must be a provider's hostname, or loopback when
+//! `call.allow_loopback_carriers` (embedded default); others get 403 and a failed call.
 
 #![warn(missing_docs)]
 
@@ -58,6 +62,8 @@ pub struct State {
     pub bus: BusClient,
     /// Call events, written with the change they report.
     pub outbox: Outbox,
+    /// Whether calls to numbers from loopback skip the providers' inbound allow-list.
+    pub allow_loopback_carriers: bool,
 }
 
 impl State {
@@ -67,6 +73,7 @@ impl State {
             db: deps.db.clone(),
             bus: deps.client(SERVICE),
             outbox: Outbox::new(deps, SERVICE),
+            allow_loopback_carriers: deps.config.call.allow_loopback_carriers,
         })
     }
 }

@@ -1,6 +1,8 @@
 //! Where an incoming leg goes, decided from its Request-URI and From alone (no I/O): a number
 //! of the platform (`sip:<E.164>@...`), an extension (`sip:<name>@...`), or nothing we know.
 
+use std::net::{IpAddr, SocketAddr};
+
 use crate::model::Address;
 
 /// What an incoming call asks for.
@@ -63,6 +65,54 @@ pub fn source_of(from: &str) -> Address {
     a
 }
 
+/// Whether a leg from `source` (`ip:port` as the media node saw it) may reach a number:
+/// loopback when `allow_loopback`, otherwise only an address of some provider (`carriers`).
+/// An unreadable source is refused.
+pub fn carrier_allowed(source: &str, allow_loopback: bool, carriers: &[IpAddr]) -> bool {
+    let ip = match source.parse::<SocketAddr>() {
+        Ok(a) => a.ip(),
+        Err(_) => match source.parse::<IpAddr>() {
+            Ok(ip) => ip,
+            Err(_) => return false,
+        },
+    };
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    };
+    (allow_loopback && ip.is_loopback()) || carriers.contains(&ip)
+}
+
+/// Where a leg really comes from: the media node saw `source`, but when the INVITE came
+/// through the edge (two Vias or more) the caller is the edge's upstream, whose Via the edge
+/// stamped with `received` when its sent-by wasn't the packet's address.
+pub fn origin(source: &str, vias: &[&str]) -> String {
+    let Some(upstream) = vias.get(1) else {
+        return source.to_owned();
+    };
+    let mut parts = upstream.split(';');
+    let sent_by = parts
+        .next()
+        .and_then(|head| head.split_whitespace().nth(1))
+        .unwrap_or("");
+    let received = parts.find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim().eq_ignore_ascii_case("received").then(|| v.trim())
+    });
+    provider_host(received.unwrap_or(sent_by)).to_owned()
+}
+
+/// The host of a provider's `host[:port]` (`[v6]:port`, bare v6 and v4 forms too).
+pub fn provider_host(hostname: &str) -> &str {
+    if hostname.parse::<IpAddr>().is_ok() {
+        return hostname;
+    }
+    if let Some(rest) = hostname.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    hostname.split(':').next().unwrap_or(hostname)
+}
+
 #[cfg(test)]
 mod unit {
     use super::*;
@@ -103,5 +153,51 @@ mod unit {
             (s.kind.as_str(), s.target.as_str()),
             ("sip", "sip:alice@example.com")
         );
+    }
+
+    #[test]
+    fn origins_behind_the_edge() {
+        assert_eq!(origin("127.0.0.1:5090", &[]), "127.0.0.1:5090");
+        let edge = "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKe";
+        assert_eq!(origin("10.0.0.5:5060", &[edge]), "10.0.0.5:5060");
+        let stamped =
+            "SIP/2.0/UDP 192.168.1.9:5060;branch=z9hG4bKc;received=203.0.113.7;rport=5070";
+        assert_eq!(origin("10.0.0.5:5060", &[edge, stamped]), "203.0.113.7");
+        let plain = "SIP/2.0/UDP 203.0.113.8:5060;branch=z9hG4bKd";
+        assert_eq!(origin("10.0.0.5:5060", &[edge, plain]), "203.0.113.8");
+        let v6 = "SIP/2.0/TCP [2001:db8::5]:5060;branch=z9hG4bKf";
+        assert_eq!(origin("10.0.0.5:5060", &[edge, v6]), "2001:db8::5");
+    }
+
+    #[test]
+    fn provider_hosts() {
+        assert_eq!(
+            provider_host("sip.carrier.example:5080"),
+            "sip.carrier.example"
+        );
+        assert_eq!(provider_host("203.0.113.7"), "203.0.113.7");
+        assert_eq!(provider_host("[2001:db8::5]:5060"), "2001:db8::5");
+        assert_eq!(provider_host("2001:db8::5"), "2001:db8::5");
+    }
+
+    #[test]
+    fn carriers_come_from_loopback_or_a_provider() {
+        let carriers: Vec<IpAddr> = vec![
+            "203.0.113.7".parse().unwrap(),
+            "2001:db8::5".parse().unwrap(),
+        ];
+        assert!(carrier_allowed("127.0.0.1:5060", true, &[]));
+        assert!(!carrier_allowed("127.0.0.1:5060", false, &[]));
+        assert!(carrier_allowed("[::1]:5060", true, &[]));
+        assert!(carrier_allowed("203.0.113.7:5080", false, &carriers));
+        assert!(carrier_allowed(
+            "[::ffff:203.0.113.7]:5080",
+            false,
+            &carriers
+        ));
+        assert!(carrier_allowed("[2001:db8::5]:5060", false, &carriers));
+        assert!(!carrier_allowed("198.51.100.1:5060", true, &carriers));
+        assert!(!carrier_allowed("", true, &carriers));
+        assert!(!carrier_allowed("not-an-address", true, &carriers));
     }
 }

@@ -68,6 +68,7 @@ pub async fn on_incoming(state: Arc<NodeState>, call: IncomingCall) {
     data.insert("sip_call_id".into(), json!(info.call_id));
     data.insert("source".into(), json!(info.source.addr.to_string()));
     data.insert("headers".into(), headers_json(&info.request));
+    data.insert("via".into(), via_json(&info.request));
     data.insert("tm_create".into(), json!(tm_create));
     state.publish("leg_created", Some(id), data).await;
     tokio::spawn(pump(state, id, handle, events));
@@ -83,6 +84,16 @@ fn headers_json(req: &voxbin_sip::Request) -> Value {
         }
     }
     Value::Object(map)
+}
+
+/// The INVITE's Via values, top first (the call service finds the caller behind the edge).
+fn via_json(req: &voxbin_sip::Request) -> Value {
+    let vias = req
+        .headers
+        .iter()
+        .filter(|h| h.name == voxbin_sip::HeaderName::Via);
+    let values = vias.flat_map(|h| h.value.split(',').map(|v| v.trim().to_string()));
+    json!(values.collect::<Vec<_>>())
 }
 
 /// What `originate` takes.
