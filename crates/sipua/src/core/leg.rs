@@ -82,6 +82,8 @@ pub(crate) struct Leg {
     /// Why we are ending, once BYE/CANCEL went out.
     pub ending: Option<(HangupCause, Party)>,
     pub reinvite: Option<OwnReinvite>,
+    /// A re-INVITE asked for before the ACK of our 2xx came; sent once it does.
+    pub deferred_reinvite: Option<Bytes>,
     pub offer: Option<PendingOffer>,
     pub session: Option<Session>,
     /// Peer advertised `timer` support.

@@ -512,6 +512,14 @@ impl UaCore {
                 self.send_bye(id, cause, Party::Local, now);
             }
         }
+        let deferred = self
+            .legs
+            .get_mut(&id)
+            .filter(|l| l.phase == leg::Phase::Answered)
+            .and_then(|l| l.deferred_reinvite.take());
+        if let Some(sdp) = deferred {
+            self.send_reinvite(id, sdp, false, now);
+        }
         self.arm(id);
     }
 

@@ -149,6 +149,28 @@ fn the_2xx_repeats_until_the_ack_then_bye_ends_the_call() {
 }
 
 #[test]
+fn a_reinvite_asked_for_before_the_ack_goes_out_once_the_ack_comes() {
+    let (mut core, leg, tag, t0) = answered("");
+    core.reinvite(leg, Bytes::from_static(SDP), t0 + Duration::from_millis(10))
+        .expect("accepted while the 2xx waits for its ACK");
+    let (sent, _) = drain(&mut core);
+    assert!(requests(&sent).is_empty(), "no INVITE before the ACK");
+
+    core.on_message(
+        in_dialog("ACK", 1, "z9hG4bKack1", &tag),
+        peer(),
+        t0 + Duration::from_millis(50),
+    );
+    let (sent, _) = drain(&mut core);
+    let invites: Vec<_> = requests(&sent)
+        .into_iter()
+        .filter(|r| r.method == Method::Invite)
+        .collect();
+    assert_eq!(invites.len(), 1, "the re-INVITE follows the ACK: {sent:?}");
+    assert_eq!(invites[0].body, Bytes::from_static(SDP));
+}
+
+#[test]
 fn a_silent_peer_refresher_gets_a_bye_with_cause_timeout() {
     let (mut core, leg, tag, t0) =
         answered("Supported: timer\r\nSession-Expires: 90;refresher=uac\r\n");

@@ -77,6 +77,7 @@ impl UaCore {
             hangup_pending: None,
             ending: None,
             reinvite: None,
+            deferred_reinvite: None,
             offer: None,
             session: None,
             peer_timer: false,
@@ -213,18 +214,25 @@ impl UaCore {
         if leg.phase != Phase::Answered {
             return Err(UaError::State("re-INVITE needs an answered call"));
         }
-        if leg.reinvite.is_some() || leg.offer.is_some() || leg.ok_retransmit.is_some() {
+        if leg.reinvite.is_some() || leg.offer.is_some() {
             return Err(UaError::State("an offer is in progress"));
         }
         if sdp.is_empty() {
             return Err(UaError::State("a re-INVITE needs SDP"));
+        }
+        if leg.ok_retransmit.is_some() {
+            // no new INVITE before the ACK of our 2xx: it goes out when the ACK comes
+            if let Some(leg) = self.legs.get_mut(&id) {
+                leg.deferred_reinvite = Some(sdp);
+            }
+            return Ok(());
         }
         self.send_reinvite(id, sdp, false, now);
         Ok(())
     }
 
     /// Builds and sends a re-INVITE.
-    fn send_reinvite(&mut self, id: LegId, sdp: Bytes, refresh: bool, now: Instant) {
+    pub(super) fn send_reinvite(&mut self, id: LegId, sdp: Bytes, refresh: bool, now: Instant) {
         let host = self.cfg.host.clone();
         let port = self.cfg.port;
         let agent = self.cfg.user_agent.clone();

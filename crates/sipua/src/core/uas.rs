@@ -99,6 +99,7 @@ impl UaCore {
             hangup_pending: None,
             ending: None,
             reinvite: None,
+            deferred_reinvite: None,
             offer: None,
             session: None,
             peer_timer,
