@@ -183,6 +183,10 @@ fn edge_server(nodes: &[&MediaNode], extra: &[&str]) -> (Server, String) {
             format!("sip.listen={sip}"),
             "--set".to_string(),
             format!("sip.media_nodes={}", list.join(",")),
+            // sipp plays the media nodes: the process's own media role stays off, or its
+            // heartbeat would put it in the rotation too
+            "--set".to_string(),
+            "media.sip_listen=".to_string(),
         ];
         for e in extra {
             args.push("--set".to_string());
@@ -374,7 +378,14 @@ fn a_media_node_announced_on_the_bus_takes_calls_without_being_configured() {
     let node = MediaNode::start("uas_call.xml");
     let sip = format!("127.0.0.1:{}", free_udp_port());
     let listen = format!("sip.listen={sip}");
-    let server = Server::start(&["--bus", &url, "--set", &listen]);
+    let server = Server::start(&[
+        "--bus",
+        &url,
+        "--set",
+        &listen,
+        "--set",
+        "media.sip_listen=",
+    ]);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let bus = runtime
         .block_on(voxbin_bus::AmqpBus::connect(&url, Default::default()))
