@@ -30,7 +30,7 @@ pub enum NegotiationError {
 }
 
 /// What this side can do, and where it receives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct LocalMedia {
     /// Address peers send RTP to.
     pub address: IpAddr,
@@ -105,7 +105,7 @@ impl LocalMedia {
 }
 
 /// The media agreed for the audio stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Negotiated {
     /// Index of the audio section in the SDP.
     pub media_index: usize,
@@ -123,6 +123,51 @@ pub struct Negotiated {
     pub ptime: u32,
     /// The peer's chosen SDES crypto attribute value (with its tag), for SRTP streams.
     pub remote_crypto: Option<String>,
+}
+
+/// Shows whether an SDES key is set, never the key: Debug output reaches logs.
+fn redacted(crypto: &Option<String>) -> &'static str {
+    if crypto.is_some() {
+        "Some(..)"
+    } else {
+        "None"
+    }
+}
+
+impl std::fmt::Debug for LocalMedia {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalMedia")
+            .field("address", &self.address)
+            .field("port", &self.port)
+            .field("codecs", &self.codecs)
+            .field("telephone_event", &self.telephone_event)
+            .field("dtmf_payload_type", &self.dtmf_payload_type)
+            .field("ptime", &self.ptime)
+            .field("direction", &self.direction)
+            .field("username", &self.username)
+            .field("session_id", &self.session_id)
+            .field("session_version", &self.session_version)
+            .field("crypto", &format_args!("{}", redacted(&self.crypto)))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Negotiated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Negotiated")
+            .field("media_index", &self.media_index)
+            .field("codec", &self.codec)
+            .field("payload_type", &self.payload_type)
+            .field("dtmf_payload_type", &self.dtmf_payload_type)
+            .field("remote_rtp", &self.remote_rtp)
+            .field("direction", &self.direction)
+            .field("ptime", &self.ptime)
+            .field(
+                "remote_crypto",
+                &format_args!("{}", redacted(&self.remote_crypto)),
+            )
+            .finish()
+    }
 }
 
 fn is_unspecified(conn: &Connection) -> bool {
@@ -418,6 +463,16 @@ m=audio 6000 RTP/AVP 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 
 
     fn parse(s: &str) -> SessionDescription {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn debug_output_hides_sdes_keys() {
+        let mut l = local();
+        l.crypto =
+            Some("AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR".into());
+        let shown = format!("{l:?}");
+        assert!(!shown.contains("inline"), "{shown}");
+        assert!(shown.contains("crypto: Some(..)"), "{shown}");
     }
 
     #[test]
