@@ -56,8 +56,7 @@ pub async fn create(state: &State, customer: Uuid, data: Option<&Value>) -> Resu
     let flow_id = flow_of(state, customer, &body, data).await?;
     let mut calls = Vec::new();
     for (dest, attempts) in destinations.into_iter().zip(dials) {
-        let now = clock::now();
-        let mut call = Call::new(
+        let call = Call::new(
             voxbin_core::id::new_id(),
             customer,
             Direction::Outgoing,
@@ -65,48 +64,61 @@ pub async fn create(state: &State, customer: Uuid, data: Option<&Value>) -> Resu
             source.clone(),
             dest,
             String::new(),
-            now,
+            clock::now(),
         );
-        call.flow_id = flow_id;
-        call.kind = "flow".into();
-        let mut tx = state.outbox.begin().await?;
-        store::insert(&mut tx, &call).await?;
-        tx.event("call_created", call.id, &call).await?;
-        tx.commit().await?;
-        let mut vars = call_variables(&call);
-        vars.extend(variables.clone());
-        let af = state
-            .bus
-            .call(
-                "flow",
-                Method::Post,
-                "/v1/activeflows",
-                Some(json!({"customer_id": customer, "flow_id": flow_id,
-                            "reference_type": "call", "reference_id": call.id,
-                            "variables": vars})),
-            )
-            .await?;
-        let af = af
-            .get("id")
-            .and_then(Value::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok())
-            .ok_or_else(|| Error::internal("the flow service answered an activeflow without id"))?;
-        let mut conn = state
-            .db
-            .writer()
-            .acquire()
-            .await
-            .map_err(voxbin_store::map_db_error)?;
-        store::set_flow(&mut conn, call.id, flow_id, af).await?;
-        drop(conn);
-        if dial_next(state, call.id, attempts).await? {
-            arm_health(state, call.id).await;
-        } else {
-            ended(state, call.id, HangupBy::Local, HangupReason::Failed).await?;
-        }
-        calls.push(store::get(state.db.writer(), None, call.id).await?);
+        calls.push(start_call(state, call, flow_id, &variables, attempts).await?);
     }
     Ok(json!({"calls": calls, "groupcalls": []}))
+}
+
+/// Stores the new outgoing call `call` (`call_created`), starts flow `flow_id` for it with
+/// `variables` on top of its built-ins and dials it through `attempts` (a call no media node
+/// takes ends as failed); the call as stored then.
+pub async fn start_call(
+    state: &State,
+    mut call: Call,
+    flow_id: Uuid,
+    variables: &Map<String, Value>,
+    attempts: Vec<Dial>,
+) -> Result<Call> {
+    call.flow_id = flow_id;
+    call.kind = "flow".into();
+    let mut tx = state.outbox.begin().await?;
+    store::insert(&mut tx, &call).await?;
+    tx.event("call_created", call.id, &call).await?;
+    tx.commit().await?;
+    let mut vars = call_variables(&call);
+    vars.extend(variables.clone());
+    let af = state
+        .bus
+        .call(
+            "flow",
+            Method::Post,
+            "/v1/activeflows",
+            Some(json!({"customer_id": call.customer_id, "flow_id": flow_id,
+                        "reference_type": "call", "reference_id": call.id,
+                        "variables": vars})),
+        )
+        .await?;
+    let af = af
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(|| Error::internal("the flow service answered an activeflow without id"))?;
+    let mut conn = state
+        .db
+        .writer()
+        .acquire()
+        .await
+        .map_err(voxbin_store::map_db_error)?;
+    store::set_flow(&mut conn, call.id, flow_id, af).await?;
+    drop(conn);
+    if dial_next(state, call.id, attempts).await? {
+        arm_health(state, call.id).await;
+    } else {
+        ended(state, call.id, HangupBy::Local, HangupReason::Failed).await?;
+    }
+    store::get(state.db.writer(), None, call.id).await
 }
 
 /// Places outgoing call `call` through the first of `attempts` a media node takes; the rest
@@ -149,7 +161,7 @@ pub async fn dial_next(state: &State, call: Uuid, attempts: Vec<Dial>) -> Result
 
 /// The request's `variables`: strings, no `voipbin.*` keys (those are ignored, as the
 /// contract says).
-fn user_variables(data: Option<&Value>) -> Result<Map<String, Value>> {
+pub(crate) fn user_variables(data: Option<&Value>) -> Result<Map<String, Value>> {
     let mut out = Map::new();
     match data.and_then(|d| d.get("variables")) {
         None | Some(Value::Null) => {}
@@ -170,7 +182,12 @@ fn user_variables(data: Option<&Value>) -> Result<Map<String, Value>> {
 }
 
 /// The flow to run: `flow_id` (checked to be the customer's), else a flow made of `actions`.
-async fn flow_of(state: &State, customer: Uuid, body: &Body, data: Option<&Value>) -> Result<Uuid> {
+pub(crate) async fn flow_of(
+    state: &State,
+    customer: Uuid,
+    body: &Body,
+    data: Option<&Value>,
+) -> Result<Uuid> {
     if let Some(flow) = body.opt_uuid("flow_id")? {
         let uri = format!("/v1/flows/{flow}?customer_id={customer}");
         return match state.bus.call("flow", Method::Get, &uri, None).await {
@@ -209,8 +226,9 @@ async fn flow_of(state: &State, customer: Uuid, body: &Body, data: Option<&Value
         .ok_or_else(|| Error::internal("the flow service answered a flow without id"))
 }
 
-/// How to dial destination `i`: the attempts in order (one per dial route for `tel`).
-async fn dials_for(
+/// How to dial destination `i` (named in errors as `destinations[i]`): the attempts in
+/// order (one per dial route for `tel`).
+pub async fn dials_for(
     state: &State,
     customer: Uuid,
     source: &Address,
