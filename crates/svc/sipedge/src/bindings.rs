@@ -45,6 +45,10 @@ pub struct Binding {
     /// The phone's User-Agent, when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    /// Route to reach the phone through the edge (like an RFC 3327 Path): the edge's URI with
+    /// the flow token of the phone's connection, preloaded as `Route` by whoever calls it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 impl Binding {
@@ -171,6 +175,7 @@ mod tests {
             received: "udp:192.0.2.1:5060".into(),
             edge: "127.0.0.1:5060".into(),
             user_agent: None,
+            path: None,
         }
     }
 

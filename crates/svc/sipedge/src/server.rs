@@ -136,7 +136,8 @@ impl SipEdge {
             },
             &settings.domain,
             edge_name,
-        );
+        )
+        .with_paths(FlowSigner::new(secret.as_bytes()));
         let dispatcher = Dispatcher::new(
             &settings.media_nodes,
             settings.options_interval,

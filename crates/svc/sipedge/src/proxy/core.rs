@@ -495,7 +495,17 @@ impl EdgeCore {
             || (self.cfg.identity.is_ours(&req.uri) && req.uri.is_loose_route());
         if routed_here {
             return match loose_route(&mut req, &self.cfg.identity, &self.signer) {
-                Ok(hop) => self.forward_in_dialog(key, req, from, hop, now),
+                Ok(hop) => {
+                    if !has_to_tag {
+                        // A new call along a binding's path (registrar::path).
+                        let node = self.dispatcher.node_at(from.addr).is_some();
+                        let (me, signer) = (&self.cfg.identity, &self.signer);
+                        crate::registrar::path::initial_request_on_path(
+                            &mut req, &hop, node, me, signer,
+                        );
+                    }
+                    self.forward_in_dialog(key, req, from, hop, now)
+                }
                 Err(RouteError::ForgedToken) => {
                     self.respond(&key, reply(&req, 403, "Forbidden"), now)
                 }

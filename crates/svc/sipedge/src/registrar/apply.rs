@@ -48,6 +48,8 @@ pub struct RegisterChange {
     pub edge: String,
     /// User-Agent.
     pub user_agent: Option<String>,
+    /// The route to the phone through this edge node (see [`Binding::path`]).
+    pub path: Option<String>,
 }
 
 /// Registration bounds from the configuration.
@@ -151,6 +153,7 @@ pub fn apply(
             received: change.received.clone(),
             edge: change.edge.clone(),
             user_agent: change.user_agent.clone(),
+            path: change.path.clone(),
         };
         match existing {
             Some(i) => next[i] = binding,
@@ -199,6 +202,7 @@ mod tests {
             received: "udp:192.0.2.1:5060".into(),
             edge: "127.0.0.1:5060".into(),
             user_agent: Some("test".into()),
+            path: Some("<sip:127.0.0.1:5060;lr;ftok=u~192.0.2.1~5060~00>".into()),
         }
     }
 
@@ -215,6 +219,7 @@ mod tests {
         .unwrap();
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].expires_at, 1300);
+        assert!(b[0].path.as_deref().is_some_and(|p| p.contains(";ftok=")));
         // Refresh: same contact, higher CSeq, longer than allowed: shortened to the maximum.
         apply(
             &mut b,

@@ -7,12 +7,13 @@
 
 pub mod apply;
 mod key;
+pub mod path;
 
 pub use key::contact_key;
 
 use crate::auth::{Authenticator, Kind, Verdict};
 use crate::bindings::{aor, BindingStore};
-use crate::proxy::flow::transport_name;
+use crate::proxy::flow::{transport_name, FlowSigner};
 use crate::proxy::reply::reply;
 use apply::{Bounds, ContactSpec, ContactsAsked, RegisterChange};
 use parking_lot::Mutex;
@@ -38,6 +39,8 @@ pub struct Registrar {
     bounds: Bounds,
     suffix: String,
     edge: String,
+    /// Signs the flow tokens of the bindings' paths; no path is stored without it.
+    paths: Option<FlowSigner>,
     /// Address of record -> latest expiry of a binding made through this node (for the gauge).
     active: Arc<Mutex<HashMap<String, u64>>>,
 }
@@ -58,8 +61,16 @@ impl Registrar {
             bounds,
             suffix: format!(".registrar.{}", domain.to_ascii_lowercase()),
             edge,
+            paths: None,
             active: Arc::default(),
         }
+    }
+
+    /// The same registrar storing with each binding the path to the phone through this node,
+    /// its flow token signed by `signer` (the cluster's flow signer).
+    pub fn with_paths(mut self, signer: FlowSigner) -> Registrar {
+        self.paths = Some(signer);
+        self
     }
 
     /// Addresses of record registered through this node that are live at unix time `now`.
@@ -199,6 +210,10 @@ impl Registrar {
             received: format!("{}:{}", transport_name(source.transport), source.addr),
             edge: self.edge.clone(),
             user_agent: req.headers.get(&HeaderName::UserAgent).map(str::to_string),
+            path: self
+                .paths
+                .as_ref()
+                .map(|signer| path::path_for(&self.edge, signer, source)),
         })
     }
 }

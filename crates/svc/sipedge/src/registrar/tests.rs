@@ -22,7 +22,8 @@ async fn registrar() -> (Registrar, BindingStore, voxbin_bus::Consumer) {
         bounds,
         "voxbin.local",
         "127.0.0.1:5060".into(),
-    );
+    )
+    .with_paths(crate::proxy::flow::FlowSigner::new(b"cluster"));
     (r, store, consumer)
 }
 
@@ -101,6 +102,13 @@ async fn register_is_challenged_then_stored_then_removed() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].received, "udp:198.51.100.4:40000");
     assert_eq!(stored[0].edge, "127.0.0.1:5060");
+    // The path leads through this node down the phone's flow (where the REGISTER came from).
+    let signer = crate::proxy::flow::FlowSigner::new(b"cluster");
+    let path = stored[0].path.as_deref().expect("a path");
+    let token = path
+        .trim_start_matches("<sip:127.0.0.1:5060;lr;ftok=")
+        .trim_end_matches('>');
+    assert_eq!(signer.decode(token), Some(source()));
     assert_eq!(r.active(NOW + 1), 1);
     assert_eq!(
         r.active(NOW + 301),
