@@ -157,6 +157,12 @@ pub async fn on_media_event(state: &State, kind: &str, data: &Value) -> Result<(
                 return Ok(());
             }
             if let Some(call) = store::get_any(state.db.writer(), leg).await? {
+                // a group's call answering after another won (hangup_others) is hung up
+                if !call.groupcall_id.is_nil()
+                    && !crate::groupcall::call_answered(state, &call).await?
+                {
+                    return Ok(());
+                }
                 // an outgoing call runs its flow once answered
                 if call.direction == Direction::Outgoing && !call.activeflow_id.is_nil() {
                     let answer = flow_call(state, &call, "execute", json!({})).await?;
@@ -285,6 +291,10 @@ pub async fn ended(state: &State, id: Uuid, by: HangupBy, reason: HangupReason) 
         {
             tracing::warn!(call = %id, error = %e, "activeflow not stopped");
         }
+    }
+    if !call.groupcall_id.is_nil() {
+        // its group dials the next destination or ends
+        crate::groupcall::call_ended(state, &call).await?;
     }
     Ok(())
 }

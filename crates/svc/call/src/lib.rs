@@ -10,6 +10,7 @@
 //! |---|---|
 //! | `GET /v1/calls`, `GET /v1/calls/{id}` | list, read |
 //! | `POST /v1/calls` | outbound calls (sip, tel through routes) running a flow |
+//! | `/v1/groupcalls` (list, create, get, delete, hangup) | group calls ([`groupcall`]) |
 //! | `DELETE /v1/calls/{id}` | soft-delete a finished call (409 while live) |
 //! | `POST /v1/calls/{id}/hangup` | hang up |
 //! | `POST /v1/calls/{id}/talk`, `hold`/`moh`, `mute`, `silence` (and `DELETE` to undo) | media |
@@ -31,6 +32,7 @@
 
 pub mod actions;
 pub mod driver;
+pub mod groupcall;
 mod handlers;
 pub mod media;
 pub mod model;
@@ -111,6 +113,24 @@ pub fn handler_with(state: Arc<State>) -> Arc<dyn Handler> {
             .route(Method::Get, "/v1/recordings/{id}", h::recording)
             .route(Method::Delete, "/v1/recordings/{id}", h::recording_delete)
             .route(Method::Get, "/v1/recordings/{id}/file", h::recording_file)
+            .route(Method::Get, "/v1/groupcalls", groupcall::handlers::list)
+            .route(Method::Post, "/v1/groupcalls", groupcall::handlers::create)
+            .route(Method::Get, "/v1/groupcalls/{id}", groupcall::handlers::get)
+            .route(
+                Method::Delete,
+                "/v1/groupcalls/{id}",
+                groupcall::handlers::delete,
+            )
+            .route(
+                Method::Post,
+                "/v1/groupcalls/{id}/hangup",
+                groupcall::handlers::hangup,
+            )
+            .route(
+                Method::Post,
+                "/v1/groupcalls/{id}/ring_timeout",
+                groupcall::handlers::ring_timeout,
+            )
             .route(Method::Post, "/v1/calls/{id}/op_done", h::op_done)
             .route(Method::Post, "/v1/calls/{id}/health", h::health),
     )
