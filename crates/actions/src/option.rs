@@ -179,6 +179,26 @@ fn check_destinations(field: &str, list: &[Address]) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Destinations a flow may dial (`call`, `connect`): phone numbers, SIP URIs, extensions.
+fn check_dialable(field: &str, list: &[Address]) -> Result<(), FieldError> {
+    check_destinations(field, list)?;
+    for (i, a) in list.iter().enumerate() {
+        match a.r#type {
+            Some(AddressType::Tel | AddressType::Sip | AddressType::Extension) => {}
+            other => {
+                let name = serde_json::to_value(other).unwrap_or_default();
+                return fail(
+                    &format!("{field}[{i}].type"),
+                    format!(
+                        "{name} is not dialled from a flow in this version (tel, sip or extension)"
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Comparison operators of the `condition_*` actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Condition {
@@ -1136,7 +1156,13 @@ pub struct OptionCall {
 }
 impl Check for OptionCall {
     fn check(&mut self) -> Result<(), FieldError> {
-        check_destinations("destinations", &self.destinations)
+        if self.early_execution {
+            return fail(
+                "early_execution",
+                "running the flow before answer is not supported in this version",
+            );
+        }
+        check_dialable("destinations", &self.destinations)
     }
 }
 
@@ -1161,7 +1187,7 @@ pub struct OptionConnect {
 }
 impl Check for OptionConnect {
     fn check(&mut self) -> Result<(), FieldError> {
-        check_destinations("destinations", &self.destinations)
+        check_dialable("destinations", &self.destinations)
     }
 }
 

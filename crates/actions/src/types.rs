@@ -85,8 +85,6 @@ const MESSAGING: &str =
 const TRANSCRIBE: &str = "transcription is not available in this version yet";
 /// Why answering machine detection is refused for now.
 const AMD: &str = "answering machine detection is not available in this version yet";
-/// Why dialing out of a flow (`call`, `connect`) is refused for now.
-const DIAL: &str = "outgoing calls from a flow are not available in this version yet";
 /// Why confbridges are refused for now.
 const CONFBRIDGE: &str = "confbridges are not available in this version yet";
 
@@ -105,7 +103,7 @@ contract {
     /// Jump to the target matching a variable's value.
     Branch = "branch" => Control,
     /// Start independent outgoing calls with their own flow.
-    Call = "call" => Unsupported(DIAL),
+    Call = "call" => Call,
     /// Deprecated: jump to the false target unless the received digits match.
     ConditionCallDigits = "condition_call_digits" => Control,
     /// Deprecated: jump to the false target unless the call has the given status.
@@ -119,7 +117,7 @@ contract {
     /// Join the call to a conference (pushes the conference's actions).
     ConferenceJoin = "conference_join" => Unsupported(CONFERENCE),
     /// Dial destinations and bridge them with this call.
-    Connect = "connect" => Unsupported(DIAL),
+    Connect = "connect" => Call,
     /// Send a message to a conversation.
     ConversationSend = "conversation_send" => Unsupported(MESSAGING),
     /// Collect DTMF digits into `voipbin.call.digits`.
@@ -264,6 +262,8 @@ mod tests {
             T::ExternalMediaStart,
             T::ExternalMediaStop,
             T::Mute,
+            T::Call,
+            T::Connect,
         ];
         let refused = [
             T::AiTalk,
@@ -277,8 +277,6 @@ mod tests {
             T::TranscribeStop,
             T::TranscribeRecording,
             T::Amd,
-            T::Call,
-            T::Connect,
             T::ConfbridgeJoin,
         ];
         for &t in ActionType::ALL {

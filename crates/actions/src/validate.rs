@@ -497,8 +497,8 @@ mod tests {
                 assert!(!e.message.contains("not supported"), "{t}: {}", e.message);
             }
         }
-        // The call service cannot dial, bridge or detect machines yet: refused at creation.
-        for t in ["amd", "call", "connect", "confbridge_join"] {
+        // The call service cannot detect machines or join confbridges yet: refused at creation.
+        for t in ["amd", "confbridge_join"] {
             let e = validate_actions(&json!([{"type": "answer"}, {"type": t}])).unwrap_err();
             assert!(
                 e.message.starts_with(&format!(
@@ -508,14 +508,38 @@ mod tests {
                 e.message
             );
         }
-        // An inline call is refused before its nested actions are read.
+        // An inline call's nested actions are held to the same rules.
         let e = validate_actions(&json!([{"type": "call", "option": {
             "destinations": [{"type": "tel", "target": "+1"}],
             "actions": [{"type": "ai_talk", "option": {"ai_id": T}}]}}]))
         .unwrap_err();
         assert!(
             e.message
-                .starts_with("actions[0].type: action type \"call\""),
+                .starts_with("actions[0].option.actions[0].type: action type \"ai_talk\""),
+            "{}",
+            e.message
+        );
+        // Dialling from a flow: connect and call pass; what they cannot do is refused.
+        validate_actions(&json!([{"type": "connect", "option": {
+            "destinations": [{"type": "sip", "target": "sip:bob@example.com"}]}},
+            {"type": "call", "option": {"destinations": [{"type": "tel", "target": "+15550100"}],
+            "actions": [{"type": "talk", "option": {"text": "hi"}}]}}]))
+        .unwrap();
+        let e = validate_actions(&json!([{"type": "connect", "option": {
+            "destinations": [{"type": "agent", "target": T}]}}]))
+        .unwrap_err();
+        assert!(
+            e.message.starts_with(
+                "actions[0].option.destinations[0].type: \"agent\" is not dialled from a flow"
+            ),
+            "{}",
+            e.message
+        );
+        let e = validate_actions(&json!([{"type": "call", "option": {
+            "destinations": [{"type": "tel", "target": "+15550100"}], "early_execution": true}}]))
+        .unwrap_err();
+        assert!(
+            e.message.starts_with("actions[0].option.early_execution: "),
             "{}",
             e.message
         );

@@ -37,6 +37,11 @@ pub enum Plan {
     },
     /// Hang the call up.
     Hangup(HangupReason),
+    /// Dial the option's destinations and bridge the first to answer ([`crate::connect`]);
+    /// the action is done when nobody answered.
+    Connect,
+    /// Place new outgoing calls running their own flow ([`crate::connect::call_action`]).
+    Call,
     /// Not runnable in this version: the activeflow stops with this reason.
     Unsupported(String),
 }
@@ -149,6 +154,8 @@ pub fn plan(action: &Value) -> Plan {
             verb: "external_media_start",
             body: json!({"address": text(o, "external_host")}),
         },
+        "connect" => Plan::Connect,
+        "call" => Plan::Call,
         "external_media_stop" => Plan::Command {
             verb: "external_media_stop",
             body: json!({}),
@@ -246,10 +253,12 @@ mod unit {
             plan(&act("hangup", json!({}))),
             Plan::Hangup(HangupReason::Normal)
         );
-        let Plan::Unsupported(why) = plan(&act("connect", json!({}))) else {
-            panic!("connect is not runnable yet")
+        assert_eq!(plan(&act("connect", json!({}))), Plan::Connect);
+        assert_eq!(plan(&act("call", json!({}))), Plan::Call);
+        let Plan::Unsupported(why) = plan(&act("queue_join", json!({}))) else {
+            panic!("queue_join is not runnable yet")
         };
-        assert!(why.contains("connect"), "{why}");
+        assert!(why.contains("queue_join"), "{why}");
     }
 
     #[test]

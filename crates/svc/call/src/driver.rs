@@ -35,6 +35,7 @@ pub const MEDIA_EVENTS: &[&str] = &[
     "leg_created",
     "leg_ringing",
     "leg_answered",
+    "leg_progressing",
     "leg_hangup",
     "playback_finished",
     "digits_collected",
@@ -163,6 +164,10 @@ pub async fn on_media_event(state: &State, kind: &str, data: &Value) -> Result<(
                 {
                     return Ok(());
                 }
+                // a call a connect dialled is bridged to its master (or dropped)
+                if crate::connect::on_answered(state, &call).await? {
+                    return Ok(());
+                }
                 // an outgoing call runs its flow once answered
                 if call.direction == Direction::Outgoing && !call.activeflow_id.is_nil() {
                     let answer = flow_call(state, &call, "execute", json!({})).await?;
@@ -171,6 +176,7 @@ pub async fn on_media_event(state: &State, kind: &str, data: &Value) -> Result<(
             }
             Ok(())
         }
+        "leg_progressing" => crate::connect::on_progressing(state, leg, data).await,
         "leg_hangup" => {
             let by = match str_of(data, "hangup_by") {
                 "local" => HangupBy::Local,
@@ -251,6 +257,13 @@ async fn advance(state: &State, id: Uuid, status: Status, event: &str) -> Result
 
 /// Ends call `id` (once) with `call_hangup`, and stops its activeflow with the reason.
 pub async fn ended(state: &State, id: Uuid, by: HangupBy, reason: HangupReason) -> Result<()> {
+    // a master a connect hung up ends with the connect's reason (dialout, relayed)
+    let reason = match by {
+        HangupBy::Local => crate::connect::master_reason(state, id)
+            .await?
+            .unwrap_or(reason),
+        _ => reason,
+    };
     let mut tx = state.outbox.begin().await?;
     if !store::set_hangup(&mut tx, id, by, reason).await? {
         return Ok(());
@@ -260,6 +273,8 @@ pub async fn ended(state: &State, id: Uuid, by: HangupBy, reason: HangupReason) 
         .ok_or_else(|| Error::not_found("call"))?;
     tx.event("call_hangup", id, &call).await?;
     tx.commit().await?;
+    // its chained calls and connect move on (a bus message: their ends come back here)
+    crate::connect::notify_over(state, &call).await;
     let mut conn = state
         .db
         .writer()
@@ -585,7 +600,7 @@ pub async fn hang_up(state: &State, call: &Call, reason: HangupReason) -> Result
 async fn run_action(state: &State, call: &Call, action: &Value) -> Result<Ran> {
     let the_plan = plan(action);
     let op = match the_plan {
-        Plan::Operation { .. } | Plan::Timed { .. } => voxbin_core::id::new_id(),
+        Plan::Operation { .. } | Plan::Timed { .. } | Plan::Connect => voxbin_core::id::new_id(),
         _ => Uuid::nil(),
     };
     // the op id is stored before the node hears of it, so its completion is never missed
@@ -655,6 +670,14 @@ async fn run_action(state: &State, call: &Call, action: &Value) -> Result<Ran> {
             hang_up(state, call, reason).await?;
             Ok(Ran::Pending)
         }
+        Plan::Connect => match crate::connect::start(state, call, action, op).await? {
+            Ok(()) => Ok(Ran::Pending),
+            Err(why) => Ok(Ran::Stop(why)),
+        },
+        Plan::Call => match crate::connect::call_action(state, call, action).await? {
+            Ok(()) => Ok(Ran::Done(Vec::new())),
+            Err(why) => Ok(Ran::Stop(why)),
+        },
         Plan::Unsupported(why) => Ok(Ran::Stop(why)),
     }
 }

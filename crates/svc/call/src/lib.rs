@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod actions;
+pub mod connect;
 pub mod driver;
 pub mod groupcall;
 mod handlers;
@@ -131,6 +132,7 @@ pub fn handler_with(state: Arc<State>) -> Arc<dyn Handler> {
                 "/v1/groupcalls/{id}/ring_timeout",
                 groupcall::handlers::ring_timeout,
             )
+            .route(Method::Post, "/v1/calls/{id}/chain", connect::chain_route)
             .route(Method::Post, "/v1/calls/{id}/op_done", h::op_done)
             .route(Method::Post, "/v1/calls/{id}/health", h::health),
     )

@@ -76,6 +76,11 @@ pub struct Dial {
 
 /// Places an outgoing leg on any media node; the node's id.
 pub async fn originate(bus: &BusClient, dial: &Dial) -> Result<String> {
+    originate_on(bus, None, dial).await
+}
+
+/// Places an outgoing leg on media node `node` (any node when `None`); the node's id.
+pub async fn originate_on(bus: &BusClient, node: Option<&str>, dial: &Dial) -> Result<String> {
     let mut body = json!({"id": dial.id, "uri": dial.uri, "from": dial.from});
     if let Some(p) = &dial.proxy {
         body["proxy"] = json!(p);
@@ -92,10 +97,20 @@ pub async fn originate(bus: &BusClient, dial: &Dial) -> Result<String> {
         body["auth_username"] = json!(user);
         body["auth_password"] = json!(pass);
     }
-    let answer = bus
-        .with_timeout(COMMAND_TIMEOUT)
-        .call(MEDIA, Method::Post, "/v1/legs", Some(body))
-        .await?;
+    let answer = match node {
+        Some(node) => {
+            let request = bus.request(Method::Post, "/v1/legs", Some(body));
+            bus.bus()
+                .rpc(&node_queue(node), request, COMMAND_TIMEOUT)
+                .await?
+                .into_result()?
+        }
+        None => {
+            bus.with_timeout(COMMAND_TIMEOUT)
+                .call(MEDIA, Method::Post, "/v1/legs", Some(body))
+                .await?
+        }
+    };
     answer
         .get("node_id")
         .and_then(Value::as_str)

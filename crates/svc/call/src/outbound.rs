@@ -13,6 +13,7 @@ use voxbin_bus::Method;
 use voxbin_core::{clock, Error, Result};
 use voxbin_svc_kit::body::{invalid, is_e164, Body};
 
+use crate::connect::callerid;
 use crate::driver::{arm_health, call_variables, ended};
 use crate::media::{self, Dial};
 use crate::model::{Address, Call, Direction, HangupBy, HangupReason, Status};
@@ -31,6 +32,8 @@ pub async fn create(state: &State, customer: Uuid, data: Option<&Value>) -> Resu
         Some(v) => serde_json::from_value(v.clone())
             .map_err(|e| invalid("source", format!("is not an address: {e}")))?,
     };
+    callerid::check_source(&source, "source")?;
+    let hide = callerid::Anonymous::of(data, "anonymous")?.hides(None);
     let destinations: Vec<Address> = match body.opt_array("destinations")? {
         Some(items) if !items.is_empty() => items
             .into_iter()
@@ -49,9 +52,16 @@ pub async fn create(state: &State, customer: Uuid, data: Option<&Value>) -> Resu
         ));
     }
     let variables = user_variables(data)?;
+    let source = callerid::effective_source(state, customer, &source).await?;
     let mut dials = Vec::new();
     for (i, d) in destinations.iter().enumerate() {
-        dials.push(dials_for(state, customer, &source, d, i).await?);
+        let mut attempts = dials_for(state, customer, &source, d, i).await?;
+        if matches!(d.kind.as_str(), "tel" | "sip") {
+            for a in &mut attempts {
+                callerid::apply(a, &source, hide, d.kind == "tel");
+            }
+        }
+        dials.push(attempts);
     }
     let flow_id = flow_of(state, customer, &body, data).await?;
     let mut calls = Vec::new();
@@ -124,6 +134,8 @@ pub async fn start_call(
 /// Places outgoing call `call` through the first of `attempts` a media node takes; the rest
 /// are kept for failover. False when none was taken.
 pub async fn dial_next(state: &State, call: Uuid, attempts: Vec<Dial>) -> Result<bool> {
+    // a leg a connect bridges must be on its master's node
+    let node = crate::connect::pinned_node(state, call).await?;
     let mut left = attempts.into_iter();
     while let Some(mut dial) = left.next() {
         dial.id = call;
@@ -142,7 +154,7 @@ pub async fn dial_next(state: &State, call: Uuid, attempts: Vec<Dial>) -> Result
             .map_err(voxbin_store::map_db_error)?;
         store::set_dial_plan(&mut conn, call, plan).await?;
         drop(conn);
-        match media::originate(&state.bus, &dial).await {
+        match media::originate_on(&state.bus, node.as_deref(), &dial).await {
             Ok(node) => {
                 let mut conn = state
                     .db
