@@ -10,6 +10,7 @@ pub mod limits;
 pub mod middleware;
 pub mod routes;
 mod state;
+pub mod stream;
 pub mod ws;
 
 pub use error::ApiError;
@@ -26,6 +27,7 @@ pub fn app(state: ApiState) -> Router {
         .route("/v1.0/ping", get(ping))
         .merge(routes::routes())
         .merge(ws::routes())
+        .merge(stream::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -23,4 +23,6 @@ pub struct ApiState {
     pub limits: Arc<RateLimiter>,
     /// The websocket event hub of this process.
     pub events: Hub,
+    /// The audiosocket listener that media streams come in through.
+    pub streams: crate::stream::Streams,
 }

@@ -346,6 +346,10 @@ pub struct ApiConfig {
     pub tls_key: String,
     /// AudioSocket (TLV media stream) address.
     pub audiosocket_listen: String,
+    /// `host:port` media nodes dial to reach this process's audiosocket listener (on
+    /// Kubernetes the pod IP, so the stream reaches the pod holding the websocket); empty
+    /// means `audiosocket_listen`, a wildcard IP read as loopback.
+    pub audiosocket_advertise: String,
     /// Largest accepted request body in bytes.
     pub body_limit_bytes: u64,
     /// Deepest accepted JSON nesting.
@@ -629,6 +633,7 @@ impl Config {
                 tls_cert: String::new(),
                 tls_key: String::new(),
                 audiosocket_listen: format!("{host}:9000"),
+                audiosocket_advertise: String::new(),
                 body_limit_bytes: 1024 * 1024,
                 json_depth_limit: 32,
                 rate_limit_ip_per_sec: 200,

@@ -26,7 +26,7 @@ pub async fn list(ctx: Ctx) -> Result<Page<Call>> {
 }
 
 /// The call of the `{id}` path visible to the caller.
-async fn visible(ctx: &Ctx) -> Result<Call> {
+pub(crate) async fn visible(ctx: &Ctx) -> Result<Call> {
     let scope = Scope::from_ctx(ctx)?;
     let id = ctx.param_uuid("id")?;
     ctx.state()
@@ -271,43 +271,14 @@ pub async fn recording_delete(ctx: Ctx) -> Result<crate::recording::Recording> {
     let deleted = crate::recording::delete(&mut tx, Some(rec.customer_id), rec.id).await?;
     tx.event("recording_deleted", rec.id, &deleted).await?;
     tx.commit().await?;
-    if !rec.path.is_empty() {
-        if let Err(e) = tokio::fs::remove_file(&rec.path).await {
-            tracing::info!(recording = %rec.id, error = %e, "recording file not removed");
-        }
-    }
+    crate::recording::remove_file(&state.bus, &rec).await;
     Ok(deleted)
 }
 
-/// Largest WAV handed over the bus (a bit over an hour of 8 kHz 16-bit mono).
-const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
-
-/// `GET /v1/recordings/{id}/file`: `{id, content_type, data}` with the WAV in base64, once
-/// the recording ended; 409 while it runs, 404 when the file is not on this host.
+/// `GET /v1/recordings/{id}/file?offset=`: a chunk of the WAV (see
+/// [`crate::recording::file_chunk`]).
 pub async fn recording_file(ctx: Ctx) -> Result<Value> {
-    use base64::Engine as _;
     let rec = visible_recording(&ctx).await?;
-    if rec.status != "ended" {
-        return Err(Error::new(
-            ErrorKind::AlreadyExists,
-            "RECORDING_IN_PROGRESS",
-            "the recording has not ended yet",
-        ));
-    }
-    let missing = || Error::not_found("recording file");
-    let meta = tokio::fs::metadata(&rec.path)
-        .await
-        .map_err(|_| missing())?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(Error::invalid_argument(
-            "RECORDING_TOO_LARGE",
-            "the recording is too large to download through the API",
-        ));
-    }
-    let bytes = tokio::fs::read(&rec.path).await.map_err(|_| missing())?;
-    Ok(json!({
-        "id": rec.id,
-        "content_type": "audio/wav",
-        "data": base64::engine::general_purpose::STANDARD.encode(bytes),
-    }))
+    let offset: u64 = ctx.query_as("offset")?.unwrap_or(0);
+    crate::recording::file_chunk(&ctx.state().bus, &rec, offset).await
 }

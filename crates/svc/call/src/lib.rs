@@ -16,7 +16,8 @@
 //! | `POST /v1/calls/{id}/talk`, `hold`/`moh`, `mute`, `silence` (and `DELETE` to undo) | media |
 //! | `POST /v1/calls/{id}/recording_start`, `recording_stop` | record the call |
 //! | `GET /v1/recordings`, `GET`/`DELETE /v1/recordings/{id}` | recordings |
-//! | `GET /v1/recordings/{id}/file` | the WAV, base64 in `data` (files on this host only) |
+//! | `GET /v1/recordings/{id}/file?offset=` | a chunk of the WAV, fetched from the media node that wrote it ([`recording`]) |
+//! | `POST`/`DELETE /v1/calls/{id}/media_stream` | stream the call's audio to an audiosocket ([`stream`]) |
 //!
 //! Internal timer routes (`POST /v1/calls/{id}/op_done`, `/health`) arrive as delayed bus
 //! messages: timed actions (sleep, echo) and the periodic leg health check, which also
@@ -41,6 +42,7 @@ pub mod outbound;
 pub mod recording;
 pub mod routing;
 mod store;
+pub mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -114,6 +116,16 @@ pub fn handler_with(state: Arc<State>) -> Arc<dyn Handler> {
             .route(Method::Get, "/v1/recordings/{id}", h::recording)
             .route(Method::Delete, "/v1/recordings/{id}", h::recording_delete)
             .route(Method::Get, "/v1/recordings/{id}/file", h::recording_file)
+            .route(
+                Method::Post,
+                "/v1/calls/{id}/media_stream",
+                stream::start,
+            )
+            .route(
+                Method::Delete,
+                "/v1/calls/{id}/media_stream",
+                stream::stop,
+            )
             .route(Method::Get, "/v1/groupcalls", groupcall::handlers::list)
             .route(Method::Post, "/v1/groupcalls", groupcall::handlers::create)
             .route(Method::Get, "/v1/groupcalls/{id}", groupcall::handlers::get)

@@ -1,12 +1,20 @@
 //! Recordings of calls (contract schema `CallManagerRecording`) and their SQL over
 //! `call_recordings`. A recording's id is also the op id of the media node's `record_start`,
 //! so its `recording_finished` event names it.
+//!
+//! The WAV stays on the media node that wrote it; [`file_chunk`] reads it from that node over
+//! the bus in bounded chunks (the node's `GET /v1/recordings/{id}/file`), so the API and the
+//! call service need no disk shared with media nodes, in either shape.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Executor};
 use uuid::Uuid;
-use voxbin_core::{clock, Error, Result};
+use voxbin_bus::{BusClient, Method};
+use voxbin_core::{clock, Error, ErrorKind, Result};
 use voxbin_store::{map_db_error, row, sqlx, Db, Page, PageRequest};
 use voxbin_svc_kit::scoped::Table;
 
@@ -150,6 +158,80 @@ pub async fn delete(
     }
     let found = SCOPED.get(conn, id, None, true, from_row).await?;
     found.ok_or_else(|| Error::not_found("recording"))
+}
+
+/// Largest recording handed out through the API (a bit over an hour of 8 kHz 16-bit mono).
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How long the node holding a file may take to answer one chunk (under the gateway's
+/// default 3 s, so a gone node is reported as such rather than as the gateway's timeout).
+const FILE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// One chunk of `rec`'s WAV from `offset`, from the media node that wrote it:
+/// `{id, content_type, size, offset, data}` (base64, the node's chunk size at most). 409
+/// while it records, 400 past [`MAX_FILE_BYTES`], 503 naming the node when it is gone.
+pub async fn file_chunk(bus: &BusClient, rec: &Recording, offset: u64) -> Result<Value> {
+    if rec.status != "ended" {
+        return Err(Error::new(
+            ErrorKind::FailedPrecondition,
+            "RECORDING_IN_PROGRESS",
+            "the recording has not ended yet",
+        ));
+    }
+    if rec.node_id.is_empty() {
+        return Err(Error::not_found("recording file"));
+    }
+    let uri = format!("/v1/recordings/{}/file?offset={offset}", rec.id);
+    let answer = on_node(bus, rec, Method::Get, &uri).await?;
+    let size = answer.get("size").and_then(Value::as_u64).unwrap_or(0);
+    if size > MAX_FILE_BYTES {
+        return Err(Error::invalid_argument(
+            "RECORDING_TOO_LARGE",
+            "the recording is too large to download through the API",
+        ));
+    }
+    Ok(json!({
+        "id": rec.id,
+        "content_type": "audio/wav",
+        "size": size,
+        "offset": offset,
+        "data": answer.get("data").cloned().unwrap_or(Value::Null),
+    }))
+}
+
+/// Removes `rec`'s WAV on its node; false (and logged) when that failed.
+pub async fn remove_file(bus: &BusClient, rec: &Recording) -> bool {
+    if rec.node_id.is_empty() {
+        return false;
+    }
+    let uri = format!("/v1/recordings/{}/file", rec.id);
+    match on_node(bus, rec, Method::Delete, &uri).await {
+        Ok(v) => v.get("removed").and_then(Value::as_bool).unwrap_or(false),
+        Err(e) => {
+            tracing::info!(recording = %rec.id, error = %e.message, "recording file not removed");
+            false
+        }
+    }
+}
+
+/// A request to the node that holds `rec`; its silence is a 503 that names the node.
+async fn on_node(bus: &BusClient, rec: &Recording, method: Method, uri: &str) -> Result<Value> {
+    let request = bus.request(method, uri, None);
+    let queue = crate::media::node_queue(&rec.node_id);
+    let answer = bus.bus().rpc(&queue, request, FILE_TIMEOUT).await;
+    answer
+        .and_then(|a| a.into_result())
+        .map_err(|e| match e.kind {
+            ErrorKind::Unavailable => Error::unavailable(
+                "MEDIA_NODE_UNAVAILABLE",
+                format!(
+                    "recording {} is kept by media node {}, which does not answer; \
+                 the file can be downloaded once that node is back",
+                    rec.id, rec.node_id
+                ),
+            ),
+            _ => e,
+        })
 }
 
 fn from_row(r: &AnyRow) -> Result<Recording> {

@@ -60,6 +60,7 @@ pub fn node_router(state: St) -> Router<St> {
         });
     let r = signalling(r);
     let r = media_ops(r);
+    let r = crate::files::routes(r);
     conferences(r)
 }
 
@@ -481,14 +482,7 @@ fn media_ops(r: Router<St>) -> Router<St> {
             let (id, _) = leg(&ctx)?;
             let v = body_value(&ctx);
             let op = op_of(&v)?;
-            let address = text(&v, "address")
-                .and_then(|a| a.parse().ok())
-                .ok_or_else(|| {
-                    Error::invalid_argument(
-                        "INVALID_ARGUMENT",
-                        "address: host:port of an audiosocket server",
-                    )
-                })?;
+            let address = resolve(text(&v, "address").unwrap_or("")).await?;
             ctx.state()
                 .engine
                 .external_media(LegId(id), op, ExternalMediaSpec { address })
@@ -509,6 +503,25 @@ fn media_ops(r: Router<St>) -> Router<St> {
             Ok(json!({"id": id}))
         },
     )
+}
+
+/// An audiosocket server's `host:port` (an IP or a name to resolve) as a socket address.
+async fn resolve(address: &str) -> Result<std::net::SocketAddr> {
+    let bad = |why: String| Error::invalid_argument("INVALID_ARGUMENT", format!("address: {why}"));
+    if let Ok(a) = address.parse() {
+        return Ok(a);
+    }
+    if !address.contains(':') {
+        return Err(bad(format!(
+            "{address:?} is not host:port of an audiosocket server"
+        )));
+    }
+    let mut found = tokio::net::lookup_host(address)
+        .await
+        .map_err(|e| bad(format!("{address:?} does not resolve: {e}")))?;
+    found
+        .next()
+        .ok_or_else(|| bad(format!("{address:?} resolves to no address")))
 }
 
 /// `record_start`'s body: direction (`in`, `out`, `both`), end conditions, beep.

@@ -27,9 +27,10 @@
 //! | hold / unhold (music on hold + re-INVITE) | `/v1/legs/{id}/hold`, `/unhold` | |
 //! | mute / unmute | `/v1/legs/{id}/mute`, `/unmute` | `direction?` in/out/both |
 //! | bridge / unbridge | `/v1/legs/{id}/bridge`, `/unbridge` | `peer_id` (bridge) |
-//! | external media | `/v1/legs/{id}/external_media_start`, `/external_media_stop` | `address` (audiosocket host:port) |
+//! | external media | `/v1/legs/{id}/external_media_start`, `/external_media_stop` | `address` (audiosocket host:port; a host name is resolved) |
 //! | conference create / destroy | `/v1/conferences`, `DELETE /v1/conferences/{id}` | `id?`, `tones?` |
 //! | conference join / leave / mute | `/v1/conferences/{id}/join`, `/leave`, `/mute` | `leg_id`, `muted?` |
+//! | recording file (chunks of a WAV this node wrote) | `GET /v1/recordings/{id}/file?offset=`, `DELETE /v1/recordings/{id}/file` | |
 //! | conference record | `/v1/conferences/{id}/record_start`, `/record_stop` | as record_start |
 //!
 //! Events carry `id` (leg id), `node_id`, `tm_event` (and `op_id` for operations):
@@ -53,6 +54,7 @@
 
 mod commands;
 mod events;
+mod files;
 mod heartbeat;
 mod legs;
 mod metrics;

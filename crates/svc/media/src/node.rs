@@ -73,6 +73,7 @@ impl MediaNode {
             legs: Default::default(),
             bus: bus.clone(),
             draining: Default::default(),
+            recordings_dir: settings.recordings_dir.clone(),
         });
         let node_consumer = bus
             .serve(

@@ -64,6 +64,8 @@ pub struct NodeState {
     pub bus: Arc<dyn Bus>,
     /// Shutdown began: no new calls.
     pub draining: AtomicBool,
+    /// Where the engine writes recordings (read back by [`crate::files`]).
+    pub recordings_dir: std::path::PathBuf,
 }
 
 impl NodeState {

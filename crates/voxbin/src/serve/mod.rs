@@ -132,6 +132,15 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
             .map_err(|e| format!("websocket events: {}", e.message))?,
         false => voxbin_api::ws::Hub::new(),
     };
+    let streams = match wants_api && !config.api.audiosocket_listen.is_empty() {
+        true => voxbin_api::stream::Streams::bind(
+            &config.api.audiosocket_listen,
+            &config.api.audiosocket_advertise,
+            shutdown.draining_token(),
+        )
+        .await?,
+        false => voxbin_api::stream::Streams::disabled(),
+    };
     let api_state = wants_api.then(|| {
         let a = &config.api;
         ApiState {
@@ -157,6 +166,7 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
                 .shared(deps.cache.clone()),
             ),
             events,
+            streams,
         }
     });
     let api_task = match (api, &api_state) {
