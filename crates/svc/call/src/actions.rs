@@ -150,10 +150,7 @@ pub fn plan(action: &Value) -> Plan {
             verb: "mute",
             body: json!({"direction": match text(o, "direction") { "" => "both", d => d }}),
         },
-        "external_media_start" => Plan::Command {
-            verb: "external_media_start",
-            body: json!({"address": text(o, "external_host")}),
-        },
+        "external_media_start" => external_media_start(o),
         "connect" => Plan::Connect,
         "call" => Plan::Call,
         "external_media_stop" => Plan::Command {
@@ -163,6 +160,34 @@ pub fn plan(action: &Value) -> Plan {
         other => Plan::Unsupported(format!(
             "the call service cannot run the action type {other:?} in this version"
         )),
+    }
+}
+
+/// `external_media_start`: the media node speaks audiosocket over TCP (8 kHz slin) as a
+/// client, so other encapsulations, transports or formats stop the flow rather than send
+/// audiosocket to a peer that expects something else.
+fn external_media_start(o: &Value) -> Plan {
+    let wanted = [
+        ("encapsulation", "audiosocket", "rtp"),
+        ("transport", "tcp", "udp"),
+        ("connection_type", "client", "client"),
+        ("format", "slin", "ulaw"),
+    ];
+    for (key, runs, default) in wanted {
+        let v = match text(o, key) {
+            "" => default,
+            v => v,
+        };
+        if v != runs {
+            return Plan::Unsupported(format!(
+                "external_media_start with {key} {v:?} is not supported in this version: \
+                 set encapsulation audiosocket, transport tcp, connection_type client, format slin"
+            ));
+        }
+    }
+    Plan::Command {
+        verb: "external_media_start",
+        body: json!({"address": text(o, "external_host")}),
     }
 }
 
@@ -259,6 +284,27 @@ mod unit {
             panic!("queue_join is not runnable yet")
         };
         assert!(why.contains("queue_join"), "{why}");
+    }
+
+    #[test]
+    fn external_media_runs_as_audiosocket_over_tcp_only() {
+        let audiosocket = json!({"external_host": "10.0.0.9:9000", "encapsulation": "audiosocket",
+                                 "transport": "tcp", "format": "slin"});
+        assert_eq!(
+            plan(&act("external_media_start", audiosocket)),
+            Plan::Command {
+                verb: "external_media_start",
+                body: json!({"address": "10.0.0.9:9000"})
+            }
+        );
+        // the contract's defaults (rtp over udp, ulaw) are refused, naming what is wrong
+        let Plan::Unsupported(why) = plan(&act(
+            "external_media_start",
+            json!({"external_host": "10.0.0.9:9000"}),
+        )) else {
+            panic!("rtp external media is not runnable")
+        };
+        assert!(why.contains("encapsulation \"rtp\""), "{why}");
     }
 
     #[test]
