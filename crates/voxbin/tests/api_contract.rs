@@ -139,6 +139,16 @@ const EXERCISED: &[(&str, &[&str])] = &[
             "GET /recordingfiles/{id}",
         ],
     ),
+    (
+        "groupcalls",
+        &[
+            "GET /groupcalls",
+            "POST /groupcalls",
+            "GET /groupcalls/{id}",
+            "DELETE /groupcalls/{id}",
+            "POST /groupcalls/{id}/hangup",
+        ],
+    ),
 ];
 
 /// Operations only checked through an error answer: no public path creates an activeflow yet
@@ -1015,6 +1025,56 @@ fn call_operations_answer_the_contract_shapes() {
     }
     t.call(&key, "DELETE", "/calls/{id}", &path, None, 200);
     t.call(&key, "GET", "/calls/{id}", &path, None, 404);
+    let _ = callee.wait();
+    t.finish();
+}
+
+#[test]
+fn groupcall_operations_answer_the_contract_shapes() {
+    let media = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let ng = format!("rtp_relay.ng_listen=127.0.0.1:{}", media + 1);
+    let s = Server::start(&[
+        "--set",
+        &format!("media.sip_listen=127.0.0.1:{media}"),
+        "--set",
+        &ng,
+    ]);
+    let mut t = Checker::new("groupcalls");
+    let tenant = create_tenant(&s, "acme");
+    let key = Client::with_key(&s.api, &tenant.accesskey);
+    let (mut callee, port) = sipp_callee();
+    let body = json!({
+        "actions": [{"id": "00000000-0000-4000-8000-000000000001", "type": "sleep",
+                     "option": {"duration": 60000}}],
+        "source": {"type": "tel", "target": "+15550100"},
+        "destinations": [{"type": "sip", "target": format!("sip:bob@127.0.0.1:{port}")}],
+        "ring_method": "ring_all",
+        "answer_method": "hangup_others",
+    });
+    let made = t.call(&key, "POST", "/groupcalls", "/groupcalls", Some(body), 200);
+    let id = id_of(&made);
+    let path = format!("/groupcalls/{id}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while key.get(&format!("/v1.0{path}")).body["answer_call_id"] == made.body["answer_call_id"] {
+        assert!(std::time::Instant::now() < deadline, "never answered");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let list = t.call(&key, "GET", "/groupcalls", "/groupcalls", None, 200);
+    assert_eq!(ids_in(&list), vec![id.clone()]);
+    t.call(&key, "GET", "/groupcalls/{id}", &path, None, 200);
+    // a live group call is not deleted
+    t.call(&key, "DELETE", "/groupcalls/{id}", &path, None, 409);
+    let p = format!("{path}/hangup");
+    t.call(&key, "POST", "/groupcalls/{id}/hangup", &p, None, 200);
+    while key.get(&format!("/v1.0{path}")).body["status"] != "hangup" {
+        assert!(std::time::Instant::now() < deadline, "never hung up");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    t.call(&key, "DELETE", "/groupcalls/{id}", &path, None, 200);
+    t.call(&key, "GET", "/groupcalls/{id}", &path, None, 404);
     let _ = callee.wait();
     t.finish();
 }

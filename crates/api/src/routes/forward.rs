@@ -265,6 +265,24 @@ const SPECS: &[Spec] = &[
         need: Need::AdminOrManager,
     },
     Spec {
+        path: "/v1.0/groupcalls",
+        methods: CRUD_LIST,
+        service: "call",
+        need: Need::AdminOrManager,
+    },
+    Spec {
+        path: "/v1.0/groupcalls/{id}",
+        methods: GET_DELETE,
+        service: "call",
+        need: Need::AdminOrManager,
+    },
+    Spec {
+        path: "/v1.0/groupcalls/{id}/hangup",
+        methods: POST,
+        service: "call",
+        need: Need::AdminOrManager,
+    },
+    Spec {
         path: "/v1.0/recordings",
         methods: GET,
         service: "call",

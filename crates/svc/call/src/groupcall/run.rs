@@ -245,7 +245,13 @@ async fn hang_up_calls(state: &State, gc: &Groupcall, except: Uuid) -> Result<()
             calls.push(c);
         }
     }
-    let live: Vec<(Uuid, Status)> = calls.iter().map(|c| (c.id, c.status)).collect();
+    // a call still being placed has no node to hang up on yet: [`reconcile`] ends it once
+    // its dial returns
+    let live: Vec<(Uuid, Status)> = calls
+        .iter()
+        .filter(|c| !(c.node_id.is_empty() && c.status == Status::Dialing))
+        .map(|c| (c.id, c.status))
+        .collect();
     for (id, reason) in ring::to_hang_up(&live, except) {
         let Some(c) = calls.iter().find(|c| c.id == id) else {
             continue;
