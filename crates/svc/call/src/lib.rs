@@ -34,7 +34,6 @@
 pub mod actions;
 pub mod connect;
 pub mod driver;
-pub mod extension;
 pub mod groupcall;
 mod handlers;
 pub mod media;
