@@ -1,7 +1,7 @@
 //! Call media streaming and recording downloads end to end: sipp calls a number whose flow
 //! keeps the call up and records it, while it plays a real recording (g711a.pcap) as the
-//! caller. A websocket client opens `GET /v1.0/calls/{id}/media_stream?encapsulation=sln`,
-//! hears the caller, talks back (a 1 kHz tone that then shows up in the call's recording),
+//! caller. A websocket client opens `GET /v1.0/calls/{id}/media_stream?encapsulation=rtp`
+//! and gets RTP, then `encapsulation=sln` (which replaces the first stream), hears the caller, talks back (a 1 kHz tone that then shows up in the call's recording),
 //! and is closed when the call ends; bad requests are refused before the upgrade. The WAV
 //! downloads through the API. With `VOXBIN_TEST_SHAPE=distributed` a second test runs the
 //! media node as its own process: the stream crosses from it to the API process's
@@ -378,7 +378,19 @@ fn a_client_hears_the_caller_talks_back_and_is_closed_when_the_call_ends() {
     ));
     assert_eq!(plain.expect_error(400), "WEBSOCKET_REQUIRED");
 
+    // RTP first: 20 ms of PCMU per packet; a newer stream on the call then replaces it
+    let rtp_query = format!("encapsulation=rtp&accesskey={key}");
+    let mut rtp = open_stream(&server.api, &rtp_query, &call).expect("the rtp stream opens");
+    let packet = loop {
+        if let Message::Binary(p) = rtp.read().expect("an RTP packet") {
+            break p;
+        }
+    };
+    assert_eq!(packet.len(), 12 + 160, "RTP header and 160 PCMU bytes");
+    assert_eq!((packet[0] >> 6, packet[1] & 0x7f), (2, 0), "RTP v2, PCMU");
+
     let mut ws = open_stream(&server.api, &query, &call).expect("the media stream opens");
+    assert_eq!(closed_by_server(&mut rtp).0, CloseCode::Normal);
     hear_the_caller(&mut ws);
     talk_back(&mut ws, 75);
     // the flow's sleep ends, the call hangs up, the stream closes
