@@ -382,3 +382,101 @@ fn bad_caller_ids_and_undiallable_destinations_are_refused_naming_the_field() {
     let m = message_400(&bad);
     assert!(m.contains("actions[0].option.destinations[0].type"), "{m}");
 }
+
+/// A customer whose number `number` runs `actions`.
+fn number_running(p: &Platform, number: &str, actions: Value) -> Client {
+    let tenant = create_tenant(&p.server, "acme");
+    let c = Client::with_key(&p.server.api, &tenant.accesskey);
+    let made = c.post(
+        "/v1.0/flows",
+        json!({"name": "f", "detail": "", "actions": actions}),
+    );
+    assert_eq!(made.status, 200, "{}", made.raw);
+    let n = c.post(
+        "/v1.0/numbers",
+        json!({"number": number, "call_flow_id": id(&made.body), "name": "n", "detail": ""}),
+    );
+    assert_eq!(n.status, 200, "{}", n.raw);
+    c
+}
+
+#[test]
+fn nobody_answering_a_connect_lets_the_flow_go_on() {
+    let p = platform();
+    let uas = port();
+    let c = number_running(
+        &p,
+        "+15550103",
+        json!([
+            {"type": "answer"},
+            {"type": "connect", "option": {"destinations": [
+                {"type": "sip", "target": format!("sip:bob@127.0.0.1:{uas}")}]}},
+            {"type": "talk", "option": {"text": "Nobody answered."}},
+            {"type": "hangup"}
+        ]),
+    );
+    let callee = Command::new("sipp")
+        .args(["-sf", &scenario("callee_503.xml"), "-i", "127.0.0.1"])
+        .args(["-p", &uas.to_string(), "-mp", &port().to_string()])
+        .args(["-m", "1", "-nostdin", "-timeout", "60s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sipp runs");
+    let caller = sipp_caller(&p, "connect_caller_waits.xml", "+15550103");
+    assert_sipp_ok(&finished(callee), "callee refusing", &p.server);
+    assert_sipp_ok(&finished(caller), "caller", &p.server);
+    let (master, chained) = both_calls_over(&c);
+    assert_eq!(chained["master_call_id"], master["id"]);
+    assert_eq!(chained["hangup_reason"], "failed", "{chained}");
+    assert_eq!(master["hangup_by"], "local", "{master}");
+    assert_eq!(master["hangup_reason"], "normal", "{master}");
+    let af = master["activeflow_id"].as_str().unwrap();
+    let af = wait_until(&c, &format!("/v1.0/activeflows/{af}"), "flow end", |b| {
+        b["status"] == "ended"
+    });
+    assert!(
+        af["executed_actions"]
+            .to_string()
+            .contains("Nobody answered"),
+        "{af}"
+    );
+}
+
+#[test]
+fn a_chained_call_from_the_call_action_ends_with_its_master() {
+    let p = platform();
+    let (uas, rtp) = (port(), port());
+    let c = number_running(
+        &p,
+        "+15550104",
+        json!([
+            {"type": "answer"},
+            {"type": "call", "option": {"chained": true,
+             "destinations": [{"type": "sip", "target": format!("sip:bob@127.0.0.1:{uas}")}],
+             "actions": [{"type": "sleep", "option": {"duration": 60000}}]}},
+            {"type": "sleep", "option": {"duration": 60000}}
+        ]),
+    );
+    let _heard = rtp_listener(rtp, Duration::from_secs(1));
+    let callee = sipp_callee(uas, rtp, "connect_callee.xml");
+    let caller = sipp_caller(&p, "connect_caller.xml", "+15550104");
+    assert_sipp_ok(&finished(caller), "caller", &p.server);
+    // the caller's hangup ended the chained call: the callee got a BYE
+    assert_sipp_ok(&finished(callee), "callee", &p.server);
+    let (master, chained) = both_calls_over(&c);
+    assert_eq!(
+        master["chained_call_ids"],
+        json!([chained["id"]]),
+        "{master}"
+    );
+    assert_eq!(chained["master_call_id"], master["id"], "{chained}");
+    // its own flow, and the customer's number as caller id
+    assert!(
+        chained["activeflow_id"] != master["activeflow_id"],
+        "{chained}"
+    );
+    assert_eq!(chained["source"]["target"], "+15550104", "{chained}");
+    assert_eq!(chained["hangup_by"], "local", "{chained}");
+    assert_eq!(chained["hangup_reason"], "normal", "{chained}");
+}
