@@ -120,6 +120,7 @@ const EXERCISED: &[(&str, &[&str])] = &[
             "GET /calls",
             "POST /calls",
             "GET /calls/{id}",
+            "GET /calls/{id}/media_stream",
             "DELETE /calls/{id}",
             "POST /calls/{id}/hangup",
             "POST /calls/{id}/talk",
@@ -158,6 +159,8 @@ const ERROR_ONLY: &[&str] = &[
     "GET /activeflows/{id}",
     "POST /activeflows/{id}/stop",
     "GET /aggregated-events",
+    // a websocket: its upgrade is tested with real audio in media_stream.rs
+    "GET /calls/{id}/media_stream",
 ];
 
 /// An id no resource has.
@@ -970,6 +973,10 @@ fn call_operations_answer_the_contract_shapes() {
     let made = t.call(&key, "POST", "/calls", "/calls", Some(body), 200);
     let id = made.body["calls"][0]["id"].as_str().unwrap().to_owned();
     let path = format!("/calls/{id}");
+    let stream = format!("/v1.0{path}/media_stream?encapsulation=sln");
+    let anon = send(&s.api, "GET", &stream, &[], None);
+    assert_eq!(anon.status, 401, "{}", anon.raw);
+    t.check("GET", "/calls/{id}/media_stream", &anon);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while key.get(&format!("/v1.0{path}")).body["status"] != "progressing" {
         assert!(std::time::Instant::now() < deadline, "never answered");

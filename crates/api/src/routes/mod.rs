@@ -26,6 +26,7 @@ pub fn served_operations() -> Vec<(String, String)> {
     let mut ops = forward::served_operations();
     ops.push(("POST".into(), "/auth/signup".into()));
     ops.push(("GET".into(), "/recordingfiles/{id}".into()));
+    ops.push(("GET".into(), "/calls/{id}/media_stream".into()));
     ops.extend(voxbin_additions());
     ops.sort();
     ops
