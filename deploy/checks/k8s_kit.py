@@ -13,6 +13,7 @@ roles, unknown VOXBIN_* names and bad values, so the manifests cannot drift from
 
 import json
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -130,9 +131,14 @@ def config_accepts(binary, dep, configmaps):
     env = {"PATH": "/usr/bin:/bin", "VOXBIN_CONFIG": str(ROOT / "deploy/config/production.toml")}
     for e in c["env"]:
         if "value" in e:
-            env[e["name"]] = e["value"]
+            # as the kubelet does: $(NAME) of a variable defined above is expanded
+            env[e["name"]] = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+                                    lambda m: env.get(m.group(1), m.group(0)), e["value"])
             continue
         ref = e["valueFrom"]
+        if "fieldRef" in ref:
+            env[e["name"]] = "10.0.0.7"  # the downward API's pod IP, a stand-in
+            continue
         if "secretKeyRef" in ref:
             key = (ref["secretKeyRef"]["name"], ref["secretKeyRef"]["key"])
             if key not in SECRET_VALUES:

@@ -111,6 +111,10 @@ def env(role):
              "valueFrom": {"secretKeyRef": {"name": "api-secrets", "key": "jwt_secret"}}},
             {"name": "VOXBIN_API_TLS_CERT", "value": "/etc/voxbin/tls/tls.crt"},
             {"name": "VOXBIN_API_TLS_KEY", "value": "/etc/voxbin/tls/tls.key"},
+            # A media stream's audiosocket must reach the pod holding its websocket, not
+            # whichever pod the Service picks: media nodes dial this pod's IP.
+            {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+            {"name": "VOXBIN_API_AUDIOSOCKET_ADVERTISE", "value": "$(POD_IP):9000"},
         ]
     if role == "sip-edge":
         out.append(config("VOXBIN_SIP_ADVERTISE", "sip_advertise"))
