@@ -54,7 +54,15 @@ pub async fn create(state: &State, customer: Uuid, data: Option<&Value>) -> Resu
     let variables = user_variables(data)?;
     let source = callerid::effective_source(state, customer, &source).await?;
     let mut dials = Vec::new();
+    let mut agents = Vec::new();
     for (i, d) in destinations.iter().enumerate() {
+        if d.kind == "agent" {
+            // an agent is rung through a group call of its addresses
+            let ring = crate::groupcall::agent::plan(state, customer, &source, d, i).await?;
+            agents.push(ring);
+            dials.push(Vec::new());
+            continue;
+        }
         let mut attempts = dials_for(state, customer, &source, d, i).await?;
         if matches!(d.kind.as_str(), "tel" | "sip") {
             for a in &mut attempts {
@@ -66,6 +74,9 @@ pub async fn create(state: &State, customer: Uuid, data: Option<&Value>) -> Resu
     let flow_id = flow_of(state, customer, &body, data).await?;
     let mut calls = Vec::new();
     for (dest, attempts) in destinations.into_iter().zip(dials) {
+        if dest.kind == "agent" {
+            continue;
+        }
         let call = Call::new(
             voxbin_core::id::new_id(),
             customer,
@@ -78,7 +89,14 @@ pub async fn create(state: &State, customer: Uuid, data: Option<&Value>) -> Resu
         );
         calls.push(start_call(state, call, flow_id, &variables, attempts).await?);
     }
-    Ok(json!({"calls": calls, "groupcalls": []}))
+    let mut groupcalls = Vec::new();
+    for ring in agents {
+        let gc =
+            crate::groupcall::agent::start(state, customer, &source, ring, flow_id, &variables)
+                .await?;
+        groupcalls.push(gc);
+    }
+    Ok(json!({"calls": calls, "groupcalls": groupcalls}))
 }
 
 /// Stores the new outgoing call `call` (`call_created`), starts flow `flow_id` for it with

@@ -12,11 +12,15 @@
 //! | `POST /v1/groupcalls/{id}/hangup` | hang up all its calls |
 //! | `POST /v1/groupcalls/{id}/ring_timeout` | internal timer: give up a call still ringing |
 //!
+//! An `agent` destination of `POST /v1/calls` becomes a group call of the agent's addresses
+//! ([`agent`]), returned in the answer's `groupcalls`.
+//!
 //! Events `groupcall_created`, `groupcall_progressing` (a call answered), `groupcall_hangup`
 //! and `groupcall_deleted` go out through the outbox with the change they report. The ring
 //! decisions are in [`ring`] (no I/O); [`run`] applies them; the call driver reports its
 //! calls' answers and ends ([`call_answered`], [`call_ended`]).
 
+pub mod agent;
 pub mod handlers;
 pub mod model;
 pub mod ring;

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use uuid::Uuid;
 use voxbin_bus::Method;
 use voxbin_core::{clock, Result};
@@ -19,6 +19,7 @@ use voxbin_svc_kit::body::{invalid, Body};
 use super::model::{AnswerMethod, GroupStatus, Groupcall, RingMethod};
 use super::ring::{self, AfterEnd, OnAnswer};
 use super::store;
+use crate::connect::callerid;
 use crate::media::Dial;
 use crate::model::{Address, Call, Direction, HangupReason, Status};
 use crate::{driver, outbound, State, SERVICE};
@@ -61,28 +62,67 @@ pub async fn create(state: &State, customer: Uuid, data: Option<&Value>) -> Resu
     let answer_method = AnswerMethod::parse(&answer_method)
         .ok_or_else(|| invalid("answer_method", "is \"\" or hangup_others"))?;
     let variables = outbound::user_variables(data)?;
+    callerid::check_source(&source, "source")?;
+    let source = callerid::effective_source(state, customer, &source).await?;
     // every destination must be dialable now, even those a linear group reaches later
     let mut dials = Vec::new();
     for (i, d) in destinations.iter().enumerate() {
         dials.push(outbound::dials_for(state, customer, &source, d, i).await?);
     }
     let flow_id = outbound::flow_of(state, customer, &body, data).await?;
-    let first = ring::first_dials(ring_method, destinations.len());
-    let call_ids: Vec<Uuid> = first.iter().map(|_| voxbin_core::id::new_id()).collect();
-    let now = clock::now();
-    let gc = Groupcall {
-        id: voxbin_core::id::new_id(),
-        customer_id: customer,
-        owner_type: String::new(),
-        owner_id: Uuid::nil(),
-        status: GroupStatus::Progressing,
-        flow_id,
+    let plan = Plan {
+        customer,
+        owner: None,
         source,
         destinations,
-        master_call_id: Uuid::nil(),
-        master_groupcall_id: Uuid::nil(),
         ring_method,
         answer_method,
+        flow_id,
+        variables,
+    };
+    start(state, plan, dials).await
+}
+
+/// What a group call is made of, checked.
+pub struct Plan {
+    /// Its customer.
+    pub customer: Uuid,
+    /// Its owner (`agent`, id), if any.
+    pub owner: Option<(String, Uuid)>,
+    /// Caller id of its calls.
+    pub source: Address,
+    /// Whom it dials.
+    pub destinations: Vec<Address>,
+    /// All at once or one after another.
+    pub ring_method: RingMethod,
+    /// What an answer does to the others.
+    pub answer_method: AnswerMethod,
+    /// The flow its answered calls run.
+    pub flow_id: Uuid,
+    /// Variables seeded into each call's flow.
+    pub variables: Map<String, Value>,
+}
+
+/// Stores group call `plan` (`groupcall_created`) and dials its first destinations through
+/// `dials` (the attempts of each destination, checked already); the group as stored then.
+pub async fn start(state: &State, plan: Plan, dials: Vec<Vec<Dial>>) -> Result<Groupcall> {
+    let first = ring::first_dials(plan.ring_method, plan.destinations.len());
+    let call_ids: Vec<Uuid> = first.iter().map(|_| voxbin_core::id::new_id()).collect();
+    let now = clock::now();
+    let (owner_type, owner_id) = plan.owner.unwrap_or_default();
+    let gc = Groupcall {
+        id: voxbin_core::id::new_id(),
+        customer_id: plan.customer,
+        owner_type,
+        owner_id,
+        status: GroupStatus::Progressing,
+        flow_id: plan.flow_id,
+        source: plan.source,
+        destinations: plan.destinations,
+        master_call_id: Uuid::nil(),
+        master_groupcall_id: Uuid::nil(),
+        ring_method: plan.ring_method,
+        answer_method: plan.answer_method,
         answer_call_id: Uuid::nil(),
         call_ids: call_ids.clone(),
         answer_groupcall_id: Uuid::nil(),
@@ -90,7 +130,7 @@ pub async fn create(state: &State, customer: Uuid, data: Option<&Value>) -> Resu
         call_count: call_ids.len() as i64,
         groupcall_count: 0,
         dial_index: 0,
-        variables,
+        variables: plan.variables,
         tm_create: now.clone(),
         tm_update: Some(now),
         tm_delete: None,
@@ -124,10 +164,15 @@ async fn dial(
         .get(index)
         .cloned()
         .ok_or_else(|| voxbin_core::Error::internal("group call destination out of range"))?;
-    let attempts = match attempts {
+    let mut attempts = match attempts {
         Some(a) => a,
         None => outbound::dials_for(state, gc.customer_id, &gc.source, &dest, index).await?,
     };
+    if matches!(dest.kind.as_str(), "tel" | "sip") {
+        for a in &mut attempts {
+            callerid::apply(a, &gc.source, false, dest.kind == "tel");
+        }
+    }
     let mut record = Call::new(
         call,
         gc.customer_id,

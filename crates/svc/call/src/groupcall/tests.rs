@@ -32,6 +32,8 @@ impl Served for Groupcalls {
             (SERVICE, handler(deps.clone())),
             ("flow", voxbin_svc_flow::handler(deps.clone())),
             ("route", voxbin_svc_route::handler(deps.clone())),
+            ("number", voxbin_svc_number::handler(deps.clone())),
+            ("agent", voxbin_svc_customer::agent_handler(deps.clone())),
         ]
     }
 }
@@ -289,8 +291,65 @@ async fn a_ring_timeout_gives_up_a_call_still_ringing(env: Env) {
     assert_eq!(group_of(&env, gc.id).await.status, GroupStatus::Hangup);
 }
 
+async fn an_agent_destination_of_a_call_rings_its_addresses_as_a_group(env: Env) {
+    let agent = |username: &str, addresses: Value| {
+        json!({"customer_id": A, "username": username, "password": "password0",
+               "ring_method": "linear", "addresses": addresses})
+    };
+    let addresses = json!([{"type": "sip", "target": "sip:desk@192.0.2.1"},
+                           {"type": "sip", "target": "sip:mobile@192.0.2.2"}]);
+    let ann = env
+        .call_to("agent", Method::Post, "/v1/agents", agent("ann", addresses))
+        .await
+        .unwrap();
+    let body = |target: &Value| {
+        json!({"source": {"type": "tel", "target": "+15550100"},
+               "destinations": [{"type": "agent", "target": target}],
+               "actions": [{"type": "talk", "option": {"text": "a call for you"}}]})
+    };
+    let uri = format!("/v1/calls?customer_id={A}");
+    let made = env
+        .call(Method::Post, &uri, body(&ann["id"]))
+        .await
+        .unwrap();
+    contract_ok("POST", "/calls", &made);
+    assert_eq!(made["calls"], json!([]));
+    let gc: Groupcall = serde_json::from_value(made["groupcalls"][0].clone()).unwrap();
+    assert_eq!(
+        (gc.owner_type.as_str(), gc.owner_id.to_string()),
+        ("agent", ann["id"].as_str().unwrap().to_owned())
+    );
+    assert_eq!(gc.ring_method, RingMethod::Linear);
+    assert_eq!(gc.answer_method, AnswerMethod::HangupOthers);
+    assert_eq!(gc.destinations[1].target, "sip:mobile@192.0.2.2");
+    // no media node here: the desk failed, then the mobile; over
+    assert_eq!((gc.call_ids.len(), gc.status), (2, GroupStatus::Hangup));
+    // an agent nobody can ring, and one that does not exist, are refused
+    let idle = env
+        .call_to("agent", Method::Post, "/v1/agents", agent("bo", json!([])))
+        .await
+        .unwrap();
+    assert_400(
+        env.call(Method::Post, &uri, body(&idle["id"])).await,
+        "destinations[0]",
+    );
+    let nobody = json!(Uuid::now_v7());
+    assert_400(
+        env.call(Method::Post, &uri, body(&nobody)).await,
+        "destinations[0].target",
+    );
+    // another customer's agent does not exist for this one
+    let theirs = format!("/v1/calls?customer_id={B}");
+    assert_400(
+        env.call(Method::Post, &theirs, body(&ann["id"])).await,
+        "destinations[0].target",
+    );
+    assert_eq!(env.count("call_groupcalls").await, 1);
+}
+
 on_sqlite_and_mysql!(
     Env: ring_all_ends_once_every_call_failed,
+    an_agent_destination_of_a_call_rings_its_addresses_as_a_group,
     linear_dials_each_destination_in_turn,
     bad_requests_are_refused_before_anything_is_dialled,
     the_first_answer_wins_and_the_group_ends_with_its_calls,
