@@ -9,6 +9,10 @@
 //! `api.audiosocket_advertise`). Once the node's connection has arrived the websocket is
 //! accepted and [`relay`] pumps audio until the call ends or the client closes. One stream
 //! per call: a newer one replaces the older (the node keeps one external media per leg).
+//! Audio to the call is played as it comes, so a client sends it in real time (20 ms per
+//! 20 ms); the node buffers half a second and drops what overflows, as a lossy network would.
+//! Only a connection for a stream being opened is taken: the listener belongs on a network
+//! the media nodes share with the API pods, not on the internet.
 
 pub mod codec;
 pub mod listener;
