@@ -112,6 +112,33 @@ pub(crate) fn push_u32(out: &mut Vec<u8>, mut n: u32) {
     out.extend_from_slice(&buf[i..]);
 }
 
+/// Appends `n` in decimal to a string.
+pub fn push_u32_str(out: &mut String, n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // only ASCII digits were written
+    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or("0"));
+}
+
+/// Appends a dotted IPv4 address (the formatter costs more than parsing the message did).
+pub fn push_ipv4(out: &mut String, a: std::net::Ipv4Addr) {
+    for (i, octet) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_u32_str(out, u32::from(octet));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,9 +84,7 @@ impl Host {
         use std::fmt::Write;
         match self {
             Host::Domain(d) => out.push_str(d),
-            Host::V4(a) => {
-                let _ = write!(out, "{a}");
-            }
+            Host::V4(a) => crate::grammar::push_ipv4(out, *a),
             Host::V6(a) => {
                 let _ = write!(out, "[{a}]");
             }
@@ -105,7 +103,7 @@ impl From<IpAddr> for Host {
 
 impl fmt::Display for Host {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = String::new();
+        let mut s = String::with_capacity(24);
         self.write(&mut s);
         f.write_str(&s)
     }

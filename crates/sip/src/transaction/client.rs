@@ -34,7 +34,8 @@ pub(crate) struct ClientTx {
     pub target: Target,
     pub state: ClientState,
     pub deadlines: Deadlines,
-    request: Request,
+    /// Kept for retransmissions and the ACK of a non-2xx; dropped once a final answer came.
+    request: Option<Request>,
     interval: Duration,
     ack: Option<Request>,
 }
@@ -65,7 +66,7 @@ impl ClientTx {
             target,
             state: ClientState::Calling,
             deadlines,
-            request,
+            request: Some(request),
             interval: cfg.t1,
             ack: None,
         }
@@ -99,6 +100,8 @@ impl ClientTx {
             }
             (ClientState::Calling | ClientState::Proceeding, 200..=299) if self.is_invite() => {
                 self.state = ClientState::Accepted;
+                // 32 s of absorbing 2xx repeats need no copy of the INVITE
+                self.request = None;
                 self.deadlines.clear();
                 self.deadlines.timeout = Some(after(now, cfg.t64()));
                 self.to_tu(resp, out);
@@ -106,8 +109,9 @@ impl ClientTx {
             (ClientState::Calling | ClientState::Proceeding, _) => {
                 self.state = ClientState::Completed;
                 self.deadlines.clear();
-                if self.is_invite() {
-                    let ack = ack_for_non_2xx(&self.request, &resp);
+                let request = self.request.take();
+                if let (true, Some(request)) = (self.is_invite(), request) {
+                    let ack = ack_for_non_2xx(&request, &resp);
                     out.push(Output::Send {
                         target: self.target,
                         msg: Message::Request(ack.clone()),
@@ -157,10 +161,12 @@ impl ClientTx {
     ) {
         match kind {
             TimerKind::Retransmit => {
-                out.push(Output::Send {
-                    target: self.target,
-                    msg: Message::Request(self.request.clone()),
-                });
+                if let Some(request) = &self.request {
+                    out.push(Output::Send {
+                        target: self.target,
+                        msg: Message::Request(request.clone()),
+                    });
+                }
                 self.interval = if self.is_invite() {
                     self.interval * 2
                 } else if self.state == ClientState::Proceeding {

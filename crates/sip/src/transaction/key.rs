@@ -43,10 +43,11 @@ impl fmt::Display for TxKey {
 
 /// `host:port` of a Via's sent-by.
 fn sent_by(via: &Via) -> String {
-    let mut s = via.host.to_string();
+    let mut s = String::with_capacity(24);
+    via.host.write(&mut s);
     if let Some(p) = via.port {
         s.push(':');
-        s.push_str(&p.to_string());
+        crate::grammar::push_u32_str(&mut s, u32::from(p));
     }
     s
 }

@@ -1,8 +1,7 @@
 //! The transaction table: matches inputs to client and server transactions, keeps their
-//! timers in one heap, and queues outputs for `poll`.
+//! timers in one deadline queue, and queues outputs for `poll`.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use crate::message::{Message, Request, Response};
@@ -14,8 +13,9 @@ use crate::transaction::ending::Ending;
 use crate::transaction::key::{
     client_key, response_client_key, response_server_key, server_key, TxKey,
 };
+use crate::transaction::queue::DeadlineQueue;
 use crate::transaction::server::ServerTx;
-use crate::transaction::timer::{Deadlines, TimerKind};
+use crate::transaction::timer::Deadlines;
 use crate::transaction::{Input, Output, TxError, TxEvent};
 
 /// One live transaction.
@@ -50,7 +50,9 @@ pub struct Transactions {
     ids: HashMap<TxKey, u64>,
     txs: HashMap<u64, Tx>,
     next_id: u64,
-    heap: BinaryHeap<Reverse<(Instant, u64, TimerKind)>>,
+    deadlines: DeadlineQueue,
+    /// The time of the input being handled (deadlines are filed by their delay from it).
+    now: Option<Instant>,
     out: VecDeque<Output>,
     scratch: Vec<Output>,
     reported: Option<Instant>,
@@ -64,7 +66,8 @@ impl Transactions {
             ids: HashMap::new(),
             txs: HashMap::new(),
             next_id: 0,
-            heap: BinaryHeap::new(),
+            deadlines: DeadlineQueue::default(),
+            now: None,
             out: VecDeque::new(),
             scratch: Vec::new(),
             reported: None,
@@ -88,7 +91,7 @@ impl Transactions {
 
     /// The earliest time `handle(Input::Tick, ..)` has work to do.
     pub fn next_timeout(&self) -> Option<Instant> {
-        self.heap.peek().map(|Reverse((at, _, _))| *at)
+        self.deadlines.peek().map(|(at, _, _)| at)
     }
 
     /// The next thing to do, if any.
@@ -98,6 +101,7 @@ impl Transactions {
 
     /// Feeds one input at time `now`; fires every timer due by `now` first.
     pub fn handle(&mut self, input: Input, now: Instant) -> Result<(), TxError> {
+        self.now = Some(now);
         self.fire_timers(now);
         let result = match input {
             Input::Received { msg, from } => {
@@ -125,14 +129,10 @@ impl Transactions {
 
     /// Runs every due timer.
     fn fire_timers(&mut self, now: Instant) {
-        while let Some(Reverse((at, id, kind))) = self.heap.peek().copied() {
-            if at > now {
-                break;
-            }
-            self.heap.pop();
+        while let Some((at, id, kind)) = self.deadlines.pop_due(now) {
             let cfg = self.cfg;
             self.with_tx(id, |tx, out| {
-                // stale heap entries (re-armed or disarmed timers) are skipped
+                // stale entries (re-armed or disarmed timers) are skipped
                 if tx.deadlines().get(kind) != Some(at) {
                     return;
                 }
@@ -174,11 +174,12 @@ impl Transactions {
         }
     }
 
-    /// Pushes heap entries for deadlines armed or moved since `before`.
+    /// Queues the deadlines armed or moved since `before`.
     fn arm_changed(&mut self, id: u64, before: Deadlines, after: Deadlines) {
         for (kind, at) in after.armed() {
             if before.get(kind) != Some(at) {
-                self.heap.push(Reverse((at, id, kind)));
+                let now = self.now.unwrap_or(at);
+                self.deadlines.push((at, id, kind), now);
             }
         }
     }

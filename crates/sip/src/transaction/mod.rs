@@ -13,6 +13,7 @@ mod config;
 mod ending;
 mod key;
 mod layer;
+mod queue;
 mod server;
 mod timer;
 

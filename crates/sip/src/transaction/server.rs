@@ -83,6 +83,16 @@ impl ServerTx {
         self.last = Some(resp);
     }
 
+    /// Sends a response that is never repeated from here (a 2xx to INVITE: the TU repeats
+    /// it), so no copy is kept.
+    fn send_once(&mut self, resp: Response, out: &mut Vec<Output>) {
+        self.last = None;
+        out.push(Output::Send {
+            target: self.from,
+            msg: Message::Response(resp),
+        });
+    }
+
     /// The request arrived again (a retransmission).
     pub fn on_retransmission(&mut self, out: &mut Vec<Output>) {
         if matches!(self.state, ServerState::Proceeding | ServerState::Completed) {
@@ -126,7 +136,11 @@ impl ServerTx {
         let status = resp.status;
         match self.state {
             ServerState::Trying | ServerState::Proceeding => {
-                self.send(resp, out);
+                if self.is_invite() && (200..300).contains(&status) {
+                    self.send_once(resp, out);
+                } else {
+                    self.send(resp, out);
+                }
                 if status < 200 {
                     self.state = ServerState::Proceeding;
                 } else if self.is_invite() && status < 300 {

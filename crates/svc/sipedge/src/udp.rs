@@ -132,17 +132,31 @@ fn stamp_via(value: &str, source: SocketAddr) -> Option<String> {
         let name = p.split('=').next().unwrap_or("").trim();
         out.push(';');
         if name.eq_ignore_ascii_case("rport") {
-            out.push_str(&format!("rport={}", source.port()));
+            out.push_str("rport=");
+            voxbin_sip::push_u32_str(&mut out, u32::from(source.port()));
         } else if name.eq_ignore_ascii_case("received") {
-            out.push_str(&format!("received={ip}"));
+            out.push_str("received=");
+            push_ip(&mut out, ip);
         } else {
             out.push_str(p);
         }
     }
     if !has_received {
-        out.push_str(&format!(";received={ip}"));
+        out.push_str(";received=");
+        push_ip(&mut out, ip);
     }
     Some(out)
+}
+
+/// Appends an address as a Via `received` value (every request passes here, so no formatter).
+fn push_ip(out: &mut String, ip: std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(a) => voxbin_sip::push_ipv4(out, a),
+        std::net::IpAddr::V6(a) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{a}");
+        }
+    }
 }
 
 /// Sends `bytes` without waiting when the socket has room, else waits for it.

@@ -794,11 +794,16 @@ impl EdgeCore {
 
     /// The edge's Via value for a request sent over `transport` with `branch`.
     fn via(&self, transport: Transport, branch: &str) -> String {
-        format!(
-            "SIP/2.0/{} {};branch={branch};rport",
-            transport.via_name(),
-            self.hostport
-        )
+        let name = transport.via_name();
+        let mut via = String::with_capacity(24 + name.len() + self.hostport.len() + branch.len());
+        via.push_str("SIP/2.0/");
+        via.push_str(name);
+        via.push(' ');
+        via.push_str(&self.hostport);
+        via.push_str(";branch=");
+        via.push_str(branch);
+        via.push_str(";rport");
+        via
     }
 
     fn cancel(
