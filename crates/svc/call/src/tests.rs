@@ -248,3 +248,28 @@ on_sqlite_and_mysql!(
 async fn numbers_are_reached_only_from_providers_or_allowed_loopback_on_sqlite() {
     numbers_are_reached_only_from_providers_or_allowed_loopback(Env::sqlite().await).await;
 }
+
+/// The gateway's media stream request: another customer's call is unknown, a ringing call
+/// is refused, and an answered call without a media leg says so.
+async fn media_streams_need_an_answered_call_of_the_customer(env: Env) {
+    let call = ringing_call(&env, A).await;
+    let body = || Some(serde_json::json!({"address": "127.0.0.1:9000"}));
+    let theirs = format!("/v1/calls/{}/media_stream?customer_id={B}", call.id);
+    env.fail(Method::Post, &theirs, body(), 404).await;
+    let mine = format!("/v1/calls/{}/media_stream?customer_id={A}", call.id);
+    env.fail(Method::Post, &mine, body(), 409).await;
+    let mut conn = env.deps.db.writer().acquire().await.unwrap();
+    assert!(store::set_status(&mut conn, call.id, Status::Progressing)
+        .await
+        .unwrap());
+    drop(conn);
+    env.fail(Method::Post, &mine, body(), 400).await;
+    env.fail(Method::Post, &mine, None::<serde_json::Value>, 400)
+        .await;
+}
+
+// engine-neutral (one call row), so SQLite only
+#[tokio::test]
+async fn media_streams_need_an_answered_call_of_the_customer_on_sqlite() {
+    media_streams_need_an_answered_call_of_the_customer(Env::sqlite().await).await;
+}
