@@ -20,6 +20,8 @@
 pub mod callerid;
 pub mod machine;
 mod store;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
