@@ -173,6 +173,8 @@ pub async fn on_media_event(state: &State, kind: &str, data: &Value) -> Result<(
                     let answer = flow_call(state, &call, "execute", json!({})).await?;
                     drive(state, leg, answer).await?;
                 }
+                // a callee of an extension call joins its caller
+                crate::extension::answered(state, &call).await?;
             }
             Ok(())
         }
@@ -186,7 +188,9 @@ pub async fn on_media_event(state: &State, kind: &str, data: &Value) -> Result<(
             if failover_cause(data) && fail_over(state, leg).await? {
                 return Ok(());
             }
-            ended(state, leg, by, reason).await
+            ended(state, leg, by, reason).await?;
+            // the other side of an extension call ends too
+            crate::extension::hung_up(state, leg, data).await
         }
         "recording_finished" => match uuid_of(data, "op_id") {
             Some(rec) => {
@@ -316,6 +320,9 @@ pub async fn ended(state: &State, id: Uuid, by: HangupBy, reason: HangupReason) 
 
 /// Routes an incoming leg: a number's call flow, or a rejection recorded as a failed call.
 async fn inbound(state: &State, leg: Uuid, data: &Value) -> Result<()> {
+    if crate::extension::inbound(state, leg, data).await? {
+        return Ok(());
+    }
     let node_id = str_of(data, "node_id").to_owned();
     let uri = str_of(data, "uri");
     let source = source_of(str_of(data, "from"));

@@ -34,6 +34,7 @@
 pub mod actions;
 pub mod connect;
 pub mod driver;
+pub mod extension;
 pub mod groupcall;
 mod handlers;
 pub mod media;

@@ -338,9 +338,10 @@ pub async fn dials_for(
                 })
                 .collect()
         }
+        "extension" => crate::extension::dials(state, customer, source, dest, &field).await,
         other => Err(invalid(
             &format!("{field}.type"),
-            format!("{other:?}: this version dials sip and tel destinations"),
+            format!("{other:?}: this version dials sip, tel and extension destinations"),
         )),
     }
 }

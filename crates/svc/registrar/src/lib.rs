@@ -11,7 +11,9 @@
 //! in the public shape of both resources, so we store it and return it. Each row also keeps
 //! `H(user:realm:password)` in MD5 and SHA-256 (internal columns, never public): the SIP edge
 //! reads those through the scope-All RPCs `GET /v1/extensions/by_username/{customer_id}/{username}`
-//! and `GET /v1/trunks/by_domain/{domain_name}`, which refuse customer-scoped callers.
+//! and `GET /v1/trunks/by_domain/{domain_name}`, which refuse customer-scoped callers. The call
+//! service finds a callee's phones with `GET .../by_username/{customer_id}/{username}/contacts`
+//! (the registrations the SIP edge keeps in the shared cache).
 //!
 //! Public RPCs follow `voxbin_svc_kit`'s conventions: `/v1/extensions` and `/v1/trunks` list and
 //! create, `/v1/<r>/{id}` reads, updates and soft-deletes.
@@ -57,6 +59,11 @@ pub fn handler(deps: Deps) -> Arc<dyn voxbin_bus::Handler> {
             Method::Get,
             "/v1/extensions/by_username/{customer_id}/{username}",
             ext::by_username,
+        )
+        .route(
+            Method::Get,
+            "/v1/extensions/by_username/{customer_id}/{username}/contacts",
+            extension::contacts::contacts,
         )
         .route(Method::Get, "/v1/trunks", tr::list)
         .route(Method::Post, "/v1/trunks", tr::create)

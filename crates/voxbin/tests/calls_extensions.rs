@@ -1,0 +1,365 @@
+//! Calls to and from registered extensions end to end, with sipp as the phones and a real
+//! `voxbin serve` (SIP edge + media role + services; distributed with
+//! `VOXBIN_TEST_SHAPE=distributed`): a phone REGISTERs as extension 1001 through the edge and
+//! answers what it gets (`-oocsf`); another extension calls 1001 through the edge, the call
+//! service finds the phone's registration and dials it from the caller's media node along the
+//! edge's path, bridges the two and ends both when the caller hangs up; an extension without
+//! registration gets 480, an unknown one 404, each kept on record as a failed call;
+//! `POST /v1.0/calls` to an `extension` destination rings the phone and runs the flow.
+//! Scenarios live in `crates/svc/call/tests/sipp/`.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::api::{create_tenant, Client};
+use support::Server;
+
+/// A UDP port that was free a moment ago.
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn scenario(name: &str) -> String {
+    let p: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "svc",
+        "call",
+        "tests",
+        "sipp",
+        name,
+    ]
+    .iter()
+    .collect();
+    p.to_string_lossy().into_owned()
+}
+
+/// A platform with its media node and SIP edge; its tenant with extensions 1001 (the phone)
+/// and 2001 (the caller), and the tenant's realm.
+struct Platform {
+    server: Server,
+    edge: String,
+    client: Client,
+    realm: String,
+}
+
+fn platform() -> Platform {
+    let edge = format!("127.0.0.1:{}", free_udp_port());
+    let media = format!("media.sip_listen=127.0.0.1:{}", free_udp_port());
+    let listen = format!("sip.listen={edge}");
+    let ng = format!("rtp_relay.ng_listen=127.0.0.1:{}", free_udp_port());
+    let server = Server::start(&["--set", &media, "--set", &listen, "--set", &ng]);
+    let tenant = create_tenant(&server, "phones");
+    let client = Client::with_key(&server.api, &tenant.accesskey);
+    for (ext, password) in [("1001", "phone-1001"), ("2001", "phone-2001")] {
+        let r = client.post(
+            "/v1.0/extensions",
+            json!({"extension": ext, "password": password, "name": ext, "detail": ""}),
+        );
+        assert_eq!(r.status, 200, "{}", r.raw);
+    }
+    let p = Platform {
+        edge,
+        client,
+        realm: format!("{}.registrar.voxbin.local", tenant.customer_id),
+        server,
+    };
+    wait_for_a_media_node(&p);
+    p
+}
+
+/// Waits until the SIP edge counts a media node as up (announced on the bus, then checked).
+fn wait_for_a_media_node(p: &Platform) {
+    wait_metric(p, "voxbin_sip_media_node_up", |v| v == 1.0);
+}
+
+/// Waits until some sample of `metric` satisfies `ok`.
+fn wait_metric(p: &Platform, metric: &str, ok: impl Fn(f64) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok((200, body)) = support::get(&p.server.metrics, "/metrics") {
+            let seen = body
+                .lines()
+                .filter(|l| l.starts_with(metric))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .any(&ok);
+            if seen {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "{metric} never got there");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Extension 1001's phone: registers through the edge, then takes one call with scenario
+/// `answers` (`ext_phone_answers.xml`: waits for the platform's BYE); its SIP messages go to
+/// `log`.
+fn phone(p: &Platform, answers: &str, log: &std::path::Path) -> Phone {
+    let port = free_udp_port();
+    let rtp = 40000 + (port % 2000) * 2;
+    let child = Command::new("sipp")
+        .arg(&p.edge)
+        .args(["-sf", &scenario("ext_phone.xml")])
+        .args(["-oocsf", &scenario(answers)])
+        .args(["-s", &p.realm, "-set", "user", "1001"])
+        .args(["-au", "1001", "-ap", "phone-1001", "-i", "127.0.0.1"])
+        .args(["-p", &port.to_string(), "-mp", &rtp.to_string()])
+        .args(["-m", "1", "-nostdin", "-timeout", "60s", "-trace_msg"])
+        .arg("-message_file")
+        .arg(log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sipp runs (apt-get install sip-tester)");
+    let phone = Phone(Some(child));
+    wait_metric(p, "voxbin_sip_registrations_active", |v| v >= 1.0);
+    phone
+}
+
+/// A phone's sipp; stopped if the test ends before it does.
+struct Phone(Option<Child>);
+
+impl Phone {
+    /// Waits for the phone's sipp to exit.
+    fn finish(mut self) -> Output {
+        let child = self.0.take().expect("the phone runs");
+        child.wait_with_output().expect("sipp exits")
+    }
+}
+
+impl Drop for Phone {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Extension 2001 calling `callee` through the edge with scenario `name`, to its end; its SIP
+/// messages go to `log`.
+fn caller(p: &Platform, name: &str, callee: &str, log: &std::path::Path) -> Output {
+    let port = free_udp_port();
+    let rtp = 44000 + (port % 2000) * 2;
+    Command::new("sipp")
+        .arg(&p.edge)
+        .args(["-sf", &scenario(name), "-s", callee])
+        .args(["-set", "user", "2001", "-set", "domain", &p.realm])
+        .args(["-au", "2001", "-ap", "phone-2001", "-i", "127.0.0.1"])
+        .args(["-p", &port.to_string(), "-mp", &rtp.to_string()])
+        .args(["-m", "1", "-nostdin", "-timeout", "60s", "-trace_msg"])
+        .arg("-message_file")
+        .arg(log)
+        .output()
+        .expect("sipp runs (apt-get install sip-tester)")
+}
+
+fn assert_sipp_ok(out: &Output, what: &str, p: &Platform, log: &std::path::Path) {
+    assert!(
+        out.status.success(),
+        "{what}: sipp failed ({:?})\n{}\n{}\nmessages:\n{}\nserver:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(log).unwrap_or_default(),
+        p.server.stderr()
+    );
+}
+
+/// Reads `path` until `done` holds for its body.
+fn wait_until(c: &Client, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        let r = c.get(path);
+        if r.status == 200 && done(&r.body) {
+            return r.body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} never happened: {}",
+            r.raw
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The tenant's calls once `n` of them hung up, oldest first.
+fn calls_over(c: &Client, n: usize) -> Vec<Value> {
+    let list = wait_until(c, "/v1.0/calls", "the calls' hangup", |b| {
+        let calls = b["result"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        calls.iter().filter(|c| c["status"] == "hangup").count() >= n
+    });
+    let mut calls = list["result"].as_array().unwrap().clone();
+    calls.reverse();
+    calls
+}
+
+/// Event types of a call's timeline once it holds `at_least`.
+fn timeline(c: &Client, id: &str, at_least: &[&str]) -> Vec<String> {
+    let path = format!("/v1.0/timelines/calls/{id}/events?page_size=100");
+    let body = wait_until(c, &path, "timeline", |b| {
+        let seen: Vec<&str> = b["result"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["event_type"].as_str()).collect())
+            .unwrap_or_default();
+        at_least.iter().all(|t| seen.contains(t))
+    });
+    body["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| e["event_type"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn an_extension_calls_a_registered_extension_through_the_edge_and_the_caller_hangs_up() {
+    let p = platform();
+    let dir = tempfile::tempdir().unwrap();
+    let (phone_log, caller_log) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    let a = phone(&p, "ext_phone_answers.xml", &phone_log);
+    let out = caller(&p, "ext_call.xml", "1001", &caller_log);
+    assert_sipp_ok(&out, "extension 2001 calling 1001", &p, &caller_log);
+    let out = a.finish();
+    assert_sipp_ok(&out, "extension 1001's phone", &p, &phone_log);
+    // the phone was reached down its flow through the edge, which record-routed the call
+    let heard = std::fs::read_to_string(&phone_log).unwrap();
+    assert!(heard.contains("INVITE sip:1001@127.0.0.1"), "{heard}");
+    let top_route = heard
+        .lines()
+        .find(|l| l.starts_with("Record-Route:"))
+        .unwrap_or_default();
+    assert!(
+        top_route.contains(";ftok="),
+        "the path's route on top: {heard}"
+    );
+
+    let calls = calls_over(&p.client, 2);
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    let (from_b, to_a) = (&calls[0], &calls[1]);
+    assert_eq!(from_b["direction"], "incoming");
+    assert_eq!(from_b["source"]["type"], "extension");
+    assert_eq!(from_b["source"]["target"], "2001");
+    assert_eq!(from_b["destination"]["type"], "extension");
+    assert_eq!(from_b["destination"]["target"], "1001");
+    assert_eq!(from_b["chained_call_ids"], json!([to_a["id"]]));
+    assert_eq!(from_b["hangup_by"], "remote");
+    assert_eq!(from_b["hangup_reason"], "normal");
+    assert!(from_b["tm_progressing"].is_string(), "{from_b}");
+    assert_eq!(to_a["direction"], "outgoing");
+    assert_eq!(to_a["master_call_id"], from_b["id"]);
+    assert_eq!(to_a["destination"]["target"], "1001");
+    assert!(to_a["tm_progressing"].is_string(), "{to_a}");
+    // the caller's hangup ended the phone's leg too
+    assert_eq!(to_a["hangup_by"], "local");
+    assert_eq!(to_a["hangup_reason"], "normal");
+
+    let events = timeline(
+        &p.client,
+        from_b["id"].as_str().unwrap(),
+        &["call_created", "call_progressing", "call_hangup"],
+    );
+    let pos = |t: &str| events.iter().position(|e| e == t).unwrap();
+    assert!(pos("call_created") < pos("call_progressing"), "{events:?}");
+    assert!(pos("call_progressing") < pos("call_hangup"), "{events:?}");
+}
+
+#[test]
+fn the_called_phone_hanging_up_ends_the_callers_call_with_dialout() {
+    let p = platform();
+    let dir = tempfile::tempdir().unwrap();
+    let (phone_log, caller_log) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    let a = phone(&p, "ext_phone_hangs_up.xml", &phone_log);
+    let out_b = caller(&p, "ext_call_callee_hangs_up.xml", "1001", &caller_log);
+    let out = a.finish();
+    assert_sipp_ok(&out, "extension 1001 hanging up", &p, &phone_log);
+    assert_sipp_ok(&out_b, "extension 2001 hung up on", &p, &caller_log);
+    let calls = calls_over(&p.client, 2);
+    let (from_b, to_a) = (&calls[0], &calls[1]);
+    assert_eq!(to_a["master_call_id"], from_b["id"]);
+    assert_eq!(to_a["hangup_by"], "remote");
+    assert_eq!(to_a["hangup_reason"], "normal");
+    assert_eq!(from_b["hangup_by"], "local");
+    assert_eq!(from_b["hangup_reason"], "dialout");
+}
+
+#[test]
+fn calls_to_an_unregistered_or_unknown_extension_get_480_or_404_and_are_recorded() {
+    let p = platform();
+    let dir = tempfile::tempdir().unwrap();
+    for (callee, status) in [("1001", "480"), ("1999", "404")] {
+        let log = dir.path().join(format!("{callee}.log"));
+        let out = caller(&p, "ext_call_refused.xml", callee, &log);
+        assert_sipp_ok(&out, "a call nobody takes", &p, &log);
+        let heard = std::fs::read_to_string(&log).unwrap();
+        assert!(heard.contains(&format!("SIP/2.0 {status} ")), "{heard}");
+    }
+    let calls = calls_over(&p.client, 2);
+    let targets: Vec<&str> = calls
+        .iter()
+        .map(|c| c["destination"]["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets, ["1001", "1999"]);
+    for c in &calls {
+        assert_eq!(c["destination"]["type"], "extension");
+        assert_eq!(c["source"]["target"], "2001");
+        assert_eq!(c["hangup_by"], "local");
+        assert_eq!(c["hangup_reason"], "failed");
+        assert_eq!(c["chained_call_ids"], json!([]));
+    }
+}
+
+#[test]
+fn post_calls_to_an_extension_rings_the_phone_and_runs_the_flow() {
+    let p = platform();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.log");
+    // an extension that does not exist is refused before anything is dialled
+    let bad = p.client.post(
+        "/v1.0/calls",
+        json!({"actions": [{"type": "hangup"}],
+               "destinations": [{"type": "extension", "target": "1999"}]}),
+    );
+    assert_eq!(bad.status, 400, "{}", bad.raw);
+
+    let a = phone(&p, "ext_phone_answers.xml", &log);
+    let made = p.client.post(
+        "/v1.0/calls",
+        json!({"actions": [{"type": "talk", "option": {"text": "Hello desk."}},
+                           {"type": "hangup"}],
+               "source": {"type": "tel", "target": "+15550100"},
+               "destinations": [{"type": "extension", "target": "1001"}]}),
+    );
+    assert_eq!(made.status, 200, "{}", made.raw);
+    let id = made.body["calls"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1.0/calls/{id}");
+    let call = wait_until(&p.client, &path, "the hangup", |b| b["status"] == "hangup");
+    assert_eq!(call["direction"], "outgoing");
+    assert_eq!(call["destination"]["type"], "extension");
+    assert!(call["tm_progressing"].is_string(), "{call}");
+    assert_eq!(call["hangup_by"], "local");
+    assert_eq!(call["hangup_reason"], "normal");
+    let af = call["activeflow_id"].as_str().unwrap();
+    let af = wait_until(
+        &p.client,
+        &format!("/v1.0/activeflows/{af}"),
+        "flow end",
+        |b| b["status"] == "ended",
+    );
+    assert!(
+        af["executed_actions"].to_string().contains("Hello desk."),
+        "{af}"
+    );
+    let out = a.finish();
+    assert_sipp_ok(&out, "extension 1001's phone", &p, &log);
+}
