@@ -28,6 +28,10 @@
 //! Inbound calls to numbers are taken only from carriers: the caller's address (behind the
 //! edge, from the Via the edge stamped) must be a provider's hostname, or loopback when
 //! `call.allow_loopback_carriers` (embedded default); others get 403 and a failed call.
+//!
+//! The flow actions `connect` and `call` dial out of a flow as chained calls ([`connect`]),
+//! with the caller id rules of outgoing calls ([`connect::callerid`]); `POST
+//! /v1/calls/{id}/chain` (internal, a bus message) carries a call's end to its chain.
 
 #![warn(missing_docs)]
 
