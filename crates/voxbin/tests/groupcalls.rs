@@ -1,6 +1,7 @@
 //! Group calls end to end against the real binary, with sipp as the phones: a ring_all group
 //! call to two phones is answered by one while the other rings, which then gets a CANCEL; a
-//! linear group call to a busy phone (486) goes on to the next phone, which answers. Both are
+//! linear group call to a busy phone (486) goes on to the next phone, which answers, and one
+//! to a phone that only rings gives it up after the ring timeout (CANCEL, `noanswer`). They are
 //! read and hung up through `/v1.0/groupcalls`, deleted once over, and their events
 //! (`groupcall_created`, `groupcall_progressing`, `groupcall_hangup`) reach the customer's
 //! websocket. Scenarios live in `crates/svc/call/tests/sipp/`. Runs in both shapes.
@@ -97,7 +98,7 @@ fn conforms(method: &str, template: &str, reply: &Reply) {
 
 /// Reads `path` until `done` holds for its body.
 fn wait_until(c: &Client, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(45);
+    let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let r = c.get(path);
         if r.status == 200 && done(&r.body) {
@@ -290,4 +291,30 @@ fn linear_goes_on_to_the_next_phone_when_the_first_is_busy() {
             "groupcall_hangup"
         ]
     );
+}
+
+#[test]
+fn linear_gives_up_a_phone_that_only_rings_and_rings_the_next() {
+    let server = platform();
+    let tenant = create_tenant(&server, "acme");
+    let c = Client::with_key(&server.api, &tenant.accesskey);
+    let (ringing, ringing_port) = phone("groupcall_rings.xml");
+    let (answering, answering_port) = phone("callee_answers.xml");
+    let made = create(&c, "linear", &[ringing_port, answering_port]);
+    let group = id(&made);
+    let path = format!("/v1.0/groupcalls/{group}");
+    // the first phone rings for the whole ring timeout (30 s) before the second is dialled
+    let first = format!("/v1.0/calls/{}", made["call_ids"][0].as_str().unwrap());
+    let call = wait_until(&c, &first, "the ring timeout", |b| b["status"] == "hangup");
+    assert_eq!(
+        (&call["hangup_by"], &call["hangup_reason"]),
+        (&json!("local"), &json!("noanswer"))
+    );
+    assert_sipp_ok(&finished(ringing), "phone that only rings", &server);
+    let answered = wait_until(&c, &path, "the second phone's answer", |b| {
+        b["dial_index"] == 1 && b["answer_call_id"] == b["call_ids"][1]
+    });
+    assert_eq!(answered["status"], "progressing");
+    hang_up_and_delete(&c, &group);
+    assert_sipp_ok(&finished(answering), "answering phone", &server);
 }
