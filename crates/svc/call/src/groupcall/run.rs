@@ -184,6 +184,9 @@ async fn dial(
         clock::now(),
     );
     record.groupcall_id = gc.id;
+    // the calls of an agent's group are the agent's
+    record.owner_type = gc.owner_type.clone();
+    record.owner_id = gc.owner_id;
     // armed before the INVITE, so a call that never answers is always given up
     arm_ring_timeout(state, gc.id, call).await;
     let placed = outbound::start_call(state, record, gc.flow_id, &gc.variables, attempts).await?;
@@ -390,6 +393,19 @@ pub async fn hang_up(state: &State, gc: &Groupcall) -> Result<()> {
         return Ok(());
     };
     hang_up_calls(state, &fresh, Uuid::nil()).await?;
+    // the calls themselves say how many are live: a count left high (an end that was never
+    // counted, say the process died in between) does not keep the group from ending
+    let mut conn = state
+        .db
+        .writer()
+        .acquire()
+        .await
+        .map_err(voxbin_store::map_db_error)?;
+    let live = store::live_calls(&mut conn, gc.id).await?;
+    if live == 0 {
+        store::set_call_count(&mut conn, gc.id, 0).await?;
+    }
+    drop(conn);
     after_end(state, gc.id).await
 }
 

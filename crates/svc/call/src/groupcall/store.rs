@@ -181,6 +181,30 @@ pub async fn take_next(
     Ok(done.rows_affected() > 0)
 }
 
+/// How many calls of group call `id` are live in `call_calls` (the count its `call_count`
+/// keeps; this one is read from the calls themselves).
+pub async fn live_calls(conn: &mut AnyConnection, id: Uuid) -> Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM call_calls WHERE groupcall_id = ? AND status <> 'hangup'",
+    )
+    .bind(id.to_string())
+    .fetch_one(conn)
+    .await
+    .map_err(map_db_error)
+}
+
+/// Sets the live count of group call `id` to `count` (after a recount).
+pub async fn set_call_count(conn: &mut AnyConnection, id: Uuid, count: i64) -> Result<()> {
+    sqlx::query("UPDATE call_groupcalls SET call_count = ?, tm_update = ? WHERE id = ?")
+        .bind(count)
+        .bind(clock::now())
+        .bind(id.to_string())
+        .execute(conn)
+        .await
+        .map_err(map_db_error)?;
+    Ok(())
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::internal(format!("cannot encode: {e}")))
 }

@@ -324,6 +324,11 @@ async fn an_agent_destination_of_a_call_rings_its_addresses_as_a_group(env: Env)
     assert_eq!(gc.destinations[1].target, "sip:mobile@192.0.2.2");
     // no media node here: the desk failed, then the mobile; over
     assert_eq!((gc.call_ids.len(), gc.status), (2, GroupStatus::Hangup));
+    let desk = call_of(&env, gc.call_ids[0]).await;
+    assert_eq!(
+        (desk.owner_type.as_str(), desk.owner_id),
+        ("agent", gc.owner_id)
+    );
     // an agent nobody can ring, and one that does not exist, are refused
     let idle = env
         .call_to("agent", Method::Post, "/v1/agents", agent("bo", json!([])))
@@ -347,6 +352,28 @@ async fn an_agent_destination_of_a_call_rings_its_addresses_as_a_group(env: Env)
     assert_eq!(env.count("call_groupcalls").await, 1);
 }
 
+async fn a_group_whose_count_went_wrong_still_ends_when_hung_up(env: Env) {
+    let (gc, a, b) = live_group(&env).await;
+    // both calls end, but only one end was counted (the process died in between)
+    let mut conn = env.deps.db.writer().acquire().await.unwrap();
+    for c in [&a, &b] {
+        let reason = HangupReason::Normal;
+        let by = crate::model::HangupBy::Remote;
+        assert!(crate::store::set_hangup(&mut conn, c.id, by, reason)
+            .await
+            .unwrap());
+    }
+    store::call_gone(&mut conn, gc.id).await.unwrap();
+    drop(conn);
+    assert_eq!(group_of(&env, gc.id).await.call_count, 1);
+    let path = format!("/v1/groupcalls/{}/hangup?customer_id={A}", gc.id);
+    let hung = env.call(Method::Post, &path, None::<Value>).await.unwrap();
+    assert_eq!(
+        (&hung["status"], &hung["call_count"]),
+        (&json!("hangup"), &json!(0))
+    );
+}
+
 on_sqlite_and_mysql!(
     Env: ring_all_ends_once_every_call_failed,
     an_agent_destination_of_a_call_rings_its_addresses_as_a_group,
@@ -354,6 +381,7 @@ on_sqlite_and_mysql!(
     bad_requests_are_refused_before_anything_is_dialled,
     the_first_answer_wins_and_the_group_ends_with_its_calls,
     a_ring_timeout_gives_up_a_call_still_ringing,
+    a_group_whose_count_went_wrong_still_ends_when_hung_up,
 );
 
 // once, not per engine: two runs would drop and migrate the same MariaDB database at once
