@@ -4,7 +4,8 @@
 //! answers what it gets (`-oocsf`); another extension calls 1001 through the edge, the call
 //! service finds the phone's registration and dials it from the caller's media node along the
 //! edge's path, bridges the two and ends both when the caller hangs up; an extension without
-//! registration gets 480, an unknown one 404, each kept on record as a failed call;
+//! registration gets 480, an unknown one 404, each kept on record as a failed call; an
+//! extension calling an E.164 number goes out through the customer's route to a sipp carrier;
 //! `POST /v1.0/calls` to an `extension` destination rings the phone and runs the flow.
 //! Scenarios live in `crates/svc/call/tests/sipp/`.
 
@@ -103,7 +104,7 @@ fn wait_metric(p: &Platform, metric: &str, ok: impl Fn(f64) -> bool) {
 /// Extension 1001's phone: registers through the edge, then takes one call with scenario
 /// `answers` (`ext_phone_answers.xml`: waits for the platform's BYE); its SIP messages go to
 /// `log`.
-fn phone(p: &Platform, answers: &str, log: &std::path::Path) -> Phone {
+fn phone(p: &Platform, answers: &str, log: &std::path::Path) -> Peer {
     let port = free_udp_port();
     let rtp = 40000 + (port % 2000) * 2;
     let child = Command::new("sipp")
@@ -120,23 +121,23 @@ fn phone(p: &Platform, answers: &str, log: &std::path::Path) -> Phone {
         .stderr(Stdio::piped())
         .spawn()
         .expect("sipp runs (apt-get install sip-tester)");
-    let phone = Phone(Some(child));
+    let phone = Peer(Some(child));
     wait_metric(p, "voxbin_sip_registrations_active", |v| v >= 1.0);
     phone
 }
 
-/// A phone's sipp; stopped if the test ends before it does.
-struct Phone(Option<Child>);
+/// A sipp peer (phone, carrier); stopped if the test ends before it does.
+struct Peer(Option<Child>);
 
-impl Phone {
-    /// Waits for the phone's sipp to exit.
+impl Peer {
+    /// Waits for its sipp to exit.
     fn finish(mut self) -> Output {
         let child = self.0.take().expect("the phone runs");
         child.wait_with_output().expect("sipp exits")
     }
 }
 
-impl Drop for Phone {
+impl Drop for Peer {
     fn drop(&mut self) {
         if let Some(child) = &mut self.0 {
             let _ = child.kill();
@@ -291,6 +292,80 @@ fn the_called_phone_hanging_up_ends_the_callers_call_with_dialout() {
     assert_eq!(to_a["hangup_reason"], "normal");
     assert_eq!(from_b["hangup_by"], "local");
     assert_eq!(from_b["hangup_reason"], "dialout");
+}
+
+/// The project super-admin's client (providers are the platform's); a login that times out
+/// on a loaded machine is tried again.
+fn super_admin(p: &Platform) -> Client {
+    let (_, user, password) = p.server.bootstrap();
+    let body = json!({ "username": user, "password": password }).to_string();
+    for _ in 0..5 {
+        let r = support::api::send(
+            &p.server.api,
+            "POST",
+            "/auth/login",
+            &[],
+            Some(body.as_bytes()),
+        );
+        if r.status == 200 {
+            return Client::with_token(&p.server.api, r.body["token"].as_str().unwrap());
+        }
+        assert_eq!(r.status, 503, "{}", r.raw);
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    panic!("the super-admin could not log in");
+}
+
+/// A sipp carrier answering one call on `port` and waiting for the platform's BYE.
+fn carrier(port: u16) -> Peer {
+    let rtp = 48000 + (port % 2000) * 2;
+    let child = Command::new("sipp")
+        .args(["-sf", &scenario("callee_answers.xml"), "-i", "127.0.0.1"])
+        .args(["-p", &port.to_string(), "-mp", &rtp.to_string()])
+        .args(["-m", "1", "-nostdin", "-timeout", "60s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sipp runs (apt-get install sip-tester)");
+    Peer(Some(child))
+}
+
+#[test]
+fn an_extension_calling_a_number_goes_out_through_the_customers_route() {
+    let p = platform();
+    let admin = super_admin(&p);
+    let port = free_udp_port();
+    let pstn = carrier(port);
+    let provider = admin.post(
+        "/v1.0/providers",
+        json!({"type": "sip", "hostname": format!("127.0.0.1:{port}"), "tech_prefix": "",
+               "tech_postfix": "", "tech_headers": {}, "name": "carrier", "detail": ""}),
+    );
+    assert_eq!(provider.status, 200, "{}", provider.raw);
+    let route = p.client.post(
+        "/v1.0/routes",
+        json!({"name": "out", "detail": "", "provider_id": provider.body["id"],
+               "priority": 1, "target": "all"}),
+    );
+    assert_eq!(route.status, 200, "{}", route.raw);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("b.log");
+    let out = caller(&p, "ext_call.xml", "+15557654321", &log);
+    assert_sipp_ok(&out, "extension 2001 calling a number", &p, &log);
+    let out = pstn.finish();
+    assert!(out.status.success(), "the carrier's sipp failed: {out:?}");
+
+    let calls = calls_over(&p.client, 2);
+    let (from_b, out_call) = (&calls[0], &calls[1]);
+    assert_eq!(from_b["direction"], "incoming");
+    assert_eq!(from_b["source"]["type"], "extension");
+    assert_eq!(from_b["destination"]["type"], "tel");
+    assert_eq!(from_b["destination"]["target"], "+15557654321");
+    assert_eq!(from_b["chained_call_ids"], json!([out_call["id"]]));
+    assert_eq!(out_call["direction"], "outgoing");
+    assert_eq!(out_call["master_call_id"], from_b["id"]);
+    assert!(out_call["tm_progressing"].is_string(), "{out_call}");
+    assert_eq!(from_b["hangup_by"], "remote");
 }
 
 #[test]
