@@ -525,3 +525,39 @@ fn early_media_from_the_callee_reaches_the_caller_before_the_answer() {
     let packets = heard.join().unwrap();
     assert!(packets >= 25, "the callee got {packets} RTP packets");
 }
+
+#[test]
+fn with_relay_reason_a_busy_callee_makes_the_caller_busy() {
+    let p = platform();
+    let uas = port();
+    let c = number_running(
+        &p,
+        "+15550106",
+        json!([
+            {"type": "connect", "option": {"relay_reason": true, "destinations": [
+                {"type": "sip", "target": format!("sip:bob@127.0.0.1:{uas}")}]}},
+            {"type": "talk", "option": {"text": "never heard"}}
+        ]),
+    );
+    let callee = Command::new("sipp")
+        .args([
+            "-sf",
+            &scenario("connect_callee_busy.xml"),
+            "-i",
+            "127.0.0.1",
+        ])
+        .args(["-p", &uas.to_string(), "-mp", &port().to_string()])
+        .args(["-m", "1", "-nostdin", "-timeout", "60s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sipp runs");
+    // the caller insists on 486
+    let caller = sipp_caller(&p, "connect_caller_busy.xml", "+15550106");
+    assert_sipp_ok(&finished(callee), "busy callee", &p.server);
+    assert_sipp_ok(&finished(caller), "caller", &p.server);
+    let (master, chained) = both_calls_over(&c);
+    assert_eq!(chained["hangup_reason"], "busy", "{chained}");
+    assert_eq!(master["hangup_by"], "local", "{master}");
+    assert_eq!(master["hangup_reason"], "busy", "{master}");
+}
