@@ -31,3 +31,73 @@ pub async fn claim_answer(
     .map_err(map_db_error)?;
     Ok(done.rows_affected() > 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use uuid::Uuid;
+    use voxbin_bus::Handler;
+    use voxbin_svc_kit::Deps;
+    use voxbin_svc_testkit::{Harness, Served};
+
+    use crate::model::{Address, Call, Direction, Status};
+    use crate::{handler, store, SERVICE};
+
+    struct Calls;
+
+    impl Served for Calls {
+        const SERVICE: &'static str = SERVICE;
+        const MYSQL_PREFIX: &'static str = "vxcallext_";
+        fn handlers(deps: &Deps) -> Vec<(&'static str, Arc<dyn Handler>)> {
+            vec![(SERVICE, handler(deps.clone()))]
+        }
+    }
+
+    async fn the_first_answer_wins_once(env: Harness<Calls>) {
+        let (ring, first, second) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let mut caller = Call::new(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Direction::Incoming,
+            Status::Ringing,
+            Address::new("extension", "2001"),
+            Address::new("extension", "1001"),
+            String::new(),
+            voxbin_core::clock::now(),
+        );
+        caller.chained_call_ids = vec![first, second];
+        caller.op_id = ring;
+        let mut conn = env.deps.db.writer().acquire().await.unwrap();
+        store::insert(&mut conn, &caller).await.unwrap();
+        assert!(
+            !super::claim_answer(&mut conn, caller.id, Uuid::nil(), first)
+                .await
+                .unwrap()
+        );
+        assert!(super::claim_answer(&mut conn, caller.id, ring, first)
+            .await
+            .unwrap());
+        assert!(!super::claim_answer(&mut conn, caller.id, ring, second)
+            .await
+            .unwrap());
+        drop(conn);
+        let c = store::get(env.deps.db.writer(), None, caller.id)
+            .await
+            .unwrap();
+        assert_eq!(c.chained_call_ids, vec![first]);
+        assert!(c.op_id.is_nil());
+    }
+
+    #[tokio::test]
+    async fn the_first_answer_wins_once_on_sqlite() {
+        the_first_answer_wins_once(Harness::sqlite().await).await;
+    }
+
+    #[tokio::test]
+    async fn the_first_answer_wins_once_on_mariadb() {
+        if let Some(env) = Harness::mysql("ext_first_answer").await {
+            the_first_answer_wins_once(env).await;
+        }
+    }
+}

@@ -47,3 +47,61 @@ pub async fn contacts(ctx: Ctx<State>) -> Result<Contacts> {
         contacts: bindings,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testutil::Harness;
+    use serde_json::json;
+    use uuid::Uuid;
+    use voxbin_bus::Method;
+    use voxbin_svc_sipedge::bindings::{aor, Binding, BindingStore};
+
+    #[tokio::test]
+    async fn contacts_are_the_edges_live_bindings_of_a_live_extension() {
+        let h = Harness::sqlite().await;
+        let customer = Uuid::now_v7();
+        let body = json!({"extension": "1001", "password": "pw", "name": "desk", "detail": ""});
+        h.call_as(customer, Method::Post, "/v1/extensions", body)
+            .await
+            .unwrap();
+        let uri = format!("/v1/extensions/by_username/{customer}/1001/contacts");
+        let none = h.call(Method::Get, &uri, None).await.unwrap();
+        assert_eq!(none["contacts"], json!([]));
+        let realm = none["realm"].as_str().unwrap().to_owned();
+        assert_eq!(realm, format!("{customer}.registrar.voxbin.local"));
+
+        // what the edge stores at REGISTER
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let path = "<sip:127.0.0.1:5060;lr;ftok=u~192.0.2.7~5060~0011223344556677>";
+        let binding = Binding {
+            uri: "sip:1001@192.0.2.7:5060".into(),
+            expires_at: now + 300,
+            q: None,
+            call_id: "reg-1".into(),
+            cseq: 2,
+            instance: None,
+            received: "udp:192.0.2.7:5060".into(),
+            edge: "127.0.0.1:5060".into(),
+            user_agent: None,
+            path: Some(path.into()),
+        };
+        BindingStore::new(h.deps.cache.clone())
+            .update(&aor("1001", &realm), now, |b| b.push(binding))
+            .await
+            .unwrap();
+        let found = h.call(Method::Get, &uri, None).await.unwrap();
+        assert_eq!(found["extension"]["extension"], "1001");
+        assert_eq!(found["contacts"][0]["uri"], "sip:1001@192.0.2.7:5060");
+        assert_eq!(found["contacts"][0]["path"], path);
+        assert!(found["extension"].get("ha1_md5").is_none());
+
+        // internal only, and 404 for an extension that does not exist
+        let scoped = format!("{uri}?customer_id={customer}");
+        h.fail(Method::Get, &scoped, None, 404).await;
+        let other = format!("/v1/extensions/by_username/{customer}/1999/contacts");
+        h.fail(Method::Get, &other, None, 404).await;
+    }
+}
