@@ -354,10 +354,13 @@ async fn connect_sqlite(opts: &DbOptions) -> Result<Inner> {
 
 /// Pool options for SQLite: the per-connection PRAGMAs, and `query_only` on reader pools so a
 /// write sent to a reader fails loudly instead of competing with the writer for the lock.
+/// No ping before each acquire: a file connection does not go stale the way a socket does, and
+/// the ping was a round trip to the connection's thread on every query.
 fn sqlite_pool(max: u32, timeout: Duration, read_only: bool) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(timeout)
+        .test_before_acquire(false)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 conn.execute("PRAGMA journal_mode = WAL").await?;

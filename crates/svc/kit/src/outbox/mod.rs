@@ -16,7 +16,6 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use serde::Serialize;
-use tokio::sync::Notify;
 use voxbin_bus::publisher_name;
 use voxbin_core::{Error, Result};
 use voxbin_store::sqlx::{Any, AnyConnection, Transaction};
@@ -24,14 +23,14 @@ use voxbin_store::{map_db_error, Db};
 
 use crate::Deps;
 
-pub use relay::{Relay, RelayOutcome, KEEP};
+pub use relay::{Relay, RelayOutcome, GATHER, KEEP};
 
 /// Where one service writes its events; cheap to clone.
 #[derive(Clone)]
 pub struct Outbox {
     db: Arc<Db>,
     publisher: String,
-    wake: Arc<Notify>,
+    wake: Arc<relay::Signal>,
 }
 
 impl Outbox {
@@ -75,7 +74,7 @@ impl Outbox {
 
     /// Tells the relay that events were committed.
     pub fn wake(&self) {
-        self.wake.notify_one();
+        self.wake.committed();
     }
 }
 

@@ -12,8 +12,13 @@
 //! a new process publishes the rows of the last [`KEEP`] again before anything new, so events
 //! a killed process had handed to its bus but not yet handled are not lost (subscribers see
 //! them twice; the webhook service drops repeats).
+//!
+//! Cost under load: a woken relay waits [`GATHER`] so that the commits of that moment leave in
+//! one round, skips wake-ups for rows an earlier round already took, runs a round on one
+//! connection, and renews its lease only when half of it is gone.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -22,7 +27,8 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 use voxbin_bus::{Bus, Event};
 use voxbin_core::{Error, Result};
-use voxbin_store::Db;
+use voxbin_store::sqlx::AnyConnection;
+use voxbin_store::{map_db_error, Db};
 
 use super::store::{self, Row};
 use crate::Deps;
@@ -42,16 +48,44 @@ pub const KEEP: Duration = Duration::from_secs(300);
 /// How often kept rows older than [`KEEP`] are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
+/// How long a woken relay waits for more commits before its round.
+pub const GATHER: Duration = Duration::from_millis(2);
+
+/// How commits reach a relay: a count of commits since its last round began, and a wake-up.
+#[derive(Default)]
+pub(crate) struct Signal {
+    committed: AtomicU64,
+    wake: Notify,
+}
+
+impl Signal {
+    /// Events were committed: count them and wake the relay.
+    pub(crate) fn committed(&self) {
+        self.committed.fetch_add(1, Ordering::AcqRel);
+        self.wake.notify_one();
+    }
+
+    /// Whether commits happened since the last [`Signal::take`].
+    fn pending(&self) -> bool {
+        self.committed.load(Ordering::Acquire) > 0
+    }
+
+    /// Starts a round: what is committed from here on is counted for the next one.
+    fn take(&self) {
+        self.committed.store(0, Ordering::Release);
+    }
+}
+
 /// Running relays, by database handle and publisher.
-type Registry = Mutex<HashMap<(usize, String), (Weak<Db>, Arc<Notify>)>>;
+type Registry = Mutex<HashMap<(usize, String), (Weak<Db>, Arc<Signal>)>>;
 
 fn registry() -> &'static Registry {
     static RELAYS: OnceLock<Registry> = OnceLock::new();
     RELAYS.get_or_init(Registry::default)
 }
 
-/// The wake-up of the relay of `publisher` on `deps.db`, starting the relay when needed.
-pub(crate) fn ensure_running(deps: &Deps, publisher: &str) -> Arc<Notify> {
+/// The signal of the relay of `publisher` on `deps.db`, starting the relay when needed.
+pub(crate) fn ensure_running(deps: &Deps, publisher: &str) -> Arc<Signal> {
     let key = (Arc::as_ptr(&deps.db) as usize, publisher.to_owned());
     // A poisoned lock only means another thread panicked while inserting; the map is intact.
     let mut relays = registry().lock().unwrap_or_else(|p| p.into_inner());
@@ -60,7 +94,7 @@ pub(crate) fn ensure_running(deps: &Deps, publisher: &str) -> Arc<Notify> {
             return wake.clone();
         }
     }
-    let wake = Arc::new(Notify::new());
+    let wake = Arc::new(Signal::default());
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         // Rows wait for a relay started inside a runtime (the next process to start one).
         tracing::warn!(
@@ -84,9 +118,16 @@ pub(crate) fn ensure_running(deps: &Deps, publisher: &str) -> Arc<Notify> {
 }
 
 /// The relay loop; it ends when the database handle is dropped.
-async fn run(db: Weak<Db>, bus: Arc<dyn Bus>, mut relay: Relay, wake: Arc<Notify>, poll: Duration) {
+async fn run(
+    db: Weak<Db>,
+    bus: Arc<dyn Bus>,
+    mut relay: Relay,
+    signal: Arc<Signal>,
+    poll: Duration,
+) {
     loop {
         let Some(strong) = db.upgrade() else { return };
+        signal.take();
         let outcome = relay.round(&strong, &*bus).await;
         drop(strong);
         let pause = match outcome {
@@ -97,9 +138,18 @@ async fn run(db: Weak<Db>, bus: Arc<dyn Bus>, mut relay: Relay, wake: Arc<Notify
                 RETRY
             }
         };
-        tokio::select! {
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(pause) => {}
+        let until = tokio::time::Instant::now() + pause;
+        loop {
+            tokio::select! {
+                _ = signal.wake.notified() => {
+                    // a wake-up for commits the last round already saw needs no round
+                    if signal.pending() {
+                        tokio::time::sleep(GATHER).await;
+                        break;
+                    }
+                }
+                _ = tokio::time::sleep_until(until) => break,
+            }
         }
     }
 }
@@ -121,6 +171,8 @@ pub struct Relay {
     /// Over a non-durable bus: the replay still to do (`published_ms` floor, last seq done).
     replay: Option<(i64, i64)>,
     last_sweep: Option<Instant>,
+    /// When the lease this relay last took runs out (ms since the epoch; 0: not held).
+    lease_until: i64,
 }
 
 impl Relay {
@@ -132,6 +184,7 @@ impl Relay {
             durable,
             replay: (!durable).then(|| (now_ms() - KEEP.as_millis() as i64, 0)),
             last_sweep: None,
+            lease_until: 0,
         }
     }
 
@@ -139,14 +192,15 @@ impl Relay {
     /// delete or stamp them. A failed publish stops the round; what was published before it is
     /// recorded, the rest stays.
     pub async fn round(&mut self, db: &Db, bus: &dyn Bus) -> Result<RelayOutcome> {
-        let pool = db.writer();
+        let mut conn = db.writer().acquire().await.map_err(map_db_error)?;
         let now = now_ms();
-        let until = now + LEASE.as_millis() as i64;
-        if !store::take_lease(pool, &self.publisher, &self.owner, now, until).await? {
+        if !self.hold_lease(&mut conn, now).await? {
             return Ok(RelayOutcome::NotLeader);
         }
         if let Some((since, after)) = self.replay {
-            let rows = store::published_since(pool, &self.publisher, since, after, BATCH).await?;
+            let rows =
+                store::published_since(&mut conn, &self.publisher, since, after, BATCH).await?;
+            drop(conn);
             let (last, failure) = self.publish(bus, &rows).await;
             if let Some(e) = failure {
                 self.replay = Some((since, last.unwrap_or(after)));
@@ -160,18 +214,27 @@ impl Relay {
                 tracing::info!(publisher = %self.publisher, events = rows.len(), "outbox events of an earlier process published again");
                 return Ok(RelayOutcome::Published(rows.len()));
             }
+            conn = db.writer().acquire().await.map_err(map_db_error)?;
         }
-        let rows = store::oldest(pool, &self.publisher, BATCH).await?;
-        let (last, failure) = self.publish(bus, &rows).await;
+        let rows = store::oldest(&mut conn, &self.publisher, BATCH).await?;
+        let (last, failure) = if self.durable && !rows.is_empty() {
+            // a broker's confirms take a while: nobody waits for the connection meanwhile
+            drop(conn);
+            let published = self.publish(bus, &rows).await;
+            conn = db.writer().acquire().await.map_err(map_db_error)?;
+            published
+        } else {
+            self.publish(bus, &rows).await
+        };
         if let Some(seq) = last {
             if self.durable {
-                store::delete_through(pool, &self.publisher, seq).await?;
+                store::delete_through(&mut conn, &self.publisher, seq).await?;
             } else {
-                store::mark_through(pool, &self.publisher, seq, now_ms()).await?;
+                store::mark_through(&mut conn, &self.publisher, seq, now_ms()).await?;
             }
         }
         if !self.durable && self.last_sweep.is_none_or(|t| t.elapsed() >= SWEEP_EVERY) {
-            store::sweep(pool, &self.publisher, now - KEEP.as_millis() as i64).await?;
+            store::sweep(&mut conn, &self.publisher, now - KEEP.as_millis() as i64).await?;
             self.last_sweep = Some(Instant::now());
         }
         if let Some(e) = failure {
@@ -179,9 +242,27 @@ impl Relay {
         }
         if rows.is_empty() {
             // Nothing to do: let another process's relay take over without waiting.
-            store::drop_lease(pool, &self.publisher, &self.owner).await?;
+            self.lease_until = 0;
+            store::drop_lease(&mut conn, &self.publisher, &self.owner).await?;
         }
         Ok(RelayOutcome::Published(rows.len()))
+    }
+
+    /// Makes sure this relay holds the publisher's lease at `now`, renewing it once half of
+    /// it is gone (until then no other relay can take it); false when another relay holds it.
+    async fn hold_lease(&mut self, conn: &mut AnyConnection, now: i64) -> Result<bool> {
+        let lease = LEASE.as_millis() as i64;
+        if self.lease_until - now > lease / 2 {
+            return Ok(true);
+        }
+        // unknown until the statement answers
+        self.lease_until = 0;
+        let until = now + lease;
+        if !store::take_lease(conn, &self.publisher, &self.owner, now, until).await? {
+            return Ok(false);
+        }
+        self.lease_until = until;
+        Ok(true)
     }
 
     /// Publishes `rows` in order; the last seq handed to the bus, and the error that stopped

@@ -1,7 +1,7 @@
 //! SQL over `outbox_events` and `outbox_leases` (same text for SQLite and MySQL).
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool};
+use sqlx::AnyConnection;
 use voxbin_core::{clock, ErrorKind, Result};
 use voxbin_store::{map_db_error, row, sqlx};
 
@@ -37,26 +37,15 @@ pub(crate) async fn insert(
 }
 
 /// Takes or renews the relay lease of `publisher` for `owner` until `until_ms`; false when
-/// another owner holds a lease that has not run out at `now_ms`.
+/// another owner holds a lease that has not run out at `now_ms`. The UPDATE goes first: the
+/// row exists after a publisher's first round, so the INSERT is needed (and fails) rarely.
 pub(crate) async fn take_lease(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     publisher: &str,
     owner: &str,
     now_ms: i64,
     until_ms: i64,
 ) -> Result<bool> {
-    let made =
-        sqlx::query("INSERT INTO outbox_leases (publisher, owner, until_ms) VALUES (?, ?, ?)")
-            .bind(publisher)
-            .bind(owner)
-            .bind(until_ms)
-            .execute(pool)
-            .await;
-    match made.map_err(map_db_error) {
-        Ok(_) => return Ok(true),
-        Err(e) if e.kind == ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(e),
-    }
     let done = sqlx::query(
         "UPDATE outbox_leases SET owner = ?, until_ms = ? \
          WHERE publisher = ? AND (owner = ? OR until_ms < ?)",
@@ -66,32 +55,55 @@ pub(crate) async fn take_lease(
     .bind(publisher)
     .bind(owner)
     .bind(now_ms)
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .map_err(map_db_error)?;
-    Ok(done.rows_affected() > 0)
+    if done.rows_affected() > 0 {
+        return Ok(true);
+    }
+    let made =
+        sqlx::query("INSERT INTO outbox_leases (publisher, owner, until_ms) VALUES (?, ?, ?)")
+            .bind(publisher)
+            .bind(owner)
+            .bind(until_ms)
+            .execute(conn)
+            .await;
+    match made.map_err(map_db_error) {
+        Ok(_) => Ok(true),
+        // The row exists, so the UPDATE missed it: another owner's lease holds.
+        Err(e) if e.kind == ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Gives the lease up (on a clean stop), so another relay need not wait for it to run out.
-pub(crate) async fn drop_lease(pool: &AnyPool, publisher: &str, owner: &str) -> Result<()> {
+pub(crate) async fn drop_lease(
+    conn: &mut AnyConnection,
+    publisher: &str,
+    owner: &str,
+) -> Result<()> {
     sqlx::query("UPDATE outbox_leases SET until_ms = 0 WHERE publisher = ? AND owner = ?")
         .bind(publisher)
         .bind(owner)
-        .execute(pool)
+        .execute(conn)
         .await
         .map_err(map_db_error)?;
     Ok(())
 }
 
 /// The oldest `limit` unpublished events of `publisher`, in commit order.
-pub(crate) async fn oldest(pool: &AnyPool, publisher: &str, limit: i64) -> Result<Vec<Row>> {
+pub(crate) async fn oldest(
+    conn: &mut AnyConnection,
+    publisher: &str,
+    limit: i64,
+) -> Result<Vec<Row>> {
     let rows = sqlx::query(
         "SELECT seq, event_type, data FROM outbox_events WHERE publisher = ? \
          AND published_ms = 0 ORDER BY seq LIMIT ?",
     )
     .bind(publisher)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await
     .map_err(map_db_error)?;
     rows.iter().map(from_row).collect()
@@ -100,7 +112,7 @@ pub(crate) async fn oldest(pool: &AnyPool, publisher: &str, limit: i64) -> Resul
 /// Up to `limit` events of `publisher` published at or after `since_ms`, after `after_seq`,
 /// in commit order (what a new process publishes again over a bus that lost its queues).
 pub(crate) async fn published_since(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     publisher: &str,
     since_ms: i64,
     after_seq: i64,
@@ -114,18 +126,22 @@ pub(crate) async fn published_since(
     .bind(since_ms.max(1))
     .bind(after_seq)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await
     .map_err(map_db_error)?;
     rows.iter().map(from_row).collect()
 }
 
 /// Deletes the events of `publisher` up to and including `seq` (they were published).
-pub(crate) async fn delete_through(pool: &AnyPool, publisher: &str, seq: i64) -> Result<()> {
+pub(crate) async fn delete_through(
+    conn: &mut AnyConnection,
+    publisher: &str,
+    seq: i64,
+) -> Result<()> {
     sqlx::query("DELETE FROM outbox_events WHERE publisher = ? AND seq <= ?")
         .bind(publisher)
         .bind(seq)
-        .execute(pool)
+        .execute(conn)
         .await
         .map_err(map_db_error)?;
     Ok(())
@@ -134,7 +150,7 @@ pub(crate) async fn delete_through(pool: &AnyPool, publisher: &str, seq: i64) ->
 /// Stamps the unpublished events of `publisher` up to and including `seq` as published at
 /// `now_ms` (kept for a replay after a restart).
 pub(crate) async fn mark_through(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     publisher: &str,
     seq: i64,
     now_ms: i64,
@@ -146,20 +162,20 @@ pub(crate) async fn mark_through(
     .bind(now_ms)
     .bind(publisher)
     .bind(seq)
-    .execute(pool)
+    .execute(conn)
     .await
     .map_err(map_db_error)?;
     Ok(())
 }
 
 /// Deletes events of `publisher` published before `before_ms`.
-pub(crate) async fn sweep(pool: &AnyPool, publisher: &str, before_ms: i64) -> Result<()> {
+pub(crate) async fn sweep(conn: &mut AnyConnection, publisher: &str, before_ms: i64) -> Result<()> {
     sqlx::query(
         "DELETE FROM outbox_events WHERE publisher = ? AND published_ms > 0 AND published_ms < ?",
     )
     .bind(publisher)
     .bind(before_ms)
-    .execute(pool)
+    .execute(conn)
     .await
     .map_err(map_db_error)?;
     Ok(())

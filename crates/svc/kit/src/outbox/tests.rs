@@ -189,26 +189,29 @@ async fn over_the_in_process_bus_a_new_process_publishes_recent_events_again() {
 #[tokio::test]
 async fn one_relay_at_a_time_holds_a_publisher() {
     let (_dir, deps) = deps().await;
-    let pool = deps.db.writer();
+    let mut conn = deps.db.writer().acquire().await.unwrap();
+    let pool = &mut *conn;
     let now = relay::now_ms();
-    assert!(store::take_lease(pool, "p", "one", now, now + 30_000)
+    assert!(store::take_lease(&mut *pool, "p", "one", now, now + 30_000)
         .await
         .unwrap());
-    assert!(!store::take_lease(pool, "p", "two", now, now + 30_000)
-        .await
-        .unwrap());
-    assert!(store::take_lease(pool, "p", "one", now, now + 30_000)
+    assert!(
+        !store::take_lease(&mut *pool, "p", "two", now, now + 30_000)
+            .await
+            .unwrap()
+    );
+    assert!(store::take_lease(&mut *pool, "p", "one", now, now + 30_000)
         .await
         .unwrap());
     // A lease that ran out is taken over.
     assert!(
-        store::take_lease(pool, "p", "two", now + 31_000, now + 61_000)
+        store::take_lease(&mut *pool, "p", "two", now + 31_000, now + 61_000)
             .await
             .unwrap()
     );
-    store::drop_lease(pool, "p", "two").await.unwrap();
+    store::drop_lease(&mut *pool, "p", "two").await.unwrap();
     assert!(
-        store::take_lease(pool, "p", "one", now + 31_000, now + 61_000)
+        store::take_lease(&mut *pool, "p", "one", now + 31_000, now + 61_000)
             .await
             .unwrap()
     );
