@@ -10,6 +10,8 @@
 #![warn(missing_docs)]
 
 pub mod action;
+#[cfg(test)]
+mod contract_coverage;
 mod de;
 pub mod option;
 pub mod types;

@@ -20,8 +20,8 @@ use uuid::Uuid;
 
 /// Most times one `goto` may jump (its `loop_count`).
 pub const MAX_LOOP_COUNT: u32 = 100;
-/// Most DTMF keys one `digits_send` may send.
-pub const MAX_DIGITS_SEND: usize = 100;
+/// Most DTMF keys one `digits_send` may send (the media node sends at most 64 in one go).
+pub const MAX_DIGITS_SEND: usize = 64;
 /// Default variable a `branch` reads.
 pub const BRANCH_DEFAULT_VARIABLE: &str = "voipbin.call.digits";
 
@@ -306,6 +306,15 @@ fn check_not_empty(field: &str, s: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Refuses an option the action would accept but this version would not honour, naming the
+/// action, so a flow fails when it is created rather than doing something else when it runs.
+fn not_honoured<T>(action: &str, field: &str, why: &str) -> Result<T, FieldError> {
+    fail(
+        field,
+        format!("{action} with {field} is not supported in this version: {why}"),
+    )
+}
+
 // ---------------------------------------------------------------------------------------------
 // Options without fields
 
@@ -541,6 +550,13 @@ impl Check for OptionDigitsSend {
             if i > 5000 {
                 return fail("interval", format!("must be 0 to 5000 ms, got {i}"));
             }
+            if i > 0 {
+                return not_honoured(
+                    "digits_send",
+                    "interval",
+                    "the keys are sent back to back; leave interval out or 0",
+                );
+            }
         }
         Ok(())
     }
@@ -628,6 +644,24 @@ pub struct OptionExternalMediaStart {
     )]
     pub transport_data: Option<String>,
 }
+/// The one `external_media_start` this version runs: the media node connects out as an
+/// audiosocket client over TCP and streams 8 kHz signed linear audio.
+pub const EXTERNAL_MEDIA_RUNS: [(&str, &str); 4] = [
+    ("encapsulation", "audiosocket"),
+    ("transport", "tcp"),
+    ("connection_type", "client"),
+    ("format", "slin"),
+];
+
+/// Why an `external_media_start` whose `key` is `value` cannot run (the same words at flow
+/// creation and, for flows stored before the check, when the call service meets it).
+pub fn external_media_refusal(key: &str, value: &str) -> String {
+    format!(
+        "external_media_start with {key} {value:?} is not supported in this version: \
+         set encapsulation audiosocket, transport tcp, connection_type client, format slin"
+    )
+}
+
 impl Check for OptionExternalMediaStart {
     fn check(&mut self) -> Result<(), FieldError> {
         check_not_empty("external_host", &self.external_host)?;
@@ -643,6 +677,37 @@ impl Check for OptionExternalMediaStart {
         ] {
             if field.is_empty() {
                 *field = default();
+            }
+        }
+        // The contract's defaults (rtp over udp, ulaw) are refused too: nothing here speaks them.
+        for (key, runs) in EXTERNAL_MEDIA_RUNS {
+            let value = match key {
+                "encapsulation" => &self.encapsulation,
+                "transport" => &self.transport,
+                "connection_type" => &self.connection_type,
+                _ => &self.format,
+            };
+            if value.as_str() != runs {
+                return fail(key, external_media_refusal(key, value));
+            }
+        }
+        if self.direction != "both" {
+            return not_honoured(
+                "external_media_start",
+                "direction",
+                "audiosocket streams both directions; set direction both",
+            );
+        }
+        for (key, set) in [
+            ("data", self.data.is_some()),
+            ("transport_data", self.transport_data.is_some()),
+        ] {
+            if set {
+                return not_honoured(
+                    "external_media_start",
+                    key,
+                    "audiosocket carries no extra data; leave it out",
+                );
             }
         }
         Ok(())
@@ -690,7 +755,18 @@ pub struct OptionHangup {
     )]
     pub reference_id: Option<IdRef>,
 }
-impl Check for OptionHangup {}
+impl Check for OptionHangup {
+    fn check(&mut self) -> Result<(), FieldError> {
+        if self.reference_id.is_some() {
+            return not_honoured(
+                "hangup",
+                "reference_id",
+                "the call hangs up with its own reason; set reason instead",
+            );
+        }
+        Ok(())
+    }
+}
 
 /// Options of `play`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -705,7 +781,16 @@ impl Check for OptionPlay {
             return fail("stream_urls", "must contain at least one URL");
         }
         for (i, url) in self.stream_urls.iter().enumerate() {
-            check_not_empty(&format!("stream_urls[{i}]"), url)?;
+            let field = format!("stream_urls[{i}]");
+            check_not_empty(&field, url)?;
+            // Anything else would be read as a path on the media node's disk.
+            let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+            if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+                return fail(
+                    &field,
+                    format!("play takes http:// or https:// URLs, got {url:?}"),
+                );
+            }
         }
         Ok(())
     }
@@ -767,6 +852,30 @@ impl Check for OptionRecordingStart {
                     format!("must be one of none, any, *, #; got {key:?}"),
                 );
             }
+            if key == "any" {
+                return fail(
+                    "end_of_key",
+                    "recording_start with end_of_key \"any\" is not supported in this version: \
+                     only * or # stop a recording; set one of them or none",
+                );
+            }
+        }
+        if matches!(
+            self.format,
+            Some(RecordingFormat::Mp3 | RecordingFormat::Ogg)
+        ) {
+            return not_honoured(
+                "recording_start",
+                "format",
+                "recordings are wav only; set format wav or leave it out",
+            );
+        }
+        if self.on_end_flow_id.is_some() {
+            return not_honoured(
+                "recording_start",
+                "on_end_flow_id",
+                "no flow is started when a recording ends; leave it out",
+            );
         }
         Ok(())
     }
@@ -849,7 +958,37 @@ pub struct OptionTalk {
 }
 impl Check for OptionTalk {
     fn check(&mut self) -> Result<(), FieldError> {
-        check_not_empty("text", &self.text)
+        check_not_empty("text", &self.text)?;
+        if self.r#async {
+            return not_honoured(
+                "talk",
+                "async",
+                "the flow waits until the text is spoken; leave async false",
+            );
+        }
+        let unused = [
+            (
+                "digits_handle",
+                self.digits_handle.is_some(),
+                "digits do not interrupt speech; leave it out",
+            ),
+            (
+                "provider",
+                self.provider.is_some(),
+                "speech comes from the media node's own engine; leave it out",
+            ),
+            (
+                "voice_id",
+                self.voice_id.is_some(),
+                "speech comes from the media node's own engine; leave it out",
+            ),
+        ];
+        for (field, set, why) in unused {
+            if set {
+                return not_honoured("talk", field, why);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -399,7 +399,7 @@ mod tests {
             ),
             (
                 A::DigitsSend,
-                json!({"digits": "1234#", "duration": 250, "interval": 100}),
+                json!({"digits": "1234#", "duration": 250, "interval": 0}),
             ),
             (A::Echo, json!({"duration": 30000})),
             (
@@ -412,8 +412,8 @@ mod tests {
             (
                 A::ExternalMediaStart,
                 json!({"external_host": "media.example.com:10000",
-                "encapsulation": "rtp", "transport": "udp", "connection_type": "client",
-                "format": "ulaw", "direction": "both", "data": "", "transport_data": ""}),
+                "encapsulation": "audiosocket", "transport": "tcp", "connection_type": "client",
+                "format": "slin", "direction": "both", "data": "", "transport_data": ""}),
             ),
             (A::ExternalMediaStop, json!({})),
             (
@@ -423,11 +423,7 @@ mod tests {
             ),
             (A::FetchFlow, json!({"flow_id": flow})),
             (A::Goto, json!({"target_id": T, "loop_count": 3})),
-            (
-                A::Hangup,
-                json!({"reason": "normal",
-                "reference_id": "f6a7b8c9-d0e1-2345-6789-0abcdef01234"}),
-            ),
+            (A::Hangup, json!({"reason": "normal", "reference_id": ""})),
             (
                 A::MessageSend,
                 json!({"source": tel, "destinations": [tel],
@@ -445,7 +441,7 @@ mod tests {
             (
                 A::RecordingStart,
                 json!({"format": "wav", "end_of_silence": 5, "end_of_key": "#",
-                "duration": 300, "beep_start": true, "on_end_flow_id": flow}),
+                "duration": 300, "beep_start": true, "on_end_flow_id": ""}),
             ),
             (A::RecordingStop, json!({})),
             (A::Sleep, json!({"duration": 5000})),
@@ -616,11 +612,11 @@ mod tests {
     #[test]
     fn contract_examples_keep_their_values() {
         let talk = &any(&json!([{"type": "talk", "option":
-            {"text": "hi", "language": "en-US", "digits_handle": "next", "async": true}}]))
+            {"text": "hi", "language": "en-US", "gender": "female", "async": false}}]))
         .unwrap()[0];
         assert_eq!(
             talk.option,
-            json!({"text": "hi", "language": "en-US", "digits_handle": "next", "async": true})
+            json!({"text": "hi", "language": "en-US", "gender": "female", "async": false})
         );
         assert_eq!(talk.typed_option().unwrap().action_type(), ActionType::Talk);
         assert_eq!(ActionType::Talk.handling(), Handling::Call);
@@ -631,7 +627,9 @@ mod tests {
         let out = any(&json!([
             {"id": T, "type": "answer"},
             {"type": "branch", "option": {"variable": "", "default_target_id": T}},
-            {"type": "external_media_start", "option": {"external_host": "h:1", "format": ""}},
+            {"type": "external_media_start", "option": {"external_host": "h:1",
+                "encapsulation": "audiosocket", "transport": "tcp", "format": "slin",
+                "connection_type": "", "direction": ""}},
             {"type": "transcribe_start", "option": {"language": "en-US"}},
             {"type": "connect", "option": {"destinations": [{"type": "tel", "target": "+1"}]}},
             {"type": "goto", "option": {"target_id": T}},
@@ -640,8 +638,8 @@ mod tests {
         assert_eq!(out[1].option["variable"], "voipbin.call.digits");
         assert_eq!(
             out[2].option,
-            json!({"external_host": "h:1", "encapsulation": "rtp", "transport": "udp",
-                   "connection_type": "client", "format": "ulaw", "direction": "both"})
+            json!({"external_host": "h:1", "encapsulation": "audiosocket", "transport": "tcp",
+                   "connection_type": "client", "format": "slin", "direction": "both"})
         );
         assert_eq!(out[3].option["direction"], "both");
         assert_eq!(out[4].option["anonymous"], "auto");
@@ -844,8 +842,8 @@ mod tests {
             m.starts_with("actions[0].option.condition: unknown variant `=~`"),
             "{m}"
         );
-        let m = message(&json!([{"type": "digits_send", "option": {"digits": "1".repeat(101)}}]));
-        assert_eq!(m, "actions[0].option.digits: at most 100 keys");
+        let m = message(&json!([{"type": "digits_send", "option": {"digits": "1".repeat(65)}}]));
+        assert_eq!(m, "actions[0].option.digits: at most 64 keys");
     }
 
     #[test]
@@ -998,10 +996,10 @@ mod tests {
 
     #[test]
     fn resource_ids_may_be_variables_but_not_junk() {
-        let out = any(&json!([{"type": "hangup",
-            "option": {"reference_id": "${voipbin.call.id}"}}]))
+        let out = any(&json!([{"type": "fetch_flow",
+            "option": {"flow_id": "${next_flow}"}}]))
         .unwrap();
-        assert_eq!(out[0].option["reference_id"], "${voipbin.call.id}");
+        assert_eq!(out[0].option["flow_id"], "${next_flow}");
         let m = message(&json!([{"type": "queue_join", "option": {"queue_id": "abc"}}]));
         assert_eq!(
             m,
