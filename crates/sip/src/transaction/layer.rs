@@ -18,6 +18,35 @@ use crate::transaction::server::ServerTx;
 use crate::transaction::timer::Deadlines;
 use crate::transaction::{Input, Output, TxError, TxEvent};
 
+/// Hashes the table's own sequential ids (never chosen by a peer, so no keyed hash needed).
+#[derive(Debug, Clone, Copy, Default)]
+struct IdHash;
+
+impl std::hash::BuildHasher for IdHash {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
+    }
+}
+
+/// A multiplicative hash of one `u64`.
+#[derive(Debug)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// One live transaction.
 #[derive(Debug)]
 enum Tx {
@@ -48,7 +77,7 @@ impl Tx {
 pub struct Transactions {
     cfg: TimerConfig,
     ids: HashMap<TxKey, u64>,
-    txs: HashMap<u64, Tx>,
+    txs: HashMap<u64, Tx, IdHash>,
     next_id: u64,
     deadlines: DeadlineQueue,
     /// The time of the input being handled (deadlines are filed by their delay from it).
@@ -64,7 +93,7 @@ impl Transactions {
         Transactions {
             cfg,
             ids: HashMap::new(),
-            txs: HashMap::new(),
+            txs: HashMap::default(),
             next_id: 0,
             deadlines: DeadlineQueue::default(),
             now: None,

@@ -57,6 +57,18 @@ pub fn forwarded_branch(req: &Request, upstream: &Via) -> String {
     format!("{BRANCH_COOKIE}vx{:016x}", h.finish())
 }
 
+/// The `branch` parameter of a message's top Via, read from its text (no Via parse).
+pub fn top_branch(headers: &voxbin_sip::Headers) -> Option<&str> {
+    let top = headers.get(&HeaderName::Via)?;
+    let (_, params) = top.split_once(';')?;
+    params.split(';').find_map(|p| {
+        let (name, value) = p.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("branch")
+            .then(|| value.trim())
+    })
+}
+
 /// The branch of a health check with `token`.
 pub fn probe_branch(token: u64) -> String {
     format!("{PROBE_PREFIX}{token}")

@@ -9,7 +9,7 @@
 //! statelessly by Via when another node (or a finished transaction) forwarded the request.
 //! The dispatcher's OPTIONS checks are sent and matched here too.
 
-use super::branch::{branch_for, probe_branch, probe_token};
+use super::branch::{branch_for, probe_branch, probe_token, top_branch};
 use super::flow::FlowSigner;
 use super::reply::reply;
 use super::route::{loose_route, record_route, uri_flow, Identity, NextHop, RouteError};
@@ -348,12 +348,8 @@ impl EdgeCore {
                 self.tally.request(req.method.as_str());
             }
             Message::Response(resp) => {
-                if let Some(token) = resp
-                    .headers
-                    .top_via()
-                    .ok()
-                    .and_then(|v| v.branch().and_then(probe_token))
-                {
+                // From the Via's text: every response passes here, few are health checks.
+                if let Some(token) = top_branch(&resp.headers).and_then(probe_token) {
                     // 2xx-4xx: the node processes SIP; 5xx/6xx (overload, draining) does not.
                     if resp.status >= 200 {
                         let alive = resp.status < 500 && resp.status != 408;
