@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use uuid::Uuid;
 use voxbin_core::{clock, Error, Result};
+use voxbin_store::map_db_error;
 use voxbin_svc_kit::Scope;
 
 use super::engine::{Effect, Engine, Input, Limits, Outcome, Poll, Reply, Request};
@@ -37,12 +38,15 @@ pub(crate) async fn step(
     // Loads need read-your-writes, not the writer: a stale read loses the revision check.
     let reader = fresh_reader(&state.deps.db);
     for _ in 0..MAX_ATTEMPTS {
-        let mut af = match store::get_live(reader, id).await? {
+        // both reads on one connection: one borrow from the pool instead of two
+        let mut conn = reader.acquire().await.map_err(map_db_error)?;
+        let mut af = match store::get_live(&mut *conn, id).await? {
             Some(af) if scope.allows(af.customer_id) => af,
             _ => return Err(Error::not_found("activeflow")),
         };
         let before = af.clone();
-        let mut vars = store::variables(reader, id).await?;
+        let mut vars = store::variables(&mut *conn, id).await?;
+        drop(conn);
         let now = Utc::now();
         let mut engine = Engine::new(&mut af, &mut vars, limits, now);
         let mut poll = engine.handle(input.clone())?;

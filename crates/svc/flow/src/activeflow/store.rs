@@ -119,7 +119,10 @@ async fn insert_row(tx: &mut AnyConnection, af: &Activeflow) -> Result<()> {
 }
 
 /// The live activeflow `id`, whoever owns it.
-pub(crate) async fn get_live(pool: &AnyPool, id: Uuid) -> Result<Option<Activeflow>> {
+pub(crate) async fn get_live<'e>(
+    pool: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    id: Uuid,
+) -> Result<Option<Activeflow>> {
     TABLE.get(pool, id, None, false, from_row).await
 }
 
@@ -133,7 +136,10 @@ pub(crate) async fn list(
 }
 
 /// The variables of activeflow `id` (empty when it has none stored).
-pub(crate) async fn variables(pool: &AnyPool, id: Uuid) -> Result<Variables> {
+pub(crate) async fn variables<'e>(
+    pool: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    id: Uuid,
+) -> Result<Variables> {
     let row = sqlx::query("SELECT variables FROM flow_variables WHERE activeflow_id = ?")
         .bind(id.to_string())
         .fetch_optional(pool)
