@@ -3,7 +3,8 @@
 //! `VOXBIN_TEST_SHAPE=distributed`): a phone REGISTERs as extension 1001 through the edge and
 //! answers what it gets (`-oocsf`); another extension calls 1001 through the edge, the call
 //! service finds the phone's registration and dials it from the caller's media node along the
-//! edge's path, bridges the two and ends both when the caller hangs up; an extension without
+//! edge's path, bridges the two and ends both when either side hangs up; with two phones
+//! registered, both ring and the one that did not answer is cancelled; an extension without
 //! registration gets 480, an unknown one 404, each kept on record as a failed call; an
 //! extension calling an E.164 number goes out through the customer's route to a sipp carrier;
 //! `POST /v1.0/calls` to an `extension` destination rings the phone and runs the flow.
@@ -124,6 +125,11 @@ fn phone(p: &Platform, answers: &str, log: &std::path::Path) -> Peer {
     let phone = Peer(Some(child));
     wait_metric(p, "voxbin_sip_registrations_active", |v| v >= 1.0);
     phone
+}
+
+/// Waits until `n` REGISTERs (or calls) were authenticated (several phones of one extension).
+fn wait_authenticated(p: &Platform, n: f64) {
+    wait_metric(p, "voxbin_sip_auth_total{result=\"ok\"}", |v| v >= n);
 }
 
 /// A sipp peer (phone, carrier); stopped if the test ends before it does.
@@ -273,6 +279,44 @@ fn an_extension_calls_a_registered_extension_through_the_edge_and_the_caller_han
     let pos = |t: &str| events.iter().position(|e| e == t).unwrap();
     assert!(pos("call_created") < pos("call_progressing"), "{events:?}");
     assert!(pos("call_progressing") < pos("call_hangup"), "{events:?}");
+}
+
+#[test]
+fn every_phone_of_an_extension_rings_and_the_one_that_does_not_answer_is_cancelled() {
+    let p = platform();
+    let dir = tempfile::tempdir().unwrap();
+    let (desk_log, mobile_log) = (dir.path().join("desk.log"), dir.path().join("mobile.log"));
+    let desk = phone(&p, "ext_phone_answers.xml", &desk_log);
+    let mobile = phone(&p, "ext_phone_rings.xml", &mobile_log);
+    wait_authenticated(&p, 2.0);
+    let log = dir.path().join("b.log");
+    let out = caller(&p, "ext_call.xml", "1001", &log);
+    assert_sipp_ok(&out, "extension 2001 calling 1001", &p, &log);
+    let out = mobile.finish();
+    assert_sipp_ok(&out, "the phone that only rang", &p, &mobile_log);
+    let out = desk.finish();
+    assert_sipp_ok(&out, "the phone that answered", &p, &desk_log);
+
+    let calls = calls_over(&p.client, 3);
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    let caller_call = calls.iter().find(|c| c["direction"] == "incoming").unwrap();
+    let forks: Vec<&Value> = calls
+        .iter()
+        .filter(|c| c["direction"] == "outgoing")
+        .collect();
+    assert!(forks
+        .iter()
+        .all(|f| f["master_call_id"] == caller_call["id"]));
+    let answered: Vec<&&Value> = forks
+        .iter()
+        .filter(|f| f["tm_progressing"].is_string())
+        .collect();
+    assert_eq!(answered.len(), 1, "{forks:?}");
+    // the caller keeps the one that answered; the other was cancelled
+    assert_eq!(caller_call["chained_call_ids"], json!([answered[0]["id"]]));
+    let cancelled = forks.iter().find(|f| f["id"] != answered[0]["id"]).unwrap();
+    assert_eq!(cancelled["hangup_reason"], "cancel", "{cancelled}");
+    assert_eq!(cancelled["hangup_by"], "local");
 }
 
 #[test]
