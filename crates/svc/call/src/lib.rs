@@ -28,6 +28,7 @@
 //! Inbound calls to numbers are taken only from carriers: the caller's address (behind the
 //! edge, from the Via the edge stamped) must be a provider's hostname, or loopback when
 //! `call.allow_loopback_carriers` (embedded default); others get 403 and a failed call.
+//! Calls to registered extensions, and from them to numbers, are routed by [`extension`].
 //!
 //! The flow actions `connect` and `call` dial out of a flow as chained calls ([`connect`]),
 //! with the caller id rules of outgoing calls ([`connect::callerid`]); `POST

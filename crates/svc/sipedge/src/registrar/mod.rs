@@ -4,6 +4,8 @@
 //! The domain of a REGISTER (its To URI) is `<customer_id>.registrar.<sip.domain>`; the user
 //! is the extension. After the digest check, the contacts are applied to the bindings by the
 //! rules of [`apply`] and the answer lists every live contact with the seconds it has left.
+//! Each binding keeps the [`path`] back to the phone through this node (its flow token), which
+//! the call service preloads as `Route` when a media node calls the phone.
 
 pub mod apply;
 mod key;
