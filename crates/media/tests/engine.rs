@@ -305,6 +305,32 @@ async fn rfc4733_digits_are_collected_with_terminator_length_and_timeouts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leg_told_not_to_send_stays_silent_until_told_to_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path(), 20600, 1);
+    let phone = Phone::new(20900, None);
+    let leg = phone_leg(&engine, &phone);
+    // an incoming leg before its answer: the phone hears nothing, not even silence
+    engine.set_sending(leg, false).unwrap();
+    listen(100).await;
+    phone.clear();
+    listen(400).await;
+    assert_eq!(phone.packets(), 0, "nothing before the answer");
+    engine.set_sending(leg, true).unwrap();
+    listen(600).await;
+    assert!(
+        phone.packets() > 10,
+        "media once answered: {}",
+        phone.packets()
+    );
+    assert!(matches!(
+        engine.set_sending(id(), true),
+        Err(EngineError::UnknownLeg(_))
+    ));
+    engine.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bridge_passes_audio_both_ways_and_hold_stops_it() {
     let dir = tempfile::tempdir().unwrap();
     // two workers: the bridge moves one leg to the other's worker

@@ -637,6 +637,14 @@ impl Engine {
         self.send(w, Command::Hold { leg, on })
     }
 
+    /// Starts or stops sending the leg's RTP and RTCP; a leg sends from its creation unless
+    /// told otherwise (an incoming leg waits for its 183 or 200: until then the peer has no
+    /// address of ours to expect media from).
+    pub fn set_sending(&self, leg: LegId, on: bool) -> Result<(), EngineError> {
+        let w = self.worker_of(leg)?;
+        self.send(w, Command::Sending { leg, on })
+    }
+
     /// Mutes or unmutes a direction of the leg.
     pub fn mute(&self, leg: LegId, direction: MuteDirection, on: bool) -> Result<(), EngineError> {
         let w = self.worker_of(leg)?;

@@ -107,6 +107,11 @@ fn optional_body<T: for<'de> Deserialize<'de> + Default>(ctx: &Ctx<St>) -> Resul
     }
 }
 
+/// The peer has our SDP now: the leg's media goes out (a leg already gone has nothing to send).
+fn start_sending(ctx: &Ctx<St>, id: Uuid) {
+    let _ = ctx.state().engine.set_sending(LegId(id), true);
+}
+
 fn signalling(r: Router<St>) -> Router<St> {
     r.route(
         Method::Post,
@@ -127,6 +132,7 @@ fn signalling(r: Router<St>) -> Router<St> {
                 .progress(Bytes::from(leg.local_sdp.clone()))
                 .await
                 .map_err(sip_error)?;
+            start_sending(&ctx, id);
             set_status(&ctx, id, "progressing");
             ctx.state()
                 .publish("leg_progressing", Some(id), Default::default())
@@ -143,6 +149,7 @@ fn signalling(r: Router<St>) -> Router<St> {
                 .answer(Bytes::from(leg.local_sdp.clone()))
                 .await
                 .map_err(sip_error)?;
+            start_sending(&ctx, id);
             set_status(&ctx, id, "answered");
             ctx.state()
                 .publish("leg_answered", Some(id), Default::default())

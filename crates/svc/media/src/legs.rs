@@ -40,7 +40,11 @@ pub async fn on_incoming(state: Arc<NodeState>, call: IncomingCall) {
         remote_offer: Some(&offer),
     });
     let local_sdp = match created {
-        Ok((_, sdp)) => sdp,
+        Ok((leg, sdp)) => {
+            // silent until the 183 or 200 carries our answer (commands `progress`, `answer`)
+            let _ = state.engine.set_sending(leg, false);
+            sdp
+        }
         Err(e) => {
             tracing::info!(error = %e, "incoming offer refused");
             let _ = handle.reject(488, "Not Acceptable Here").await;

@@ -72,6 +72,8 @@ pub(crate) enum Command {
     StopRecord(LegId),
     /// Put the leg on hold (it hears music, nobody hears it) or take it off.
     Hold { leg: LegId, on: bool },
+    /// Start or stop sending RTP and RTCP to the peer.
+    Sending { leg: LegId, on: bool },
     /// Mute or unmute a direction.
     Mute {
         leg: LegId,
@@ -140,6 +142,7 @@ impl Command {
             | Record { leg, .. }
             | Hold { leg, .. }
             | Mute { leg, .. }
+            | Sending { leg, .. }
             | Join { leg, .. }
             | External { leg, .. } => [Some(*leg), None],
             Destroy(leg) | StopPlayback(leg) | StopCollect(leg) | StopRecord(leg)

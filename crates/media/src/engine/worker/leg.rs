@@ -195,6 +195,8 @@ pub(crate) struct Leg {
     hold: Option<(Player, Source)>,
     mute_in: bool,
     mute_out: bool,
+    /// Whether packets go to the peer at all (off: an incoming leg not answered yet).
+    sending: bool,
     receiving: bool,
     last_rx: Duration,
     timed_out: bool,
@@ -280,6 +282,7 @@ impl Leg {
             hold: None,
             mute_in: false,
             mute_out: false,
+            sending: true,
             last_rx: Duration::ZERO,
             timed_out: false,
             external: None,
@@ -305,6 +308,14 @@ impl Leg {
         self.srtp_required = required || srtp.is_some();
         self.srtp = srtp.map(Box::new);
         self.srtp_remote = remote;
+    }
+
+    /// Starts or stops sending to the peer; stopping also drops the packet not yet sent.
+    pub fn set_sending(&mut self, on: bool) {
+        self.sending = on;
+        if !on {
+            self.pending = None;
+        }
     }
 
     fn set_inband(&mut self, on: bool) {
@@ -837,6 +848,11 @@ impl Leg {
             if let Some(reason) = c.on_tick(ctx.now) {
                 self.end_collect(reason, ctx.events);
             }
+        }
+        if !self.sending {
+            // the peer has not had our answer: nothing goes out (and costs no syscall)
+            self.pending = None;
+            return;
         }
         self.pending = self
             .stream

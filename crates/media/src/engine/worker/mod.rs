@@ -288,6 +288,11 @@ impl Worker {
                     l.mute(direction, on);
                 }
             }
+            Command::Sending { leg, on } => {
+                if let Some(l) = self.leg(leg) {
+                    l.set_sending(on);
+                }
+            }
             Command::Bridge { a, b } => {
                 let (Some(&sa), Some(&sb)) = (self.by_id.get(&a), self.by_id.get(&b)) else {
                     return;
