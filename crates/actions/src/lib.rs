@@ -4,7 +4,8 @@
 //! `FlowManagerAction`). This crate owns the 40 [`ActionType`]s, one typed option struct per
 //! type (unknown keys refused), how each type is handled ([`Handling`]: the flow engine, the call
 //! service, or refused for now), and [`validate_actions`], which `POST /flows` and `PUT /flows/{id}` apply so that a
-//! bad flow is refused with a 400 naming the action index and the field. The flow engine reads
+//! bad flow is refused with a 400 naming the action index and the field (option values the call
+//! service could not honour included; `docs/flow-actions.md` lists them). The flow engine reads
 //! the normalised actions back with [`Action::typed_option`]. No I/O happens here.
 
 #![warn(missing_docs)]
