@@ -130,6 +130,9 @@ run() {
   echo "$us $failed $ok $p50 $p99"
 }
 
+# The machine's load next to the table: other work on the cores skews failures and p99 more
+# than CPU per call.
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-9s %6s %8s %10s %7s %8s %8s\n' proxy rate calls "cpu_us/call" failed "p50_ms" "p99_ms"
 for rate in $rates; do
   read -r v_us v_failed v_ok v_p50 v_p99 < <(run voxbin "$rate")
@@ -140,3 +143,4 @@ for rate in $rates; do
     echo "ratio at $rate calls/s: voxbin uses $(awk -v a="$v_us" -v b="$k_us" 'BEGIN{printf "%.2f", a/b}')x Kamailio's CPU per call"
   fi
 done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
