@@ -122,16 +122,8 @@ pub fn handler_with(state: Arc<State>) -> Arc<dyn Handler> {
             .route(Method::Get, "/v1/recordings/{id}", h::recording)
             .route(Method::Delete, "/v1/recordings/{id}", h::recording_delete)
             .route(Method::Get, "/v1/recordings/{id}/file", h::recording_file)
-            .route(
-                Method::Post,
-                "/v1/calls/{id}/media_stream",
-                stream::start,
-            )
-            .route(
-                Method::Delete,
-                "/v1/calls/{id}/media_stream",
-                stream::stop,
-            )
+            .route(Method::Post, "/v1/calls/{id}/media_stream", stream::start)
+            .route(Method::Delete, "/v1/calls/{id}/media_stream", stream::stop)
             .route(Method::Get, "/v1/groupcalls", groupcall::handlers::list)
             .route(Method::Post, "/v1/groupcalls", groupcall::handlers::create)
             .route(Method::Get, "/v1/groupcalls/{id}", groupcall::handlers::get)

@@ -133,12 +133,14 @@ async fn serve(config: Arc<Config>, started: Instant) -> Result<(), String> {
         false => voxbin_api::ws::Hub::new(),
     };
     let streams = match wants_api && !config.api.audiosocket_listen.is_empty() {
-        true => voxbin_api::stream::Streams::bind(
-            &config.api.audiosocket_listen,
-            &config.api.audiosocket_advertise,
-            shutdown.draining_token(),
-        )
-        .await?,
+        true => {
+            voxbin_api::stream::Streams::bind(
+                &config.api.audiosocket_listen,
+                &config.api.audiosocket_advertise,
+                shutdown.draining_token(),
+            )
+            .await?
+        }
         false => voxbin_api::stream::Streams::disabled(),
     };
     let api_state = wants_api.then(|| {
