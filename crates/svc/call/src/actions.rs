@@ -81,10 +81,21 @@ pub fn plan(action: &Value) -> Plan {
             }
             Plan::Operation { verb: "talk", body }
         }
-        "play" => Plan::Operation {
-            verb: "play",
-            body: json!({"media_urls": o.get("stream_urls").cloned().unwrap_or(json!([]))}),
-        },
+        "play" => {
+            let urls = o.get("stream_urls").cloned().unwrap_or(json!([]));
+            // the media node reads anything else as a path on its own disk
+            let remote = |u: &Value| {
+                u.as_str()
+                    .is_some_and(|u| u.starts_with("http://") || u.starts_with("https://"))
+            };
+            match urls.as_array() {
+                Some(list) if list.iter().all(remote) => Plan::Operation {
+                    verb: "play",
+                    body: json!({ "media_urls": urls }),
+                },
+                _ => Plan::Unsupported("play: stream_urls must be http or https URLs".into()),
+            }
+        }
         "beep" => Plan::Operation {
             verb: "beep",
             body: json!({}),
@@ -244,6 +255,18 @@ mod unit {
             panic!("play is an operation")
         };
         assert_eq!(body["media_urls"][0], "https://x/a.wav");
+        for bad in [
+            json!(["/var/lib/voxbin/recordings/x.wav"]),
+            json!("https://x/a.wav"),
+        ] {
+            assert!(
+                matches!(
+                    plan(&act("play", json!({"stream_urls": bad}))),
+                    Plan::Unsupported(_)
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
