@@ -178,6 +178,12 @@ impl DataPlane for Forwarder {
 
     fn close(&mut self, id: StreamId) {
         if let Some(o) = self.streams.remove(&id) {
+            // the worker drops the sockets later: until then nothing may be relayed
+            {
+                let mut relay = o.stream.relay.lock();
+                relay.set_remote(Side::A, None);
+                relay.set_remote(Side::B, None);
+            }
             self.send(o.worker, Cmd::Remove(id));
             self.release(o.ports.0);
             self.release(o.ports.1);
