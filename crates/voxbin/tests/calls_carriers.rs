@@ -4,21 +4,13 @@
 
 mod support;
 
-use std::net::UdpSocket;
+use support::free_udp_port;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::api::{login, Client};
 use support::Server;
-
-/// A UDP port that was free a moment ago.
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn scenario(name: &str) -> String {
     let p: PathBuf = [

@@ -8,22 +8,14 @@
 
 mod support;
 
+use support::free_udp_port;
+
 use serde_json::{json, Value};
-use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use support::api::{create_tenant, login, Client, Reply};
 use support::Server;
-
-/// A UDP port that was free a moment ago.
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn scenario(name: &str) -> String {
     let p: PathBuf = [

@@ -10,9 +10,11 @@
 
 mod support;
 
+use support::free_udp_port;
+
 use serde_json::{json, Value};
 use std::io::{Read, Write};
-use std::net::{TcpStream, UdpSocket};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -87,15 +89,6 @@ const CALLER: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
   </send>
 </scenario>
 "#;
-
-/// A UDP port that was free a moment ago.
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Starts sipp as the caller of `number` at the media node on `sip_port`.
 fn sipp_caller(dir: &Path, sip_port: u16, number: &str, rtp_port: u16) -> Child {

@@ -8,6 +8,8 @@
 
 mod support;
 
+use support::free_udp_port;
+
 use serde_json::json;
 use std::net::UdpSocket;
 use std::path::PathBuf;
@@ -44,15 +46,6 @@ fn scenario(name: &str) -> String {
     .iter()
     .collect();
     p.to_string_lossy().into_owned()
-}
-
-/// A UDP port that was free a moment ago.
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A sipp UAS standing in for a media node; stopped on drop.

@@ -6,6 +6,8 @@
 
 mod support;
 
+use support::free_udp_port;
+
 use serde_json::{json, Value};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -393,15 +395,6 @@ fn a_connection_whose_access_key_is_deleted_is_closed() {
     // The customer's other key still streams: only the deleted credential was cut off.
     let tag = id_of(&rest.post("/v1.0/tags", json!({"name": "after", "detail": ""})));
     witness.events_until("tag_created", &tag);
-}
-
-/// A UDP port that was free a moment ago.
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

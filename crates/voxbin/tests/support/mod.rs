@@ -32,6 +32,18 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A port that was free a moment ago for UDP and for TCP alike (a SIP listener takes both;
+/// outgoing TCP connections hold ports that UDP shows free).
+pub fn free_udp_port() -> u16 {
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 /// The voxbin command with an isolated data dir, free ports and JSON logs to a file.
 pub fn command(data_dir: &tempfile::TempDir, api: &str, health: &str, metrics: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_voxbin"));
