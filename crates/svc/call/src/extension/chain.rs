@@ -186,9 +186,10 @@ pub async fn fork_ended(
         return Ok(()); // another callee answered; this one was cancelled
     }
     if master.op_id.is_nil() {
-        // the bridged callee hung up
-        hang_up(state, &master, HangupReason::Dialout).await?;
-        return ended(state, master.id, HangupBy::Local, HangupReason::Dialout).await;
+        // the bridged callee hung up; the reason is recorded before the media hangup, whose
+        // leg_hangup event would otherwise end the caller first as `normal`
+        ended(state, master.id, HangupBy::Local, HangupReason::Dialout).await?;
+        return hang_up(state, &master, HangupReason::Dialout).await;
     }
     for id in &master.chained_call_ids {
         let live = store::get_any(state.db.writer(), *id)
