@@ -184,6 +184,11 @@ impl Db {
         &self.inner.writer.pool
     }
 
+    /// One connection to the writer, for several statements in a row.
+    pub async fn write_conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        self.writer().acquire().await.map_err(map_db_error)
+    }
+
     /// A pool for reads that may lag behind writes: round robin across the healthy readers,
     /// the writer when there are none (or no healthy one).
     pub fn reader(&self) -> &AnyPool {

@@ -139,12 +139,7 @@ pub async fn on_media_event(state: &State, kind: &str, data: &Value) -> Result<(
         // the node of the live leg, known here even before originate's answer was stored
         let node = str_of(data, "node_id");
         if !node.is_empty() {
-            let mut conn = state
-                .db
-                .writer()
-                .acquire()
-                .await
-                .map_err(voxbin_store::map_db_error)?;
+            let mut conn = state.db.write_conn().await?;
             store::set_node(&mut conn, leg, node).await?;
         }
     }
@@ -230,12 +225,7 @@ async fn fail_over(state: &State, id: Uuid) -> Result<bool> {
     {
         return Ok(false);
     }
-    let mut conn = state
-        .db
-        .writer()
-        .acquire()
-        .await
-        .map_err(voxbin_store::map_db_error)?;
+    let mut conn = state.db.write_conn().await?;
     let plan = store::take_dial_plan(&mut conn, id).await?;
     drop(conn);
     let Some(plan) = plan else {
@@ -279,12 +269,7 @@ pub async fn ended(state: &State, id: Uuid, by: HangupBy, reason: HangupReason) 
     tx.commit().await?;
     // its chained calls and connect move on (a bus message: their ends come back here)
     crate::connect::notify_over(state, &call).await;
-    let mut conn = state
-        .db
-        .writer()
-        .acquire()
-        .await
-        .map_err(voxbin_store::map_db_error)?;
+    let mut conn = state.db.write_conn().await?;
     let running = recording::running_of(&mut conn, id).await?;
     drop(conn);
     for rec in running {
@@ -416,12 +401,7 @@ async fn inbound(state: &State, leg: Uuid, data: &Value) -> Result<()> {
             return ended(state, leg, HangupBy::Local, HangupReason::Failed).await;
         }
     };
-    let mut conn = state
-        .db
-        .writer()
-        .acquire()
-        .await
-        .map_err(voxbin_store::map_db_error)?;
+    let mut conn = state.db.write_conn().await?;
     store::set_flow(&mut conn, leg, flow, activeflow).await?;
     drop(conn);
     arm_health(state, leg).await;
@@ -611,12 +591,7 @@ async fn run_action(state: &State, call: &Call, action: &Value) -> Result<Ran> {
         _ => Uuid::nil(),
     };
     // the op id is stored before the node hears of it, so its completion is never missed
-    let mut conn = state
-        .db
-        .writer()
-        .acquire()
-        .await
-        .map_err(voxbin_store::map_db_error)?;
+    let mut conn = state.db.write_conn().await?;
     let live = store::set_action(&mut conn, call.id, action, op).await?;
     drop(conn);
     if !live {
@@ -698,12 +673,7 @@ pub async fn op_done(
     vars: Vec<(String, String)>,
     after: Option<(String, Value)>,
 ) -> Result<()> {
-    let mut conn = state
-        .db
-        .writer()
-        .acquire()
-        .await
-        .map_err(voxbin_store::map_db_error)?;
+    let mut conn = state.db.write_conn().await?;
     let taken = store::take_op(&mut conn, id, op).await?;
     drop(conn);
     if !taken {

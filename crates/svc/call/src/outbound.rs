@@ -133,12 +133,7 @@ pub async fn start_call(
         .and_then(Value::as_str)
         .and_then(|s| Uuid::parse_str(s).ok())
         .ok_or_else(|| Error::internal("the flow service answered an activeflow without id"))?;
-    let mut conn = state
-        .db
-        .writer()
-        .acquire()
-        .await
-        .map_err(voxbin_store::map_db_error)?;
+    let mut conn = state.db.write_conn().await?;
     store::set_flow(&mut conn, call.id, flow_id, af).await?;
     drop(conn);
     if dial_next(state, call.id, attempts).await? {
@@ -164,22 +159,12 @@ pub async fn dial_next(state: &State, call: Uuid, attempts: Vec<Dial>) -> Result
         } else {
             Some(serde_json::to_string(&rest).map_err(|e| Error::internal(e.to_string()))?)
         };
-        let mut conn = state
-            .db
-            .writer()
-            .acquire()
-            .await
-            .map_err(voxbin_store::map_db_error)?;
+        let mut conn = state.db.write_conn().await?;
         store::set_dial_plan(&mut conn, call, plan).await?;
         drop(conn);
         match media::originate_on(&state.bus, node.as_deref(), &dial).await {
             Ok(node) => {
-                let mut conn = state
-                    .db
-                    .writer()
-                    .acquire()
-                    .await
-                    .map_err(voxbin_store::map_db_error)?;
+                let mut conn = state.db.write_conn().await?;
                 store::set_node(&mut conn, call, &node).await?;
                 return Ok(true);
             }

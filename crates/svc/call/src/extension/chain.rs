@@ -84,22 +84,12 @@ async fn dial(state: &State, node: &str, fork: Uuid, attempts: Vec<Dial>) -> Res
         } else {
             Some(serde_json::to_string(&rest).map_err(|e| Error::internal(e.to_string()))?)
         };
-        let mut conn = state
-            .db
-            .writer()
-            .acquire()
-            .await
-            .map_err(voxbin_store::map_db_error)?;
+        let mut conn = state.db.write_conn().await?;
         store::set_dial_plan(&mut conn, fork, plan).await?;
         drop(conn);
         match originate_on(state, node, &d).await {
             Ok(taken) => {
-                let mut conn = state
-                    .db
-                    .writer()
-                    .acquire()
-                    .await
-                    .map_err(voxbin_store::map_db_error)?;
+                let mut conn = state.db.write_conn().await?;
                 store::set_node(&mut conn, fork, &taken).await?;
                 return Ok(true);
             }

@@ -224,12 +224,7 @@ async fn not_placed(state: &State, group: Uuid, call: Uuid) -> Result<()> {
         }
         Some(_) => Ok(()),
         None => {
-            let mut conn = state
-                .db
-                .writer()
-                .acquire()
-                .await
-                .map_err(voxbin_store::map_db_error)?;
+            let mut conn = state.db.write_conn().await?;
             store::call_gone(&mut conn, group).await?;
             drop(conn);
             after_end(state, group).await
@@ -319,12 +314,7 @@ pub fn call_ended<'a>(
     call: &'a Call,
 ) -> Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>> {
     Box::pin(async move {
-        let mut conn = state
-            .db
-            .writer()
-            .acquire()
-            .await
-            .map_err(voxbin_store::map_db_error)?;
+        let mut conn = state.db.write_conn().await?;
         store::call_gone(&mut conn, call.groupcall_id).await?;
         drop(conn);
         after_end(state, call.groupcall_id).await
@@ -342,12 +332,7 @@ async fn after_end(state: &State, group: Uuid) -> Result<()> {
             AfterEnd::Finish => return finish(state, group).await,
             AfterEnd::Dial(index) => {
                 let call = voxbin_core::id::new_id();
-                let mut conn = state
-                    .db
-                    .writer()
-                    .acquire()
-                    .await
-                    .map_err(voxbin_store::map_db_error)?;
+                let mut conn = state.db.write_conn().await?;
                 let taken = store::take_next(&mut conn, &gc, index as i64, call).await?;
                 drop(conn);
                 if !taken {
@@ -381,12 +366,7 @@ pub async fn hang_up(state: &State, gc: &Groupcall) -> Result<()> {
     if gc.is_over() {
         return Ok(());
     }
-    let mut conn = state
-        .db
-        .writer()
-        .acquire()
-        .await
-        .map_err(voxbin_store::map_db_error)?;
+    let mut conn = state.db.write_conn().await?;
     store::set_status(&mut conn, gc.id, GroupStatus::Hangingup).await?;
     drop(conn);
     let Some(fresh) = store::get_any(state.db.writer(), gc.id).await? else {
@@ -395,12 +375,7 @@ pub async fn hang_up(state: &State, gc: &Groupcall) -> Result<()> {
     hang_up_calls(state, &fresh, Uuid::nil()).await?;
     // the calls themselves say how many are live: a count left high (an end that was never
     // counted, say the process died in between) does not keep the group from ending
-    let mut conn = state
-        .db
-        .writer()
-        .acquire()
-        .await
-        .map_err(voxbin_store::map_db_error)?;
+    let mut conn = state.db.write_conn().await?;
     let live = store::live_calls(&mut conn, gc.id).await?;
     if live == 0 {
         store::set_call_count(&mut conn, gc.id, 0).await?;
