@@ -18,12 +18,13 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
+use sqlx::{AnyConnection, ConnectOptions, Connection, Executor};
 use std::future::Future;
 use voxbin_core::{Error, ErrorKind, Result};
 
 use crate::error::{map_db_error, DATABASE_UNAVAILABLE};
 use crate::options::{DbOptions, Dialect};
+use crate::pool::{Conn, Pool, Single};
 
 /// How long `ping` waits for `SELECT 1` on each pool.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
@@ -53,14 +54,14 @@ struct Inner {
 
 /// A pool and a printable, password-free name of where it points.
 struct Target {
-    pool: AnyPool,
+    pool: Pool,
     label: String,
     /// Readers only: whether the last check answered. Starts true (the pool just connected).
     healthy: AtomicBool,
 }
 
 impl Target {
-    fn new(pool: AnyPool, label: String) -> Target {
+    fn new(pool: Pool, label: String) -> Target {
         Target {
             pool,
             label,
@@ -90,7 +91,7 @@ impl Target {
 
     /// `SELECT 1` within [`PING_TIMEOUT`]; the error is the 503 that `ping` reports.
     async fn check(&self, what: &str) -> Result<()> {
-        match tokio::time::timeout(PING_TIMEOUT, self.pool.execute("SELECT 1")).await {
+        match tokio::time::timeout(PING_TIMEOUT, (&self.pool).execute("SELECT 1")).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => {
                 let mapped = map_db_error(e);
@@ -180,18 +181,18 @@ impl Db {
     }
 
     /// The pool for writes and read-your-writes reads.
-    pub fn writer(&self) -> &AnyPool {
+    pub fn writer(&self) -> &Pool {
         &self.inner.writer.pool
     }
 
     /// One connection to the writer, for several statements in a row.
-    pub async fn write_conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+    pub async fn write_conn(&self) -> Result<Conn> {
         self.writer().acquire().await.map_err(map_db_error)
     }
 
     /// A pool for reads that may lag behind writes: round robin across the healthy readers,
     /// the writer when there are none (or no healthy one).
-    pub fn reader(&self) -> &AnyPool {
+    pub fn reader(&self) -> &Pool {
         let readers = &self.inner.readers;
         if readers.is_empty() {
             return &self.inner.writer.pool;
@@ -208,7 +209,7 @@ impl Db {
     /// writer, so losing a replica fails no read.
     pub async fn read<'a, T, F, Fut>(&'a self, read: F) -> Result<T>
     where
-        F: Fn(&'a AnyPool) -> Fut,
+        F: Fn(&'a Pool) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
         let readers = &self.inner.readers;
@@ -308,13 +309,8 @@ async fn connect_sqlite(opts: &DbOptions) -> Result<Inner> {
     let Some(path) = file else {
         // An in-memory database lives only as long as its one connection: a single pool that
         // never lets that connection go serves both writes and reads.
-        let pool = sqlite_pool(1, opts.connect_timeout, false)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect(&opts.dsn)
-            .await
-            .map_err(|e| unreachable_db(&label, &opts.dsn, &e.to_string()))?;
+        let conn = sqlite_connection(&opts.dsn, &label, opts.connect_timeout).await?;
+        let pool = Pool::Single(Single::new(conn, opts.connect_timeout));
         return Ok(Inner {
             dialect: Dialect::Sqlite,
             writer: Target::new(pool, label),
@@ -329,13 +325,11 @@ async fn connect_sqlite(opts: &DbOptions) -> Result<Inner> {
         )
     })?;
 
-    let writer = open_pool(
-        sqlite_pool(1, opts.connect_timeout, false),
-        &opts.dsn,
+    let conn = sqlite_connection(&opts.dsn, &label, opts.connect_timeout).await?;
+    let writer = Target::new(
+        Pool::Single(Single::new(conn, opts.connect_timeout)),
         label.clone(),
-        opts.connect_timeout,
-    )
-    .await?;
+    );
 
     let reader_size = opts.max_connections.max(1);
     let mut readers = Vec::new();
@@ -357,6 +351,32 @@ async fn connect_sqlite(opts: &DbOptions) -> Result<Inner> {
     })
 }
 
+/// The PRAGMAs every SQLite connection runs first (`query_only` on readers).
+async fn sqlite_pragmas(conn: &mut AnyConnection, read_only: bool) -> sqlx::Result<()> {
+    conn.execute("PRAGMA journal_mode = WAL").await?;
+    conn.execute("PRAGMA synchronous = NORMAL").await?;
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    let busy = format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}");
+    conn.execute(sqlx::AssertSqlSafe(busy)).await?;
+    if read_only {
+        conn.execute("PRAGMA query_only = ON").await?;
+    }
+    Ok(())
+}
+
+/// The SQLite writer's one connection, held by [`Single`] rather than a sqlx pool.
+async fn sqlite_connection(dsn: &str, label: &str, timeout: Duration) -> Result<AnyConnection> {
+    let opts =
+        AnyConnectOptions::from_str(dsn).map_err(|e| unreachable_db(label, dsn, &e.to_string()))?;
+    let mut conn = connect_once(&opts, timeout)
+        .await
+        .map_err(|e| unreachable_db(label, dsn, &e.to_string()))?;
+    sqlite_pragmas(&mut conn, false)
+        .await
+        .map_err(|e| unreachable_db(label, dsn, &e.to_string()))?;
+    Ok(conn)
+}
+
 /// Pool options for SQLite: the per-connection PRAGMAs, and `query_only` on reader pools so a
 /// write sent to a reader fails loudly instead of competing with the writer for the lock.
 /// No ping before each acquire: a file connection does not go stale the way a socket does, and
@@ -366,19 +386,7 @@ fn sqlite_pool(max: u32, timeout: Duration, read_only: bool) -> AnyPoolOptions {
         .max_connections(max)
         .acquire_timeout(timeout)
         .test_before_acquire(false)
-        .after_connect(move |conn, _meta| {
-            Box::pin(async move {
-                conn.execute("PRAGMA journal_mode = WAL").await?;
-                conn.execute("PRAGMA synchronous = NORMAL").await?;
-                conn.execute("PRAGMA foreign_keys = ON").await?;
-                let busy = format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}");
-                conn.execute(sqlx::AssertSqlSafe(busy)).await?;
-                if read_only {
-                    conn.execute("PRAGMA query_only = ON").await?;
-                }
-                Ok(())
-            })
-        })
+        .after_connect(move |conn, _meta| Box::pin(sqlite_pragmas(conn, read_only)))
 }
 
 /// The file behind a SQLite DSN, or `None` for an in-memory database.
@@ -568,7 +576,7 @@ async fn open_pool(
 ) -> Result<Target> {
     // The pool already honours its acquire timeout; the outer one guards slow DNS or TLS.
     match tokio::time::timeout(timeout + Duration::from_secs(1), pool.connect(dsn)).await {
-        Ok(Ok(pool)) => Ok(Target::new(pool, label)),
+        Ok(Ok(pool)) => Ok(Target::new(Pool::Shared(pool), label)),
         Ok(Err(e)) => Err(unreachable_db(&label, dsn, &e.to_string())),
         Err(_) => Err(unreachable_db(
             &label,
@@ -647,7 +655,7 @@ mod tests {
     async fn sqlite_write_on_writer_is_visible_on_reader() {
         let (_dir, db) = crate::testutil::temp_db().await;
         assert_eq!(db.dialect(), Dialect::Sqlite);
-        assert_eq!(db.writer().options().get_max_connections(), 1);
+        assert_eq!(db.writer().max_connections(), 1);
         assert!(
             !std::ptr::eq(db.writer(), db.reader()),
             "separate reader pool"
@@ -729,7 +737,7 @@ mod tests {
         (dir, db)
     }
 
-    fn which(db: &Db, pool: &AnyPool) -> &'static str {
+    fn which(db: &Db, pool: &Pool) -> &'static str {
         let r = &db.inner.readers;
         if std::ptr::eq(pool, db.writer()) {
             "writer"

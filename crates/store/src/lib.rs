@@ -19,6 +19,7 @@ mod error;
 mod migrate;
 mod options;
 pub mod page;
+mod pool;
 pub mod row;
 mod settings;
 mod soft_delete;
@@ -29,6 +30,7 @@ pub use db::Db;
 pub use error::{map_db_error, DATABASE_BUSY, DATABASE_UNAVAILABLE};
 pub use options::{redact, DbOptions, Dialect};
 pub use page::{page_clause, BindAll, BindValue, Cursor, Page, PageRequest};
+pub use pool::{Conn, Pool, Single, Tx};
 pub use soft_delete::{soft_delete, soft_delete_and_set, LIVE};
 
 /// The sqlx version this crate is built on, so services bind and decode with the same types.

@@ -18,8 +18,9 @@
 
 use std::time::{Duration, Instant};
 
-use sqlx::{AnyPool, AssertSqlSafe, Connection, Executor};
+use sqlx::{AssertSqlSafe, Connection, Executor};
 use voxbin_netfault::Relay;
+use voxbin_store::Pool;
 use voxbin_store::{Db, DbOptions, DATABASE_UNAVAILABLE};
 
 /// How long replication may lag in these tests.
@@ -160,7 +161,7 @@ async fn connect(writer: &str, replica: &str) -> Db {
     Db::connect(&opts).await.unwrap()
 }
 
-async fn setting(pool: &AnyPool, key: &str) -> Option<String> {
+async fn setting(pool: &Pool, key: &str) -> Option<String> {
     sqlx::query_scalar("SELECT value FROM platform_settings WHERE `key` = ?")
         .bind(key)
         .fetch_optional(pool)
@@ -169,7 +170,7 @@ async fn setting(pool: &AnyPool, key: &str) -> Option<String> {
 }
 
 /// Polls `pool` until `key` holds `want`; returns how long that took.
-async fn wait_for_setting(pool: &AnyPool, key: &str, want: &str) -> Duration {
+async fn wait_for_setting(pool: &Pool, key: &str, want: &str) -> Duration {
     let start = Instant::now();
     loop {
         // The table itself may not have replicated yet.
@@ -191,7 +192,7 @@ async fn wait_for_setting(pool: &AnyPool, key: &str, want: &str) -> Duration {
     }
 }
 
-async fn server_id(pool: &AnyPool) -> i64 {
+async fn server_id(pool: &Pool) -> i64 {
     // @@server_id is unsigned, which the Any driver does not decode.
     sqlx::query_scalar("SELECT CAST(@@server_id AS SIGNED)")
         .fetch_one(pool)
@@ -199,7 +200,7 @@ async fn server_id(pool: &AnyPool) -> i64 {
         .unwrap()
 }
 
-fn is_writer(db: &Db, pool: &AnyPool) -> bool {
+fn is_writer(db: &Db, pool: &Pool) -> bool {
     std::ptr::eq(pool, db.writer())
 }
 

@@ -43,7 +43,7 @@ pub(crate) struct State {
 /// SQLite's reader pool qualifies (same file, WAL) and spares the single writer connection;
 /// MySQL replicas may lag, so there it is the writer. Used wherever a stale read would be
 /// cached or would contradict a write the caller just saw succeed.
-pub(crate) fn fresh_reader(db: &voxbin_store::Db) -> &voxbin_store::sqlx::AnyPool {
+pub(crate) fn fresh_reader(db: &voxbin_store::Db) -> &voxbin_store::Pool {
     match db.dialect() {
         voxbin_store::Dialect::Sqlite => db.reader(),
         voxbin_store::Dialect::MySql => db.writer(),

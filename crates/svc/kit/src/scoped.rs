@@ -11,7 +11,8 @@
 use uuid::Uuid;
 use voxbin_core::Result;
 use voxbin_store::sqlx::any::AnyRow;
-use voxbin_store::sqlx::{self, AnyPool, AssertSqlSafe};
+use voxbin_store::sqlx::{self, AssertSqlSafe};
+use voxbin_store::Pool;
 use voxbin_store::{map_db_error, page_clause, soft_delete_and_set, BindAll, PageRequest, LIVE};
 
 /// A table of rows owned by customers, and the columns its rows are decoded from.
@@ -70,7 +71,7 @@ impl Table {
     /// [`voxbin_store::Page::from_rows`]).
     pub async fn list<T>(
         &self,
-        pool: &AnyPool,
+        pool: &Pool,
         owner: Option<Uuid>,
         page: &PageRequest,
         decode: impl Fn(&AnyRow) -> Result<T>,

@@ -8,9 +8,10 @@
 //! becomes due again when its lease runs out.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe};
+use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 use voxbin_core::{clock, Error, Result};
+use voxbin_store::Pool;
 use voxbin_store::{map_db_error, page_clause, row, sqlx, BindAll, BindValue, PageRequest};
 
 use crate::model::{Delivery, DEAD, DELIVERED, DELIVERING, PENDING};
@@ -47,7 +48,7 @@ pub struct NewDelivery<'a> {
 /// Writes new pending deliveries (the deliveries of one event, in one transaction); a
 /// delivery of an event already taken (same key and destination) is not written again.
 /// Returns how many were written.
-pub async fn insert_all(pool: &AnyPool, rows: &[NewDelivery<'_>]) -> Result<u64> {
+pub async fn insert_all(pool: &Pool, rows: &[NewDelivery<'_>]) -> Result<u64> {
     let mut tx = pool.begin().await.map_err(map_db_error)?;
     let now = clock::now();
     let mut written = 0;
@@ -91,7 +92,7 @@ const DUE: &str = "((status = 'pending' AND next_try_ms <= ?) \
 
 /// Up to `limit` due rows that head their resource's queue (no unfinished row of the same
 /// resource and destination comes before them in publish order), oldest first.
-pub async fn due_heads(pool: &AnyPool, now_ms: i64, limit: i64) -> Result<Vec<Delivery>> {
+pub async fn due_heads(pool: &Pool, now_ms: i64, limit: i64) -> Result<Vec<Delivery>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM webhook_deliveries d WHERE {DUE} \
          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
@@ -111,7 +112,7 @@ pub async fn due_heads(pool: &AnyPool, now_ms: i64, limit: i64) -> Result<Vec<De
 }
 
 /// Takes row `seq` for one attempt until `lease_until_ms`; false when another worker took it.
-pub async fn claim(pool: &AnyPool, seq: i64, now_ms: i64, lease_until_ms: i64) -> Result<bool> {
+pub async fn claim(pool: &Pool, seq: i64, now_ms: i64, lease_until_ms: i64) -> Result<bool> {
     let sql = format!(
         "UPDATE webhook_deliveries SET status = ?, lease_until_ms = ?, tm_update = ? \
          WHERE seq = ? AND {DUE}"
@@ -130,7 +131,7 @@ pub async fn claim(pool: &AnyPool, seq: i64, now_ms: i64, lease_until_ms: i64) -
 }
 
 /// Sets the target of a row whose customer target was not known when it was written.
-pub async fn set_target(pool: &AnyPool, seq: i64, uri: &str, method: &str) -> Result<()> {
+pub async fn set_target(pool: &Pool, seq: i64, uri: &str, method: &str) -> Result<()> {
     sqlx::query("UPDATE webhook_deliveries SET uri = ?, method = ? WHERE seq = ?")
         .bind(uri)
         .bind(method)
@@ -167,7 +168,7 @@ pub enum Outcome<'a> {
 }
 
 /// Records an attempt of row `seq`.
-pub async fn finish(pool: &AnyPool, seq: i64, outcome: Outcome<'_>) -> Result<()> {
+pub async fn finish(pool: &Pool, seq: i64, outcome: Outcome<'_>) -> Result<()> {
     let (status, code, error, next) = match outcome {
         Outcome::Delivered { status_code } => (DELIVERED, status_code, "", 0),
         Outcome::Retry {
@@ -196,7 +197,7 @@ pub async fn finish(pool: &AnyPool, seq: i64, outcome: Outcome<'_>) -> Result<()
 }
 
 /// The earliest `next_try_ms` of a pending row, if any (when the worker must wake next).
-pub async fn next_due(pool: &AnyPool) -> Result<Option<i64>> {
+pub async fn next_due(pool: &Pool) -> Result<Option<i64>> {
     let next: Option<i64> = sqlx::query_scalar(
         "SELECT MIN(next_try_ms) FROM webhook_deliveries WHERE status = 'pending'",
     )
@@ -218,7 +219,7 @@ pub struct Filter {
 }
 
 /// One page of deliveries, newest first (`size + 1` rows).
-pub async fn list(pool: &AnyPool, filter: &Filter, req: &PageRequest) -> Result<Vec<Delivery>> {
+pub async fn list(pool: &Pool, filter: &Filter, req: &PageRequest) -> Result<Vec<Delivery>> {
     let mut sql = format!("SELECT {COLUMNS} FROM webhook_deliveries WHERE 1 = 1");
     let mut binds = Vec::new();
     if let Some(c) = filter.customer {
@@ -245,7 +246,7 @@ pub async fn list(pool: &AnyPool, filter: &Filter, req: &PageRequest) -> Result<
 }
 
 /// The delivery `id` visible to `customer` (any owner when `None`).
-pub async fn get(pool: &AnyPool, customer: Option<Uuid>, id: Uuid) -> Result<Delivery> {
+pub async fn get(pool: &Pool, customer: Option<Uuid>, id: Uuid) -> Result<Delivery> {
     let mut sql = format!("SELECT {COLUMNS} FROM webhook_deliveries WHERE id = ?");
     if customer.is_some() {
         sql.push_str(" AND customer_id = ?");

@@ -2,9 +2,10 @@
 //! `?` placeholders). An engine step saves both in one transaction, guarded by `revision`.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
+use sqlx::{AnyConnection, AssertSqlSafe};
 use uuid::Uuid;
 use voxbin_core::{Error, Result};
+use voxbin_store::Pool;
 use voxbin_store::{map_db_error, row, sqlx, PageRequest, LIVE};
 use voxbin_svc_kit::scoped::Table;
 
@@ -128,7 +129,7 @@ pub(crate) async fn get_live<'e>(
 
 /// One page of live activeflows, newest first (`size + 1` rows); of one customer or of all.
 pub(crate) async fn list(
-    pool: &AnyPool,
+    pool: &Pool,
     customer: Option<Uuid>,
     page: &PageRequest,
 ) -> Result<Vec<Activeflow>> {

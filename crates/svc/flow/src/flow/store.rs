@@ -1,9 +1,10 @@
 //! SQL of `flow_flows` (one text per query for SQLite and MySQL, `?` placeholders).
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
+use sqlx::{AnyConnection, AssertSqlSafe};
 use uuid::Uuid;
 use voxbin_core::{Error, Result};
+use voxbin_store::Pool;
 use voxbin_store::{map_db_error, row, sqlx, PageRequest, LIVE};
 use voxbin_svc_kit::scoped::Table;
 
@@ -67,7 +68,7 @@ pub(crate) async fn insert(conn: &mut AnyConnection, flow: &Flow) -> Result<()> 
 }
 
 /// The live flow `id`, whoever owns it.
-pub(crate) async fn get_live(pool: &AnyPool, id: Uuid) -> Result<Option<Flow>> {
+pub(crate) async fn get_live(pool: &Pool, id: Uuid) -> Result<Option<Flow>> {
     TABLE.get(pool, id, None, false, from_row).await
 }
 
@@ -81,7 +82,7 @@ pub(crate) async fn get_any<'e>(
 
 /// One page of live flows, newest first (`size + 1` rows); of one customer or of all.
 pub(crate) async fn list(
-    pool: &AnyPool,
+    pool: &Pool,
     customer: Option<Uuid>,
     page: &PageRequest,
 ) -> Result<Vec<Flow>> {
@@ -89,7 +90,7 @@ pub(crate) async fn list(
 }
 
 /// How many live flows `customer` has.
-pub(crate) async fn count_live(pool: &AnyPool, customer: Uuid) -> Result<i64> {
+pub(crate) async fn count_live(pool: &Pool, customer: Uuid) -> Result<i64> {
     let sql = format!("SELECT COUNT(*) FROM flow_flows WHERE customer_id = ? AND {LIVE}");
     sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql))
         .bind(customer.to_string())

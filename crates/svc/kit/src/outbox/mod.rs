@@ -18,8 +18,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use voxbin_bus::publisher_name;
 use voxbin_core::{Error, Result};
-use voxbin_store::sqlx::{Any, AnyConnection, Transaction};
-use voxbin_store::{map_db_error, Db};
+use voxbin_store::sqlx::AnyConnection;
+use voxbin_store::{map_db_error, Db, Tx};
 
 use crate::Deps;
 
@@ -81,7 +81,7 @@ impl Outbox {
 /// A write transaction that carries events; they commit with it, or not at all.
 pub struct OutboxTx<'a> {
     outbox: &'a Outbox,
-    tx: Transaction<'static, Any>,
+    tx: Tx,
 }
 
 impl OutboxTx<'_> {

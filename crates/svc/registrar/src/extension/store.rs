@@ -2,7 +2,8 @@
 
 use uuid::Uuid;
 use voxbin_core::{Error, ErrorKind, Result};
-use voxbin_store::sqlx::{self, AnyPool, AssertSqlSafe};
+use voxbin_store::sqlx::{self, AssertSqlSafe};
+use voxbin_store::Pool;
 use voxbin_store::{map_db_error, PageRequest, LIVE};
 use voxbin_svc_kit::scoped::Table;
 use voxbin_svc_kit::Scope;
@@ -26,7 +27,7 @@ fn duplicate(extension: &str) -> Error {
 }
 
 /// Inserts a new live extension; 409 when its user name is taken among the customer's live ones.
-pub async fn insert(pool: &AnyPool, e: &ExtensionRow) -> Result<()> {
+pub async fn insert(pool: &Pool, e: &ExtensionRow) -> Result<()> {
     let sql = format!("INSERT INTO registrar_extensions ({COLUMNS}, live) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 1)");
     sqlx::query(AssertSqlSafe(sql))
         .bind(e.id.to_string())
@@ -52,7 +53,7 @@ pub async fn insert(pool: &AnyPool, e: &ExtensionRow) -> Result<()> {
 
 /// The extension `id` visible in `scope`; deleted rows only when `include_deleted`.
 pub async fn get(
-    pool: &AnyPool,
+    pool: &Pool,
     id: Uuid,
     scope: Scope,
     include_deleted: bool,
@@ -64,14 +65,14 @@ pub async fn get(
 }
 
 /// One page of the live extensions visible in `scope`, newest first (`size + 1` rows at most).
-pub async fn list(pool: &AnyPool, scope: Scope, page: &PageRequest) -> Result<Vec<ExtensionRow>> {
+pub async fn list(pool: &Pool, scope: Scope, page: &PageRequest) -> Result<Vec<ExtensionRow>> {
     TABLE
         .list(pool, scope.customer(), page, ExtensionRow::from_row)
         .await
 }
 
 /// Writes the mutable fields of a live extension; false when it is gone.
-pub async fn update(pool: &AnyPool, e: &ExtensionRow) -> Result<bool> {
+pub async fn update(pool: &Pool, e: &ExtensionRow) -> Result<bool> {
     let sql = format!(
         "UPDATE registrar_extensions SET name = ?, detail = ?, realm = ?, password = ?, \
          ha1_md5 = ?, ha1_sha256 = ?, tm_update = ? WHERE id = ? AND customer_id = ? AND {LIVE}"
@@ -93,7 +94,7 @@ pub async fn update(pool: &AnyPool, e: &ExtensionRow) -> Result<bool> {
 }
 
 /// Soft-deletes a live extension visible in `scope` and frees its user name; false when none.
-pub async fn delete(pool: &AnyPool, id: Uuid, scope: Scope) -> Result<bool> {
+pub async fn delete(pool: &Pool, id: Uuid, scope: Scope) -> Result<bool> {
     TABLE
         .soft_delete(pool, id, scope.customer(), "live = NULL")
         .await
@@ -101,7 +102,7 @@ pub async fn delete(pool: &AnyPool, id: Uuid, scope: Scope) -> Result<bool> {
 
 /// The live extension of `customer_id` whose user name is `username`.
 pub async fn by_username(
-    pool: &AnyPool,
+    pool: &Pool,
     customer_id: Uuid,
     username: &str,
 ) -> Result<Option<ExtensionRow>> {

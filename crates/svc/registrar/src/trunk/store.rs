@@ -2,7 +2,8 @@
 
 use uuid::Uuid;
 use voxbin_core::{Error, ErrorKind, Result};
-use voxbin_store::sqlx::{self, AnyPool, AssertSqlSafe};
+use voxbin_store::sqlx::{self, AssertSqlSafe};
+use voxbin_store::Pool;
 use voxbin_store::{map_db_error, PageRequest, LIVE};
 use voxbin_svc_kit::scoped::Table;
 use voxbin_svc_kit::Scope;
@@ -23,7 +24,7 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String> {
 }
 
 /// Inserts a new live trunk; 409 when a live trunk already has its domain name.
-pub async fn insert(pool: &AnyPool, t: &TrunkRow) -> Result<()> {
+pub async fn insert(pool: &Pool, t: &TrunkRow) -> Result<()> {
     let sql = format!(
         "INSERT INTO registrar_trunks ({COLUMNS}, live) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 1)"
@@ -58,7 +59,7 @@ pub async fn insert(pool: &AnyPool, t: &TrunkRow) -> Result<()> {
 
 /// The trunk `id` visible in `scope`; deleted rows only when `include_deleted`.
 pub async fn get(
-    pool: &AnyPool,
+    pool: &Pool,
     id: Uuid,
     scope: Scope,
     include_deleted: bool,
@@ -70,14 +71,14 @@ pub async fn get(
 }
 
 /// One page of the live trunks visible in `scope`, newest first (`size + 1` rows at most).
-pub async fn list(pool: &AnyPool, scope: Scope, page: &PageRequest) -> Result<Vec<TrunkRow>> {
+pub async fn list(pool: &Pool, scope: Scope, page: &PageRequest) -> Result<Vec<TrunkRow>> {
     TABLE
         .list(pool, scope.customer(), page, TrunkRow::from_row)
         .await
 }
 
 /// Writes the mutable fields of a live trunk; false when it is gone.
-pub async fn update(pool: &AnyPool, t: &TrunkRow) -> Result<bool> {
+pub async fn update(pool: &Pool, t: &TrunkRow) -> Result<bool> {
     let sql = format!(
         "UPDATE registrar_trunks SET name = ?, detail = ?, realm = ?, auth_types = ?, \
          username = ?, password = ?, ha1_md5 = ?, ha1_sha256 = ?, allowed_ips = ?, tm_update = ? \
@@ -103,14 +104,14 @@ pub async fn update(pool: &AnyPool, t: &TrunkRow) -> Result<bool> {
 }
 
 /// Soft-deletes a live trunk visible in `scope` and frees its name; false when none.
-pub async fn delete(pool: &AnyPool, id: Uuid, scope: Scope) -> Result<bool> {
+pub async fn delete(pool: &Pool, id: Uuid, scope: Scope) -> Result<bool> {
     TABLE
         .soft_delete(pool, id, scope.customer(), "live = NULL")
         .await
 }
 
 /// The live trunk named `domain_name`.
-pub async fn by_domain(pool: &AnyPool, domain_name: &str) -> Result<Option<TrunkRow>> {
+pub async fn by_domain(pool: &Pool, domain_name: &str) -> Result<Option<TrunkRow>> {
     let sql = format!("SELECT {COLUMNS} FROM registrar_trunks WHERE domain_name = ? AND {LIVE}");
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(domain_name)

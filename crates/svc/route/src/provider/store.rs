@@ -3,7 +3,8 @@
 use uuid::Uuid;
 use voxbin_core::{Error, Result};
 use voxbin_store::sqlx::any::AnyRow;
-use voxbin_store::sqlx::{self, AnyPool, AssertSqlSafe};
+use voxbin_store::sqlx::{self, AssertSqlSafe};
+use voxbin_store::Pool;
 use voxbin_store::{map_db_error, PageRequest, LIVE};
 use voxbin_svc_kit::scoped::Table;
 
@@ -23,7 +24,7 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String> {
 }
 
 /// Inserts a new provider.
-pub async fn insert(pool: &AnyPool, p: &Provider) -> Result<()> {
+pub async fn insert(pool: &Pool, p: &Provider) -> Result<()> {
     let sql = format!(
         "INSERT INTO route_providers ({COLUMNS}) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"
@@ -50,19 +51,19 @@ pub async fn insert(pool: &AnyPool, p: &Provider) -> Result<()> {
 }
 
 /// The provider `id`; deleted ones only when `include_deleted`.
-pub async fn get(pool: &AnyPool, id: Uuid, include_deleted: bool) -> Result<Option<Provider>> {
+pub async fn get(pool: &Pool, id: Uuid, include_deleted: bool) -> Result<Option<Provider>> {
     let decode = |r: &AnyRow| Provider::from_row(r, "");
     TABLE.get(pool, id, None, include_deleted, decode).await
 }
 
 /// One page of live providers, newest first (`size + 1` rows at most).
-pub async fn list(pool: &AnyPool, page: &PageRequest) -> Result<Vec<Provider>> {
+pub async fn list(pool: &Pool, page: &PageRequest) -> Result<Vec<Provider>> {
     let decode = |r: &AnyRow| Provider::from_row(r, "");
     TABLE.list(pool, None, page, decode).await
 }
 
 /// Writes the editable fields of a live provider; false when it is gone.
-pub async fn update(pool: &AnyPool, p: &Provider) -> Result<bool> {
+pub async fn update(pool: &Pool, p: &Provider) -> Result<bool> {
     let sql = format!(
         "UPDATE route_providers SET type = ?, hostname = ?, tech_prefix = ?, tech_postfix = ?, \
          tech_headers = ?, codecs = ?, name = ?, detail = ?, tm_update = ? WHERE id = ? AND {LIVE}"
@@ -85,6 +86,6 @@ pub async fn update(pool: &AnyPool, p: &Provider) -> Result<bool> {
 }
 
 /// Soft-deletes a live provider; false when none.
-pub async fn delete(pool: &AnyPool, id: Uuid) -> Result<bool> {
+pub async fn delete(pool: &Pool, id: Uuid) -> Result<bool> {
     TABLE.soft_delete(pool, id, None, "").await
 }

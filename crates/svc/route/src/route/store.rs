@@ -3,7 +3,8 @@
 use uuid::Uuid;
 use voxbin_core::Result;
 use voxbin_store::sqlx::any::AnyRow;
-use voxbin_store::sqlx::{self, AnyPool, AssertSqlSafe};
+use voxbin_store::sqlx::{self, AssertSqlSafe};
+use voxbin_store::Pool;
 use voxbin_store::{map_db_error, PageRequest, LIVE};
 use voxbin_svc_kit::scoped::Table;
 use voxbin_svc_kit::Scope;
@@ -20,7 +21,7 @@ pub const COLUMNS: &str = "id, customer_id, name, detail, provider_id, priority,
                            tm_create, tm_update, tm_delete";
 
 /// Inserts a new route.
-pub async fn insert(pool: &AnyPool, r: &Route) -> Result<()> {
+pub async fn insert(pool: &Pool, r: &Route) -> Result<()> {
     let sql =
         format!("INSERT INTO route_routes ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)");
     sqlx::query(AssertSqlSafe(sql))
@@ -41,7 +42,7 @@ pub async fn insert(pool: &AnyPool, r: &Route) -> Result<()> {
 
 /// The route `id` visible in `scope`; deleted ones only when `include_deleted`.
 pub async fn get(
-    pool: &AnyPool,
+    pool: &Pool,
     id: Uuid,
     scope: Scope,
     include_deleted: bool,
@@ -53,13 +54,13 @@ pub async fn get(
 }
 
 /// One page of the live routes visible in `scope`, newest first (`size + 1` rows at most).
-pub async fn list(pool: &AnyPool, scope: Scope, page: &PageRequest) -> Result<Vec<Route>> {
+pub async fn list(pool: &Pool, scope: Scope, page: &PageRequest) -> Result<Vec<Route>> {
     let decode = |r: &AnyRow| Route::from_row(r, "");
     TABLE.list(pool, scope.customer(), page, decode).await
 }
 
 /// Writes the editable fields of a live route; false when it is gone.
-pub async fn update(pool: &AnyPool, r: &Route) -> Result<bool> {
+pub async fn update(pool: &Pool, r: &Route) -> Result<bool> {
     let sql = format!(
         "UPDATE route_routes SET name = ?, detail = ?, provider_id = ?, priority = ?, target = ?, \
          tm_update = ? WHERE id = ? AND customer_id = ? AND {LIVE}"
@@ -80,14 +81,14 @@ pub async fn update(pool: &AnyPool, r: &Route) -> Result<bool> {
 }
 
 /// Soft-deletes a live route visible in `scope`; false when none.
-pub async fn delete(pool: &AnyPool, id: Uuid, scope: Scope) -> Result<bool> {
+pub async fn delete(pool: &Pool, id: Uuid, scope: Scope) -> Result<bool> {
     TABLE.soft_delete(pool, id, scope.customer(), "").await
 }
 
 /// The live routes of `customers` whose target is one of `targets`, each with its live
 /// provider (routes through a deleted provider are left out), in no particular order.
 pub async fn with_providers(
-    pool: &AnyPool,
+    pool: &Pool,
     customers: &[Uuid],
     targets: &[String],
 ) -> Result<Vec<(Route, Provider)>> {
