@@ -25,6 +25,22 @@ pub trait Handler: Send + Sync {
 pub trait EventHandler: Send + Sync {
     /// Handles one event; an error is logged with the event type.
     async fn handle(&self, event: Event) -> Result<()>;
+
+    /// Most events this handler takes at once through [`EventHandler::handle_batch`]; 1 (the
+    /// default) hands them over one by one.
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    /// Handles events that were waiting together, in order (an in-process subscriber is handed
+    /// up to [`EventHandler::batch_size`] of them); by default one by one. A handler that stores
+    /// several in one statement overrides it; an error is logged for the whole batch.
+    async fn handle_batch(&self, events: Vec<Event>) -> Result<()> {
+        for event in events {
+            self.handle(event).await?;
+        }
+        Ok(())
+    }
 }
 
 struct FnHandler<F>(F);
@@ -86,6 +102,33 @@ pub async fn handle_request(handler: &dyn Handler, request: Request) -> Response
             tracing::error!(%method, %uri, panic = errors::panic_text(&*payload), "rpc handler panicked");
             Response::error(&errors::handler_panicked())
         }
+    }
+}
+
+/// Runs `handler` on `events` taken together; an error or a panic is logged, never propagated.
+pub async fn handle_events(handler: &dyn EventHandler, subscriber: &str, events: Vec<Event>) {
+    let first = events
+        .first()
+        .map(|e| (e.event_type.clone(), e.publisher.clone()))
+        .unwrap_or_default();
+    let (event_type, publisher) = first;
+    let count = events.len();
+    match AssertUnwindSafe(handler.handle_batch(events))
+        .catch_unwind()
+        .await
+    {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::warn!(%event_type, %publisher, %subscriber, count, %error, "event handler failed on a batch")
+        }
+        Err(payload) => tracing::error!(
+            %event_type,
+            %publisher,
+            %subscriber,
+            count,
+            panic = errors::panic_text(&*payload),
+            "event handler panicked on a batch"
+        ),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::bus::Bus;
 use crate::consumer::Consumer;
 use crate::envelope::{Event, Request, Response};
 use crate::errors;
-use crate::handler::{handle_event, handle_request, EventHandler, Handler};
+use crate::handler::{handle_event, handle_events, handle_request, EventHandler, Handler};
 use crate::names::publisher_name;
 use crate::schedule::Schedule;
 use crate::workqueue::WorkQueue;
@@ -310,6 +310,13 @@ async fn run_event_worker(
             _ = stop.cancelled() => break,
             event = queue.pop() => event,
         };
+        let most = handler.batch_size();
+        if most > 1 {
+            let mut events = vec![event];
+            queue.take_ready(most - 1, &mut events);
+            handle_events(&*handler, &subscriber, events).await;
+            continue;
+        }
         handle_event(&*handler, &subscriber, event).await;
     }
     queue.pass_on();
@@ -908,5 +915,50 @@ mod tests {
         }
         settle().await;
         assert_eq!(handled.load(Ordering::SeqCst), 3);
+    }
+
+    /// Records the sizes of the batches it is handed and the events in order.
+    struct Batcher(parking_lot::Mutex<(Vec<usize>, Vec<String>)>);
+
+    #[async_trait]
+    impl EventHandler for Batcher {
+        async fn handle(&self, event: Event) -> Result<()> {
+            self.handle_batch(vec![event]).await
+        }
+        fn batch_size(&self) -> usize {
+            4
+        }
+        async fn handle_batch(&self, events: Vec<Event>) -> Result<()> {
+            let mut seen = self.0.lock();
+            seen.0.push(events.len());
+            seen.1.extend(events.into_iter().map(|e| e.event_type));
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batching_subscriber_gets_waiting_events_together_in_order() {
+        let bus = InProcBus::new();
+        let batcher = Arc::new(Batcher(parking_lot::Mutex::default()));
+        let sub = bus
+            .subscribe("timeline-manager", &["call"], batcher.clone())
+            .await
+            .unwrap();
+        // published while no consumer runs, so all ten wait together
+        sub.shutdown().await;
+        for n in 0..10 {
+            bus.publish(Event::new(format!("call_{n}"), "call-manager", Value::Null))
+                .await
+                .unwrap();
+        }
+        let _sub = bus
+            .subscribe("timeline-manager", &["call"], batcher.clone())
+            .await
+            .unwrap();
+        settle().await;
+        let seen = batcher.0.lock();
+        assert_eq!(seen.0, vec![4, 4, 2]);
+        let expected: Vec<String> = (0..10).map(|n| format!("call_{n}")).collect();
+        assert_eq!(seen.1, expected);
     }
 }

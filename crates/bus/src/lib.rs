@@ -30,7 +30,8 @@ pub use client::BusClient;
 pub use consumer::Consumer;
 pub use envelope::{Event, Method, Request, Response, DATA_TYPE_ERROR, DATA_TYPE_JSON};
 pub use handler::{
-    event_handler_fn, handle_event, handle_request, handler_fn, EventHandler, Handler,
+    event_handler_fn, handle_event, handle_events, handle_request, handler_fn, EventHandler,
+    Handler,
 };
 pub use inproc::{InProcBus, InProcOptions};
 pub use names::{event_exchange, publisher_name, request_queue, service_name, subscribe_queue};

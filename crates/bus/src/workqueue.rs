@@ -54,6 +54,13 @@ impl<T> WorkQueue<T> {
         }
     }
 
+    /// Moves up to `most` waiting items, oldest first, into `out` without waiting.
+    pub(crate) fn take_ready(&self, most: usize, out: &mut Vec<T>) {
+        let mut items = self.items.lock();
+        let n = most.min(items.len());
+        out.extend(items.drain(..n));
+    }
+
     /// Passes a wake-up on; a worker that leaves calls this in case it swallowed one.
     pub(crate) fn pass_on(&self) {
         if !self.items.lock().is_empty() {
@@ -81,5 +88,19 @@ mod tests {
         assert_eq!(queue.len(), 2);
         assert_eq!(queue.pop().await, 2);
         assert_eq!(queue.pop().await, 3);
+    }
+
+    #[test]
+    fn take_ready_moves_at_most_what_waits() {
+        let queue = WorkQueue::new(10);
+        for n in 1..=3 {
+            queue.push(n);
+        }
+        let mut out = vec![0];
+        queue.take_ready(2, &mut out);
+        assert_eq!(out, vec![0, 1, 2]);
+        queue.take_ready(5, &mut out);
+        assert_eq!(out, vec![0, 1, 2, 3]);
+        assert_eq!(queue.len(), 0);
     }
 }

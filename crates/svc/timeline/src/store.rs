@@ -1,10 +1,11 @@
 //! SQL over `timeline_events` (the same text for SQLite and MySQL through sqlx's Any driver).
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe};
+use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 use voxbin_core::{ErrorKind, Result};
-use voxbin_store::{map_db_error, page_clause, row, sqlx, BindAll, Db, Page, PageRequest};
+use voxbin_store::Pool;
+use voxbin_store::{map_db_error, page_clause, row, sqlx, BindAll, Db, Dialect, Page, PageRequest};
 
 use crate::model::TimelineEvent;
 
@@ -36,6 +37,45 @@ pub async fn insert(db: &Db, e: &TimelineEvent) -> Result<bool> {
         Err(error) if error.kind == ErrorKind::AlreadyExists => Ok(false),
         Err(error) => Err(error),
     }
+}
+
+/// Stores `rows` in one statement, skipping those whose dedupe key is stored already (or
+/// repeats an earlier row's); the number stored.
+pub async fn insert_many(db: &Db, rows: &[TimelineEvent]) -> Result<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut sql = String::from(
+        "INSERT INTO timeline_events (id, customer_id, resource_type, resource_id, \
+         activeflow_id, event_type, publisher, data, dedupe_key, tm_create) VALUES ",
+    );
+    for n in 0..rows.len() {
+        if n > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    }
+    sql.push_str(match db.dialect() {
+        Dialect::Sqlite => " ON CONFLICT (dedupe_key) DO NOTHING",
+        // a no-op update: only a duplicate key is skipped, every other error still fails
+        Dialect::MySql => " ON DUPLICATE KEY UPDATE id = id",
+    });
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for e in rows {
+        query = query
+            .bind(e.id.to_string())
+            .bind(e.customer_id.to_string())
+            .bind(e.resource_type.as_str())
+            .bind(e.resource_id.to_string())
+            .bind(e.activeflow_id.map(|id| id.to_string()))
+            .bind(e.event_type.as_str())
+            .bind(e.publisher.as_str())
+            .bind(e.data.to_string())
+            .bind(e.dedupe_key.as_str())
+            .bind(e.tm_create.as_str());
+    }
+    let done = query.execute(db.writer()).await.map_err(map_db_error)?;
+    Ok(done.rows_affected())
 }
 
 /// A page of the events of one resource visible to `customer` (everyone's when `None`),
@@ -114,7 +154,7 @@ async fn list(
     let (clause, binds) = page_clause(req);
     sql.push_str(&clause);
     let rows = db
-        .read(|pool: &AnyPool| {
+        .read(|pool: &Pool| {
             let (sql, values, binds) = (sql.clone(), values.clone(), binds.clone());
             async move {
                 let mut query = sqlx::query(AssertSqlSafe(sql));

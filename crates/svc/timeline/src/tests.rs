@@ -109,6 +109,25 @@ async fn redelivered_events_are_recorded_once(env: Env) {
     assert_eq!(env.count("timeline_events").await, 1);
 }
 
+async fn a_batch_is_stored_in_order_once_per_event(env: Env) {
+    let recorder = Recorder {
+        db: env.deps.db.clone(),
+    };
+    let created = flow_event("flow_created", "one");
+    recorder.handle(created.clone()).await.unwrap();
+    let orphan = Event::new("flow_created", "flow-manager", json!({"id": FLOW}));
+    let updated = flow_event("flow_updated", "two");
+    let batch = vec![created, orphan, updated.clone(), updated];
+    recorder.handle_batch(batch).await.unwrap();
+    assert_eq!(env.count("timeline_events").await, 2);
+    let path = format!("/v1/timelines/flows/{FLOW}/events");
+    let page = env
+        .call_as(A, Method::Get, &path, Value::Null)
+        .await
+        .unwrap();
+    assert_eq!(types(&page), ["flow_updated", "flow_created"]);
+}
+
 async fn events_without_owner_are_skipped_and_bad_paths_refused(env: Env) {
     let orphan = Event::new("flow_created", "flow-manager", json!({"id": FLOW}));
     record(&env, &[orphan, Event::new("pod_deleted", "x", Value::Null)]).await;
@@ -180,6 +199,7 @@ async fn aggregated_events_join_an_activeflow_and_its_call(env: Env) {
 on_sqlite_and_mysql!(Env:
     flow_history_is_newest_first_and_owned,
     redelivered_events_are_recorded_once,
+    a_batch_is_stored_in_order_once_per_event,
     events_without_owner_are_skipped_and_bad_paths_refused,
     aggregated_events_join_an_activeflow_and_its_call,
 );
