@@ -166,7 +166,7 @@ pub async fn on_media_event(state: &State, kind: &str, data: &Value) -> Result<(
                 // an outgoing call runs its flow once answered
                 if call.direction == Direction::Outgoing && !call.activeflow_id.is_nil() {
                     let answer = flow_call(state, &call, "execute", json!({})).await?;
-                    drive(state, leg, answer).await?;
+                    drive(state, &call, answer).await?;
                 }
                 // a callee of an extension call joins its caller
                 crate::extension::answered(state, &call).await?;
@@ -269,9 +269,13 @@ pub async fn ended(state: &State, id: Uuid, by: HangupBy, reason: HangupReason) 
     tx.commit().await?;
     // its chained calls and connect move on (a bus message: their ends come back here)
     crate::connect::notify_over(state, &call).await;
-    let mut conn = state.db.write_conn().await?;
-    let running = recording::running_of(&mut conn, id).await?;
-    drop(conn);
+    // a call that never recorded has nothing running (most calls: no query for them)
+    let running = if call.recording_ids.is_empty() {
+        Vec::new()
+    } else {
+        let mut conn = state.db.write_conn().await?;
+        recording::running_of(&mut conn, id).await?
+    };
     for rec in running {
         // the node may not report a recording cut by the hangup; its file ends here anyway
         recording_ended(state, id, rec, 0).await?;
@@ -407,7 +411,7 @@ async fn inbound(state: &State, leg: Uuid, data: &Value) -> Result<()> {
     arm_health(state, leg).await;
     call.activeflow_id = activeflow;
     let answer = flow_call(state, &call, "execute", json!({})).await?;
-    drive(state, leg, answer).await
+    drive(state, &call, answer).await
 }
 
 /// The `voipbin.call.*` built-ins seeded into a call's activeflow.
@@ -526,35 +530,34 @@ enum Ran {
     Stop(String),
 }
 
-/// Runs the flow's answers until an action has to wait or the flow ends.
-pub async fn drive(state: &State, id: Uuid, mut answer: Value) -> Result<()> {
+/// Runs the flow's answers for `call` (as read by the caller) until an action has to wait or
+/// the flow ends. The row is not read again per action: this call's media events wait behind
+/// this run, and each action's `set_action` skips a call that hung up meanwhile.
+pub async fn drive(state: &State, call: &Call, mut answer: Value) -> Result<()> {
+    if call.is_over() {
+        return Ok(());
+    }
     loop {
-        let Some(call) = store::get_any(state.db.writer(), id).await? else {
-            return Ok(());
-        };
-        if call.is_over() {
-            return Ok(());
-        }
         match str_of(&answer, "result") {
             "execute" => {
                 let action = answer.get("action").cloned().unwrap_or(Value::Null);
                 let action_id = uuid_of(&action, "id").unwrap_or(Uuid::nil());
-                match run_action(state, &call, &action).await? {
+                match run_action(state, call, &action).await? {
                     Ran::Done(vars) => {
                         let variables: Map<String, Value> =
                             vars.into_iter().map(|(k, v)| (k, json!(v))).collect();
                         let body = json!({"action_id": action_id, "variables": variables});
-                        answer = flow_call(state, &call, "next", body).await?;
+                        answer = flow_call(state, call, "next", body).await?;
                     }
                     Ran::Pending => return Ok(()),
                     Ran::Stop(reason) => {
                         let body = json!({ "reason": reason });
-                        flow_call(state, &call, "stop", body).await?;
-                        return hang_up(state, &call, HangupReason::Failed).await;
+                        flow_call(state, call, "stop", body).await?;
+                        return hang_up(state, call, HangupReason::Failed).await;
                     }
                 }
             }
-            "ended" => return hang_up(state, &call, HangupReason::Normal).await,
+            "ended" => return hang_up(state, call, HangupReason::Normal).await,
             _ => return Ok(()),
         }
     }
@@ -690,7 +693,7 @@ pub async fn op_done(
     let variables: Map<String, Value> = vars.into_iter().map(|(k, v)| (k, json!(v))).collect();
     let body = json!({"action_id": call.op_action_id, "variables": variables});
     let answer = flow_call(state, &call, "next", body).await?;
-    drive(state, id, answer).await
+    drive(state, &call, answer).await
 }
 
 /// Starts recording call `call` with the media node's `record_start` `body`; the recording
