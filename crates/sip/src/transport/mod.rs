@@ -3,6 +3,7 @@
 //! connection to that peer (connecting out for TCP and TLS when there is none). Requests get
 //! `received`/`rport` stamped on their top Via. All protocol logic stays in the sans-IO core.
 
+pub mod mmsg;
 mod received;
 mod registry;
 mod stream;

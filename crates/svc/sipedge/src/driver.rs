@@ -1,8 +1,9 @@
 //! The edge's loop on a thread of its own, reading its UDP socket with plain blocking calls.
 //!
-//! Nearly all SIP traffic of the edge is UDP. A blocking `recvfrom` per datagram is the whole
-//! cost of waiting for one: no readiness poll, no extra read that finds the socket empty, no
-//! future machinery per datagram. Everything else (TCP/TLS/WS messages, job results, media
+//! Nearly all SIP traffic of the edge is UDP. One blocking `recvmmsg` takes every datagram
+//! waiting (no readiness poll, no extra read that finds the socket empty, no future machinery
+//! per datagram), and what they caused goes out in one `sendmmsg` once all are handled.
+//! Everything else (TCP/TLS/WS messages, job results, media
 //! node announcements, resolved names, the start of a drain) arrives on a channel as a
 //! [`Wake`], and its sender nudges the loop with a one-byte datagram from a socket of its own
 //! (see [`Nudger`]), so the loop never waits on two things at once. Reads time out every
@@ -16,11 +17,13 @@ use crate::proxy::core::{Claim, EdgeCore, Input, Job, JobResult, Output};
 use crate::registrar::Registrar;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc as tmpsc;
+use voxbin_sip::transport::mmsg::{RecvBatch, SendBatch};
 use voxbin_sip::{Incoming, Message, ParseError, SipTransport, Target, Transport};
 
 /// Longest wait on the socket before timers are looked at (SIP timers are 500 ms and up).
@@ -133,8 +136,7 @@ pub struct Driver {
 /// The loop's working state.
 struct Running {
     d: Driver,
-    out: Vec<u8>,
-    inbuf: Box<[u8]>,
+    sends: Box<SendBatch>,
     pending_jobs: Vec<Job>,
     stream_out: tmpsc::UnboundedSender<Outgoing>,
     nudge_from: Option<SocketAddr>,
@@ -157,8 +159,7 @@ impl Driver {
         let nudge_from = self.nudger.local_addr().ok();
         let mut r = Running {
             d: self,
-            out: Vec::with_capacity(2048),
-            inbuf: vec![0u8; 65_535].into_boxed_slice(),
+            sends: SendBatch::new(),
             pending_jobs: Vec::new(),
             stream_out,
             nudge_from,
@@ -175,12 +176,17 @@ impl Running {
         let mut housekeeping = Instant::now();
         // The first tick sends the first health checks; later ones follow their deadlines.
         self.d.core.handle(Input::Tick, Instant::now());
+        let mut received = RecvBatch::new();
+        let fd = self.d.udp.as_raw_fd();
         loop {
-            match self.d.udp.recv_from(&mut self.inbuf) {
-                Ok((_, from)) if Some(from) == self.nudge_from => self.d.nudger.nudged(),
-                Ok((n, from)) => self.datagram(n, from),
-                // A timeout, or ICMP news of an earlier send: nothing to read now.
-                Err(_) => {}
+            // 0 on a timeout, or on ICMP news of an earlier send: nothing to read now.
+            let n = received.recv(fd, true);
+            for i in 0..n {
+                match received.get(i) {
+                    (Some(from), _) if Some(from) == self.nudge_from => self.d.nudger.nudged(),
+                    (Some(from), bytes) => self.datagram(bytes, from),
+                    (None, _) => {}
+                }
             }
             while let Ok(wake) = self.d.wakes.try_recv() {
                 match wake {
@@ -241,9 +247,9 @@ impl Running {
         self.d.transport.shutdown();
     }
 
-    /// Handles one received datagram and sends what it caused.
-    fn datagram(&mut self, n: usize, from: SocketAddr) {
-        match crate::udp::decode(&self.inbuf[..n], from) {
+    /// Handles one received datagram and queues what it caused.
+    fn datagram(&mut self, bytes: &[u8], from: SocketAddr) {
+        match crate::udp::decode(bytes, from) {
             crate::udp::Datagram::Sip(msg) => {
                 let from = Target::new(Transport::Udp, from);
                 self.d
@@ -253,8 +259,7 @@ impl Running {
             crate::udp::Datagram::KeepAlive => {}
             crate::udp::Datagram::Malformed(error) => {
                 let from = Target::new(Transport::Udp, from);
-                let bytes = self.inbuf[..n].to_vec();
-                self.malformed(from, Some(&bytes), &error);
+                self.malformed(from, Some(bytes), &error);
             }
         }
         // Jobs cannot start from here; they are picked up by the next flush.
@@ -274,9 +279,7 @@ impl Running {
             return;
         };
         if from.transport == Transport::Udp {
-            if let Err(e) = self.d.udp.send_to(&reply, from.addr) {
-                tracing::debug!(%from, error = %e, "400 for malformed SIP not sent");
-            }
+            self.queue_udp(from.addr, |out| out.extend_from_slice(&reply));
         } else {
             let _ = self.stream_out.send(Outgoing::Bytes(from, reply));
         }
@@ -292,12 +295,40 @@ impl Running {
         }
     }
 
-    /// Carries out every output of the core, jobs included.
+    /// Carries out every output of the core, jobs included, and sends the queued datagrams.
     fn flush(&mut self) {
         self.send_ready();
         for job in std::mem::take(&mut self.pending_jobs) {
             self.jobs_running += 1;
             self.spawn_job(job);
+        }
+        self.send_queued();
+    }
+
+    /// Sends the queued datagrams; a refused one is reported to the core, whose answers to
+    /// that go out too.
+    fn send_queued(&mut self) {
+        let fd = self.d.udp.as_raw_fd();
+        while self.sends.pending() > 0 {
+            let mut failed = Vec::new();
+            self.sends.flush(fd, |to, e| {
+                tracing::debug!(target = %to, error = %e, "SIP send failed");
+                failed.push(Target::new(Transport::Udp, to));
+            });
+            for target in failed {
+                self.d
+                    .core
+                    .handle(Input::SendFailed(target), Instant::now());
+            }
+            self.send_ready();
+        }
+    }
+
+    /// Queues a datagram, sending the queue first when it is full.
+    fn queue_udp(&mut self, to: SocketAddr, write: impl Fn(&mut Vec<u8>)) {
+        if !self.sends.queue(to, &write) {
+            self.send_queued();
+            self.sends.queue(to, &write);
         }
     }
 
@@ -306,14 +337,7 @@ impl Running {
             let _ = self.stream_out.send(Outgoing::Message(target, msg));
             return;
         }
-        self.out.clear();
-        msg.write_to(&mut self.out);
-        if let Err(e) = self.d.udp.send_to(&self.out, target.addr) {
-            tracing::debug!(%target, error = %e, "SIP send failed");
-            self.d
-                .core
-                .handle(Input::SendFailed(target), Instant::now());
-        }
+        self.queue_udp(target.addr, |out| msg.write_to(out));
     }
 
     fn spawn_job(&self, job: Job) {
