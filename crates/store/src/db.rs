@@ -24,7 +24,7 @@ use voxbin_core::{Error, ErrorKind, Result};
 
 use crate::error::{map_db_error, DATABASE_UNAVAILABLE};
 use crate::options::{DbOptions, Dialect};
-use crate::pool::{Conn, Pool, Single};
+use crate::pool::{Conn, Held, Opener, Pool};
 
 /// How long `ping` waits for `SELECT 1` on each pool.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
@@ -309,8 +309,8 @@ async fn connect_sqlite(opts: &DbOptions) -> Result<Inner> {
     let Some(path) = file else {
         // An in-memory database lives only as long as its one connection: a single pool that
         // never lets that connection go serves both writes and reads.
-        let conn = sqlite_connection(&opts.dsn, &label, opts.connect_timeout).await?;
-        let pool = Pool::Single(Single::new(conn, opts.connect_timeout));
+        let conn = sqlite_connection(&opts.dsn, &label, opts.connect_timeout, false).await?;
+        let pool = Pool::Held(Held::single(conn, opts.connect_timeout));
         return Ok(Inner {
             dialect: Dialect::Sqlite,
             writer: Target::new(pool, label),
@@ -325,22 +325,18 @@ async fn connect_sqlite(opts: &DbOptions) -> Result<Inner> {
         )
     })?;
 
-    let conn = sqlite_connection(&opts.dsn, &label, opts.connect_timeout).await?;
-    let writer = Target::new(
-        Pool::Single(Single::new(conn, opts.connect_timeout)),
-        label.clone(),
-    );
+    let timeout = opts.connect_timeout;
+    let conn = sqlite_connection(&opts.dsn, &label, timeout, false).await?;
+    let writer = Target::new(Pool::Held(Held::single(conn, timeout)), label.clone());
 
-    let reader_size = opts.max_connections.max(1);
+    let size = opts.max_connections.max(1) as usize;
     let mut readers = Vec::new();
     if opts.readers.is_empty() {
-        let pool = sqlite_pool(reader_size, opts.connect_timeout, true);
-        readers.push(open_pool(pool, &opts.dsn, label, opts.connect_timeout).await?);
+        readers.push(sqlite_readers(&opts.dsn, label, size, timeout).await?);
     } else {
         for dsn in &opts.readers {
-            let pool = sqlite_pool(reader_size, opts.connect_timeout, true);
             let label = sqlite_file(dsn).map_or("memory".into(), |p| p.display().to_string());
-            readers.push(open_pool(pool, dsn, label, opts.connect_timeout).await?);
+            readers.push(sqlite_readers(dsn, label, size, timeout).await?);
         }
     }
     Ok(Inner {
@@ -364,29 +360,46 @@ async fn sqlite_pragmas(conn: &mut AnyConnection, read_only: bool) -> sqlx::Resu
     Ok(())
 }
 
-/// The SQLite writer's one connection, held by [`Single`] rather than a sqlx pool.
-async fn sqlite_connection(dsn: &str, label: &str, timeout: Duration) -> Result<AnyConnection> {
+/// One SQLite connection with its PRAGMAs (`query_only` for a reader).
+async fn sqlite_connection(
+    dsn: &str,
+    label: &str,
+    timeout: Duration,
+    read_only: bool,
+) -> Result<AnyConnection> {
     let opts =
         AnyConnectOptions::from_str(dsn).map_err(|e| unreachable_db(label, dsn, &e.to_string()))?;
     let mut conn = connect_once(&opts, timeout)
         .await
         .map_err(|e| unreachable_db(label, dsn, &e.to_string()))?;
-    sqlite_pragmas(&mut conn, false)
+    sqlite_pragmas(&mut conn, read_only)
         .await
         .map_err(|e| unreachable_db(label, dsn, &e.to_string()))?;
     Ok(conn)
 }
 
-/// Pool options for SQLite: the per-connection PRAGMAs, and `query_only` on reader pools so a
-/// write sent to a reader fails loudly instead of competing with the writer for the lock.
-/// No ping before each acquire: a file connection does not go stale the way a socket does, and
-/// the ping was a round trip to the connection's thread on every query.
-fn sqlite_pool(max: u32, timeout: Duration, read_only: bool) -> AnyPoolOptions {
-    AnyPoolOptions::new()
-        .max_connections(max)
-        .acquire_timeout(timeout)
-        .test_before_acquire(false)
-        .after_connect(move |conn, _meta| Box::pin(sqlite_pragmas(conn, read_only)))
+/// Up to `size` read-only connections on the SQLite file of `dsn`: the first opened now (it
+/// proves the settings), the others when reads first need them.
+async fn sqlite_readers(
+    dsn: &str,
+    label: String,
+    size: usize,
+    timeout: Duration,
+) -> Result<Target> {
+    let first = sqlite_connection(dsn, &label, timeout, true).await?;
+    let (dsn_owned, label_owned) = (dsn.to_owned(), label.clone());
+    let opener: Opener = Arc::new(move || {
+        let (dsn, label) = (dsn_owned.clone(), label_owned.clone());
+        Box::pin(async move {
+            sqlite_connection(&dsn, &label, timeout, true)
+                .await
+                .map_err(|e| sqlx::Error::Io(std::io::Error::other(e.message)))
+        })
+    });
+    Ok(Target::new(
+        Pool::Held(Held::lazy(size, Some(first), opener, timeout)),
+        label,
+    ))
 }
 
 /// The file behind a SQLite DSN, or `None` for an in-memory database.

@@ -30,7 +30,7 @@ pub use db::Db;
 pub use error::{map_db_error, DATABASE_BUSY, DATABASE_UNAVAILABLE};
 pub use options::{redact, DbOptions, Dialect};
 pub use page::{page_clause, BindAll, BindValue, Cursor, Page, PageRequest};
-pub use pool::{Conn, Pool, Single, Tx};
+pub use pool::{Conn, Held, Opener, Pool, Tx};
 pub use soft_delete::{soft_delete, soft_delete_and_set, LIVE};
 
 /// The sqlx version this crate is built on, so services bind and decode with the same types.

@@ -1,17 +1,19 @@
-//! [`Pool`]: where statements run, either a sqlx pool or SQLite's one writer connection held
-//! behind a fair lock.
+//! [`Pool`]: where statements run, either a sqlx pool or SQLite connections held here behind
+//! fair locks.
 //!
 //! sqlx's pool pings every connection when it comes back (a round trip to the connection's
-//! thread for SQLite), and the connection is unusable until that ping answered. SQLite's writer
-//! is a single connection anyway, so it is held here without that pool: a statement on it costs
-//! one trip to the connection's thread instead of two, and writers queue on a FIFO lock instead
-//! of behind each other's pings. MySQL keeps sqlx's pool (its ping also finds dead sockets).
+//! thread for SQLite), and the connection is unusable until that ping answered. A SQLite file
+//! does not go away the way a socket does, so SQLite's connections (the one writer, the
+//! readers) are held here without that pool: a statement costs one trip to the connection's
+//! thread instead of two, and writers queue on a FIFO lock instead of behind each other's
+//! pings. MySQL keeps sqlx's pool (its ping also finds dead sockets).
 //!
 //! Both kinds are a sqlx [`Executor`] (`query.execute(db.writer())`), lend one connection with
 //! [`Pool::acquire`] and open a transaction with [`Pool::begin`].
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,39 +25,108 @@ use sqlx::{Any, AnyConnection, AnyPool, Connection, Describe, Either, Execute, E
 use sqlx_core::transaction::TransactionManager;
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
-/// Where statements run: a sqlx pool, or one connection of our own.
+/// Where statements run: a sqlx pool, or SQLite connections of our own.
 #[derive(Clone)]
 pub enum Pool {
-    /// A sqlx pool (MySQL, SQLite readers).
+    /// A sqlx pool (MySQL).
     Shared(AnyPool),
-    /// One connection behind a FIFO lock (SQLite's writer, an in-memory database).
-    Single(Single),
+    /// SQLite connections held here, each behind a FIFO lock.
+    Held(Held),
 }
 
-/// One connection shared by turns; `None` inside once closed.
+/// Opens one more connection for a [`Held`] pool.
+pub type Opener =
+    Arc<dyn Fn() -> BoxFuture<'static, Result<AnyConnection, sqlx::Error>> + Send + Sync>;
+
+/// A slot: `None` before its connection is opened, and again once closed.
+type Slot = Arc<Mutex<Option<AnyConnection>>>;
+
+/// Connections held without sqlx's pool: one (SQLite's writer, an in-memory database) or
+/// several opened on first use (SQLite's readers).
 #[derive(Clone)]
-pub struct Single {
-    conn: Arc<Mutex<Option<AnyConnection>>>,
-    /// Longest wait for the connection, like a pool's acquire timeout.
+pub struct Held {
+    slots: Arc<[Slot]>,
+    /// Opens an empty slot's connection; `None` when every slot was filled at the start.
+    opener: Option<Opener>,
+    next: Arc<AtomicUsize>,
+    closed: Arc<AtomicBool>,
+    /// Longest wait for a connection, like a pool's acquire timeout.
     timeout: Duration,
 }
 
-impl Single {
-    /// Holds `conn`; a turn waits at most `timeout` for it.
-    pub fn new(conn: AnyConnection, timeout: Duration) -> Single {
-        Single {
-            conn: Arc::new(Mutex::new(Some(conn))),
+impl Held {
+    /// Holds the one connection `conn`; a turn waits at most `timeout` for it.
+    pub fn single(conn: AnyConnection, timeout: Duration) -> Held {
+        Held {
+            slots: Arc::from(vec![Arc::new(Mutex::new(Some(conn)))]),
+            opener: None,
+            next: Arc::default(),
+            closed: Arc::default(),
             timeout,
         }
     }
 
+    /// Up to `size` connections: `first` (if given), the others opened by `opener` when first
+    /// needed.
+    pub fn lazy(
+        size: usize,
+        first: Option<AnyConnection>,
+        opener: Opener,
+        timeout: Duration,
+    ) -> Held {
+        let mut first = first;
+        let slots: Vec<Slot> = (0..size.max(1))
+            .map(|_| Arc::new(Mutex::new(first.take())))
+            .collect();
+        Held {
+            slots: Arc::from(slots),
+            opener: Some(opener),
+            next: Arc::default(),
+            closed: Arc::default(),
+            timeout,
+        }
+    }
+
+    /// A free connection (trying each slot once from this turn's), else the turn's own slot
+    /// once its holder lets go.
     async fn lock(
         &self,
     ) -> Result<OwnedMappedMutexGuard<Option<AnyConnection>, AnyConnection>, sqlx::Error> {
-        let guard = tokio::time::timeout(self.timeout, self.conn.clone().lock_owned())
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        if self.closed.load(Ordering::Acquire) {
+            return Err(sqlx::Error::PoolClosed);
+        }
+        let count = self.slots.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % count;
+        let free = (0..count).find_map(|k| {
+            self.slots[(start + k) % count]
+                .clone()
+                .try_lock_owned()
+                .ok()
+        });
+        let mut guard = match free {
+            Some(guard) => guard,
+            None => tokio::time::timeout(self.timeout, self.slots[start].clone().lock_owned())
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)?,
+        };
+        if guard.is_none() {
+            match &self.opener {
+                Some(open) if !self.closed.load(Ordering::Acquire) => *guard = Some(open().await?),
+                _ => return Err(sqlx::Error::PoolClosed),
+            }
+        }
         OwnedMutexGuard::try_map(guard, Option::as_mut).map_err(|_| sqlx::Error::PoolClosed)
+    }
+
+    /// Closes every connection, waiting for lent ones to come back.
+    async fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        for slot in self.slots.iter() {
+            let conn = slot.lock().await.take();
+            if let Some(conn) = conn {
+                let _ = conn.close().await;
+            }
+        }
     }
 }
 
@@ -63,17 +134,17 @@ impl Single {
 pub enum Conn {
     /// From a sqlx pool (back to it when dropped).
     Pooled(PoolConnection<Any>),
-    /// The single connection, for as long as this lives.
-    Single(OwnedMappedMutexGuard<Option<AnyConnection>, AnyConnection>),
+    /// A held connection, for as long as this lives.
+    Held(OwnedMappedMutexGuard<Option<AnyConnection>, AnyConnection>),
 }
 
 impl Conn {
-    /// Closes a pooled connection (its session's locks go with it); the single connection
-    /// stays open for the next turn.
+    /// Closes a pooled connection (its session's locks go with it); a held connection stays
+    /// open for the next turn.
     pub async fn close(self) -> Result<(), sqlx::Error> {
         match self {
             Conn::Pooled(c) => c.close().await,
-            Conn::Single(_) => Ok(()),
+            Conn::Held(_) => Ok(()),
         }
     }
 }
@@ -83,7 +154,7 @@ impl Deref for Conn {
     fn deref(&self) -> &AnyConnection {
         match self {
             Conn::Pooled(c) => c,
-            Conn::Single(c) => c,
+            Conn::Held(c) => c,
         }
     }
 }
@@ -92,7 +163,7 @@ impl DerefMut for Conn {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match self {
             Conn::Pooled(c) => c,
-            Conn::Single(c) => c,
+            Conn::Held(c) => c,
         }
     }
 }
@@ -152,7 +223,7 @@ impl Pool {
     pub async fn acquire(&self) -> Result<Conn, sqlx::Error> {
         match self {
             Pool::Shared(p) => p.acquire().await.map(Conn::Pooled),
-            Pool::Single(s) => s.lock().await.map(Conn::Single),
+            Pool::Held(h) => h.lock().await.map(Conn::Held),
         }
     }
 
@@ -165,7 +236,7 @@ impl Pool {
     pub fn is_closed(&self) -> bool {
         match self {
             Pool::Shared(p) => p.is_closed(),
-            Pool::Single(s) => s.conn.try_lock().is_ok_and(|c| c.is_none()),
+            Pool::Held(h) => h.closed.load(Ordering::Acquire),
         }
     }
 
@@ -173,7 +244,7 @@ impl Pool {
     pub fn max_connections(&self) -> u32 {
         match self {
             Pool::Shared(p) => p.options().get_max_connections(),
-            Pool::Single(_) => 1,
+            Pool::Held(h) => h.slots.len() as u32,
         }
     }
 
@@ -181,12 +252,7 @@ impl Pool {
     pub async fn close(&self) {
         match self {
             Pool::Shared(p) => p.close().await,
-            Pool::Single(s) => {
-                let conn = s.conn.lock().await.take();
-                if let Some(conn) = conn {
-                    let _ = conn.close().await;
-                }
-            }
+            Pool::Held(h) => h.close().await,
         }
     }
 }
@@ -195,7 +261,7 @@ impl fmt::Debug for Pool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Pool::Shared(p) => p.fmt(f),
-            Pool::Single(_) => f.write_str("Pool::Single"),
+            Pool::Held(h) => write!(f, "Pool::Held({} connections)", h.slots.len()),
         }
     }
 }
@@ -214,7 +280,7 @@ impl<'p> Executor<'p> for &'_ Pool {
     {
         match self {
             Pool::Shared(p) => p.fetch_many(query),
-            Pool::Single(s) => {
+            Pool::Held(s) => {
                 let s = s.clone();
                 // collected while the lock is held: the rows of one statement are few here
                 let rows = async move {
@@ -239,7 +305,7 @@ impl<'p> Executor<'p> for &'_ Pool {
     {
         match self {
             Pool::Shared(p) => p.fetch_optional(query),
-            Pool::Single(s) => {
+            Pool::Held(s) => {
                 let s = s.clone();
                 Box::pin(async move { s.lock().await?.fetch_optional(query).await })
             }
@@ -256,7 +322,7 @@ impl<'p> Executor<'p> for &'_ Pool {
     {
         match self {
             Pool::Shared(p) => p.prepare_with(sql, parameters),
-            Pool::Single(s) => {
+            Pool::Held(s) => {
                 let s = s.clone();
                 Box::pin(async move { s.lock().await?.prepare_with(sql, parameters).await })
             }
@@ -269,10 +335,94 @@ impl<'p> Executor<'p> for &'_ Pool {
     {
         match self {
             Pool::Shared(p) => p.describe(sql),
-            Pool::Single(s) => {
+            Pool::Held(s) => {
                 let s = s.clone();
                 Box::pin(async move { s.lock().await?.describe(sql).await })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    async fn open(dsn: &str) -> AnyConnection {
+        sqlx::any::install_default_drivers();
+        let opts = sqlx::any::AnyConnectOptions::from_str(dsn).unwrap();
+        sqlx::ConnectOptions::connect(&opts).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_dropped_transaction_rolls_back_and_a_committed_one_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let dsn = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let pool = Pool::Held(Held::single(open(&dsn).await, Duration::from_secs(2)));
+        pool.execute("CREATE TABLE t (n INTEGER)").await.unwrap();
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        drop(tx);
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (2)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT n FROM t")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, vec![2]);
+    }
+
+    #[tokio::test]
+    async fn lazy_slots_open_on_demand_and_turns_queue_for_a_busy_slot() {
+        let dir = tempfile::tempdir().unwrap();
+        let dsn = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let opened = Arc::new(AtomicUsize::new(0));
+        let (count, target) = (opened.clone(), dsn.clone());
+        let opener: Opener = Arc::new(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            let dsn = target.clone();
+            Box::pin(async move { Ok(open(&dsn).await) })
+        });
+        let pool = Pool::Held(Held::lazy(2, None, opener, Duration::from_secs(2)));
+        let first = pool.acquire().await.unwrap();
+        let second = pool.acquire().await.unwrap();
+        assert_eq!(opened.load(Ordering::SeqCst), 2);
+        // both slots lent: a third turn waits, then gets one when it is given back
+        let waiting = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.acquire().await.map(|_| ()) }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished());
+        drop(first);
+        waiting.await.unwrap().unwrap();
+        drop(second);
+        assert_eq!(opened.load(Ordering::SeqCst), 2);
+        pool.close().await;
+        assert!(pool.is_closed());
+        assert!(matches!(pool.acquire().await, Err(sqlx::Error::PoolClosed)));
+    }
+
+    #[tokio::test]
+    async fn a_turn_that_waits_too_long_times_out() {
+        let pool = Pool::Held(Held::single(
+            open("sqlite::memory:").await,
+            Duration::from_millis(50),
+        ));
+        let held = pool.acquire().await.unwrap();
+        assert!(matches!(
+            pool.acquire().await,
+            Err(sqlx::Error::PoolTimedOut)
+        ));
+        drop(held);
+        assert_eq!(pool.max_connections(), 1);
+        pool.acquire().await.unwrap();
     }
 }
