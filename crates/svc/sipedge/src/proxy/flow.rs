@@ -68,31 +68,42 @@ impl FlowSigner {
         FlowSigner { mac }
     }
 
-    fn tag(&self, body: &str) -> String {
+    /// The MAC of `body` in lower-case hex (every new call and every in-dialog request passes
+    /// here, so no formatter and no allocation).
+    fn tag(&self, body: &str) -> [u8; MAC_HEX] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut m = self.mac.clone();
         m.update(body.as_bytes());
-        let out = m.finalize().into_bytes();
-        out[..MAC_HEX / 2]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        let mac = m.finalize().into_bytes();
+        let mut hex = [0u8; MAC_HEX];
+        for (i, b) in mac[..MAC_HEX / 2].iter().enumerate() {
+            hex[2 * i] = HEX[usize::from(b >> 4)];
+            hex[2 * i + 1] = HEX[usize::from(b & 0x0f)];
+        }
+        hex
     }
 
     /// The token for `flow`: URI-parameter safe (IPv6 colons become `-`).
     pub fn encode(&self, flow: Target) -> String {
-        let ip = match flow.addr.ip() {
-            IpAddr::V4(a) => a.to_string(),
-            IpAddr::V6(a) => a.to_string().replace(':', "-"),
-        };
-        let body = format!("{}~{ip}~{}", letter(flow.transport), flow.addr.port());
-        let tag = self.tag(&body);
-        format!("{body}~{tag}")
+        let mut token = String::with_capacity(48 + MAC_HEX);
+        token.push(letter(flow.transport));
+        token.push('~');
+        match flow.addr.ip() {
+            IpAddr::V4(a) => voxbin_sip::push_ipv4(&mut token, a),
+            IpAddr::V6(a) => token.push_str(&a.to_string().replace(':', "-")),
+        }
+        token.push('~');
+        voxbin_sip::push_u32_str(&mut token, u32::from(flow.addr.port()));
+        let tag = self.tag(&token);
+        token.push('~');
+        token.extend(tag.iter().map(|&c| char::from(c)));
+        token
     }
 
     /// The flow in a token, if the token is well formed and signed by the cluster.
     pub fn decode(&self, token: &str) -> Option<Target> {
         let (body, tag) = token.rsplit_once('~')?;
-        if tag.len() != MAC_HEX || !constant_time_eq(self.tag(body).as_bytes(), tag.as_bytes()) {
+        if tag.len() != MAC_HEX || !constant_time_eq(&self.tag(body), tag.as_bytes()) {
             return None;
         }
         let mut parts = body.split('~');
@@ -129,6 +140,24 @@ mod tests {
             assert!(!token.contains(':') && !token.contains(';'), "{token}");
             assert_eq!(b.decode(&token), Some(flow));
         }
+    }
+
+    #[test]
+    fn tokens_keep_their_text_across_versions() {
+        // Nodes of one cluster running different builds must read each other's routes.
+        let flow = Target::new(Transport::Udp, "192.0.2.7:5060".parse().unwrap());
+        let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(b"cluster").unwrap();
+        m.update(b"u~192.0.2.7~5060");
+        let mac = m.finalize().into_bytes();
+        let hex: String = mac[..8].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            FlowSigner::new(b"cluster").encode(flow),
+            format!("u~192.0.2.7~5060~{hex}")
+        );
+        let v6 = Target::new(Transport::Tls, "[2001:db8::5]:5061".parse().unwrap());
+        assert!(FlowSigner::new(b"cluster")
+            .encode(v6)
+            .starts_with("s~2001-db8--5~5061~"));
     }
 
     #[test]

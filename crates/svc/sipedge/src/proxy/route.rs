@@ -67,8 +67,18 @@ pub fn record_route(req: &mut Request, me: &Identity, signer: &FlowSigner, sourc
     let hostport = me.hostport();
     let token = signer.encode(source);
     // Written directly: the same text as NameAddr/Uri would give, without building them.
-    let outer = format!("<sip:{hostport};lr;{FLOW_PARAM}={token}>");
-    let inner = format!("<sip:{hostport};lr>");
+    let mut inner = String::with_capacity(12 + hostport.len());
+    inner.push_str("<sip:");
+    inner.push_str(&hostport);
+    inner.push_str(";lr");
+    let mut outer = String::with_capacity(inner.len() + 8 + token.len());
+    outer.push_str(&inner);
+    outer.push(';');
+    outer.push_str(FLOW_PARAM);
+    outer.push('=');
+    outer.push_str(&token);
+    outer.push('>');
+    inner.push('>');
     // insert_first puts each before the current first Record-Route: inner ends on top.
     req.headers.insert_first(HeaderName::RecordRoute, outer);
     req.headers.insert_first(HeaderName::RecordRoute, inner);
