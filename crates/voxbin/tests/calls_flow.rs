@@ -3,7 +3,8 @@
 //! the outcome is read back through the REST API; a caller hanging up mid-flow ends the
 //! activeflow with the reason; an unknown number is refused with 404 and kept on record; an
 //! outbound `POST /v1.0/calls` reaches a sipp UAS that answers, and is hung up through REST;
-//! a `tel` call whose first carrier answers 503 fails over to the next route.
+//! a `tel` call whose first carrier answers 503 fails over to the next route; an outbound call
+//! that only rings is given up after `call.ring_timeout_secs` (CANCEL, `noanswer`).
 //! Scenarios live in `crates/svc/call/tests/sipp/`. Runs in both shapes.
 
 mod support;
@@ -405,6 +406,45 @@ fn outbound_call_reaches_a_sipp_uas_and_is_hung_up_through_rest() {
     assert_eq!(call["hangup_reason"], "normal");
     let out = finished(uas);
     assert_sipp_ok(&out, "uas", &p.server);
+}
+
+#[test]
+fn an_outbound_call_nobody_answers_is_given_up_after_the_ring_timeout() {
+    let media_sip = free_udp_port();
+    let set = format!("media.sip_listen=127.0.0.1:{media_sip}");
+    let ng = format!("rtp_relay.ng_listen=127.0.0.1:{}", free_udp_port());
+    let server = Server::start(&[
+        "--set",
+        &set,
+        "--set",
+        &ng,
+        "--set",
+        "call.ring_timeout_secs=3",
+    ]);
+    let tenant = create_tenant(&server, "acme");
+    let c = Client::with_key(&server.api, &tenant.accesskey);
+    let phone_port = free_udp_port();
+    let phone = sipp_callee(phone_port, "groupcall_rings.xml");
+    let body = json!({
+        "actions": [{"type": "talk", "option": {"text": "Nobody hears this."}}],
+        "source": {"type": "tel", "target": "+15550100"},
+        "destinations": [{"type": "sip", "target": format!("sip:bob@127.0.0.1:{phone_port}")}]
+    });
+    let made = c.post("/v1.0/calls", body);
+    assert_eq!(made.status, 200, "{}", made.raw);
+    let path = format!("/v1.0/calls/{}", id(&made.body["calls"][0]));
+    wait_until(&c, &path, "the ringing", |b| b["status"] == "ringing");
+    let started = Instant::now();
+    let call = wait_until(&c, &path, "the give-up", |b| b["status"] == "hangup");
+    assert!(started.elapsed() < Duration::from_secs(30), "{call}");
+    assert_eq!(call["hangup_by"], "local", "{call}");
+    assert_eq!(call["hangup_reason"], "noanswer", "{call}");
+    assert!(
+        call["tm_progressing"].is_null() || call["tm_progressing"] == "",
+        "{call}"
+    );
+    // the phone saw the CANCEL (its scenario waits for it) and answered it
+    assert_sipp_ok(&finished(phone), "ringing phone", &server);
 }
 
 #[test]

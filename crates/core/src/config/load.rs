@@ -334,6 +334,7 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
     addr("sip.ws_listen", &c.sip.ws_listen, true)?;
     c.sip.check().map_err(|(key, reason)| bad(key, reason))?;
     c.flow.check().map_err(|(key, reason)| bad(key, reason))?;
+    c.call.check().map_err(|(key, reason)| bad(key, reason))?;
     c.rtp_relay
         .check()
         .map_err(|(key, reason)| bad(key, reason))?;

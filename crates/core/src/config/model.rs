@@ -203,13 +203,29 @@ pub struct CallConfig {
     /// Whether calls to numbers from a loopback source skip the providers' inbound allow-list
     /// (local tests and the demo); off in production.
     pub allow_loopback_carriers: bool,
+    /// Seconds an outgoing call may ring unanswered before it is given up (`noanswer`).
+    pub ring_timeout_secs: u64,
 }
 
 impl Default for CallConfig {
     fn default() -> Self {
         CallConfig {
             allow_loopback_carriers: true,
+            ring_timeout_secs: 60,
         }
+    }
+}
+
+impl CallConfig {
+    /// Checks the ring timeout; the error names the key at fault.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if !(1..=3600).contains(&self.ring_timeout_secs) {
+            return Err((
+                "call.ring_timeout_secs",
+                "must be between 1 and 3600 seconds".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -718,6 +734,7 @@ impl Config {
             media: MediaConfig::defaults(host),
             call: CallConfig {
                 allow_loopback_carriers: !prod,
+                ..CallConfig::default()
             },
         }
     }

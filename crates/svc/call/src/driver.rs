@@ -753,6 +753,42 @@ async fn recording_ended(state: &State, call: Uuid, rec: Uuid, ms: i64) -> Resul
     tx.commit().await
 }
 
+/// Schedules the ring timeout of the dial attempt of outgoing call `id` that just went out;
+/// `plan` is what was left after it (stored with the call), so a later attempt's ringing is
+/// not cut short by this one's timer.
+pub async fn arm_ring_timeout(state: &State, id: Uuid, plan: Option<&str>) {
+    let uri = format!("/v1/calls/{id}/ring_timeout");
+    let body = json!({ "plan": plan });
+    if let Err(e) = state
+        .bus
+        .delay(SERVICE, Method::Post, &uri, Some(body), state.ring_timeout)
+        .await
+    {
+        tracing::warn!(call = %id, error = %e, "ring timeout not scheduled");
+    }
+}
+
+/// The ring timeout of an attempt of outgoing call `id` is up: a call still dialing or
+/// ringing on that attempt is given up (CANCEL, hangup reason `noanswer`).
+pub async fn ring_timeout(state: &State, id: Uuid, plan: Option<String>) -> Result<()> {
+    let Some(call) = store::get_any(state.db.writer(), id).await? else {
+        return Ok(());
+    };
+    if call.direction != Direction::Outgoing
+        || !matches!(call.status, Status::Dialing | Status::Ringing)
+    {
+        return Ok(());
+    }
+    let mut conn = state.db.write_conn().await?;
+    let current = store::dial_plan(&mut conn, id).await?;
+    drop(conn);
+    if current != plan {
+        return Ok(());
+    }
+    tracing::info!(call = %id, after = ?state.ring_timeout, "not answered; giving up");
+    hang_up(state, &call, HangupReason::Noanswer).await
+}
+
 /// Schedules the next health check of call `id`.
 pub async fn arm_health(state: &State, id: Uuid) {
     let uri = format!("/v1/calls/{id}/health");

@@ -193,6 +193,22 @@ pub async fn health(ctx: Ctx) -> Result<Value> {
     Ok(json!({ "id": id }))
 }
 
+/// Internal: the ring timeout of one dial attempt of call `{id}` is up (`plan` in the body:
+/// the attempts that were left after it, which tells a later attempt's ringing apart).
+pub async fn ring_timeout(ctx: Ctx) -> Result<Value> {
+    internal(&ctx)?;
+    let id = ctx.param_uuid("id")?;
+    let plan = ctx
+        .request()
+        .data
+        .as_ref()
+        .and_then(|b| b.get("plan"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    driver::ring_timeout(ctx.state(), id, plan).await?;
+    Ok(json!({ "id": id }))
+}
+
 /// Refuses internal routes to customers.
 fn internal(ctx: &Ctx) -> Result<()> {
     match Scope::from_ctx(ctx)? {

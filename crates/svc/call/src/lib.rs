@@ -75,6 +75,8 @@ pub struct State {
     pub outbox: Outbox,
     /// Whether calls to numbers from loopback skip the providers' inbound allow-list.
     pub allow_loopback_carriers: bool,
+    /// How long an outgoing call may ring unanswered.
+    pub ring_timeout: std::time::Duration,
 }
 
 impl State {
@@ -85,6 +87,7 @@ impl State {
             bus: deps.client(SERVICE),
             outbox: Outbox::new(deps, SERVICE),
             allow_loopback_carriers: deps.config.call.allow_loopback_carriers,
+            ring_timeout: std::time::Duration::from_secs(deps.config.call.ring_timeout_secs),
         })
     }
 }
@@ -144,7 +147,8 @@ pub fn handler_with(state: Arc<State>) -> Arc<dyn Handler> {
             )
             .route(Method::Post, "/v1/calls/{id}/chain", connect::chain_route)
             .route(Method::Post, "/v1/calls/{id}/op_done", h::op_done)
-            .route(Method::Post, "/v1/calls/{id}/health", h::health),
+            .route(Method::Post, "/v1/calls/{id}/health", h::health)
+            .route(Method::Post, "/v1/calls/{id}/ring_timeout", h::ring_timeout),
     )
 }
 

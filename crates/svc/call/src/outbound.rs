@@ -14,7 +14,7 @@ use voxbin_core::{clock, Error, Result};
 use voxbin_svc_kit::body::{invalid, is_e164, Body};
 
 use crate::connect::callerid;
-use crate::driver::{arm_health, call_variables, ended};
+use crate::driver::{arm_health, arm_ring_timeout, call_variables, ended};
 use crate::media::{self, Dial};
 use crate::model::{Address, Call, Direction, HangupBy, HangupReason, Status};
 use crate::{store, State};
@@ -160,12 +160,14 @@ pub async fn dial_next(state: &State, call: Uuid, attempts: Vec<Dial>) -> Result
             Some(serde_json::to_string(&rest).map_err(|e| Error::internal(e.to_string()))?)
         };
         let mut conn = state.db.write_conn().await?;
-        store::set_dial_plan(&mut conn, call, plan).await?;
+        store::set_dial_plan(&mut conn, call, plan.clone()).await?;
         drop(conn);
         match media::originate_on(&state.bus, node.as_deref(), &dial).await {
             Ok(node) => {
                 let mut conn = state.db.write_conn().await?;
                 store::set_node(&mut conn, call, &node).await?;
+                drop(conn);
+                arm_ring_timeout(state, call, plan.as_deref()).await;
                 return Ok(true);
             }
             Err(e) => tracing::info!(%call, uri = %dial.uri, error = %e, "originate failed"),

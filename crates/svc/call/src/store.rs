@@ -264,6 +264,19 @@ pub async fn set_dial_plan(conn: &mut AnyConnection, id: Uuid, plan: Option<Stri
     Ok(())
 }
 
+/// The attempts left after the one ringing now, as [`set_dial_plan`] stored them.
+pub async fn dial_plan(conn: &mut AnyConnection, id: Uuid) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT dial_plan FROM call_calls WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await
+        .map_err(map_db_error)?;
+    Ok(row
+        .map(|r| row::opt_text(&r, "dial_plan"))
+        .transpose()?
+        .flatten())
+}
+
 /// Takes the dial attempts left for call `id` (clears them); `None` when there are none or
 /// another handler took them first.
 pub async fn take_dial_plan(conn: &mut AnyConnection, id: Uuid) -> Result<Option<String>> {

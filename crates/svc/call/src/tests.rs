@@ -171,6 +171,7 @@ fn state(env: &Env, allow_loopback_carriers: bool) -> State {
         bus: env.deps.client(SERVICE),
         outbox: voxbin_svc_kit::outbox::Outbox::new(&env.deps, SERVICE),
         allow_loopback_carriers,
+        ring_timeout: std::time::Duration::from_secs(60),
     }
 }
 

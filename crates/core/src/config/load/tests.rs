@@ -136,6 +136,16 @@ fn bad_values_name_the_key() {
         ("VOXBIN_BUS_ADDRESS", "kafka://x", "bus.address"),
         ("VOXBIN_LOG_FORMAT", "xml", "log.format"),
         ("VOXBIN_PROFILE", "cloud", "profile"),
+        (
+            "VOXBIN_CALL_RING_TIMEOUT_SECS",
+            "0",
+            "call.ring_timeout_secs",
+        ),
+        (
+            "VOXBIN_CALL_RING_TIMEOUT_SECS",
+            "7200",
+            "call.ring_timeout_secs",
+        ),
     ];
     for (var, value, key) in cases {
         let e = load(&Sources {

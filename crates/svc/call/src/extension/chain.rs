@@ -12,7 +12,7 @@ use voxbin_bus::Method;
 use voxbin_core::{Error, Result};
 
 use super::plan::caller_failure;
-use crate::driver::{arm_health, ended, hang_up};
+use crate::driver::{arm_health, arm_ring_timeout, ended, hang_up};
 use crate::media::{self, Dial};
 use crate::model::{Call, Direction, HangupBy, HangupReason};
 use crate::{store, State};
@@ -85,12 +85,14 @@ async fn dial(state: &State, node: &str, fork: Uuid, attempts: Vec<Dial>) -> Res
             Some(serde_json::to_string(&rest).map_err(|e| Error::internal(e.to_string()))?)
         };
         let mut conn = state.db.write_conn().await?;
-        store::set_dial_plan(&mut conn, fork, plan).await?;
+        store::set_dial_plan(&mut conn, fork, plan.clone()).await?;
         drop(conn);
         match originate_on(state, node, &d).await {
             Ok(taken) => {
                 let mut conn = state.db.write_conn().await?;
                 store::set_node(&mut conn, fork, &taken).await?;
+                drop(conn);
+                arm_ring_timeout(state, fork, plan.as_deref()).await;
                 return Ok(true);
             }
             Err(e) => tracing::info!(call = %fork, uri = %d.uri, error = %e, "originate failed"),

@@ -46,6 +46,7 @@ fn state(env: &Env) -> State {
         bus: env.deps.client(SERVICE),
         outbox: voxbin_svc_kit::outbox::Outbox::new(&env.deps, SERVICE),
         allow_loopback_carriers: true,
+        ring_timeout: std::time::Duration::from_secs(60),
     }
 }
 
