@@ -149,6 +149,18 @@ pub async fn start_call(
 pub async fn dial_next(state: &State, call: Uuid, attempts: Vec<Dial>) -> Result<bool> {
     // a leg a connect bridges must be on its master's node
     let node = crate::connect::pinned_node(state, call).await?;
+    dial_on(state, call, node.as_deref(), attempts).await
+}
+
+/// Places call `call` on media node `node` (any node when `None`) through the first of
+/// `attempts` that is taken, the rest kept for failover, its ring timeout armed; false when
+/// none was taken.
+pub async fn dial_on(
+    state: &State,
+    call: Uuid,
+    node: Option<&str>,
+    attempts: Vec<Dial>,
+) -> Result<bool> {
     let mut left = attempts.into_iter();
     while let Some(mut dial) = left.next() {
         dial.id = call;
@@ -162,7 +174,7 @@ pub async fn dial_next(state: &State, call: Uuid, attempts: Vec<Dial>) -> Result
         let mut conn = state.db.write_conn().await?;
         store::set_dial_plan(&mut conn, call, plan.clone()).await?;
         drop(conn);
-        match media::originate_on(&state.bus, node.as_deref(), &dial).await {
+        match media::originate_on(&state.bus, node, &dial).await {
             Ok(node) => {
                 let mut conn = state.db.write_conn().await?;
                 store::set_node(&mut conn, call, &node).await?;

@@ -6,19 +6,15 @@
 //! chained calls up like any master's (`connect::on_over`). If every callee fails first, the
 //! caller is refused with what the last one said.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
-use voxbin_bus::Method;
-use voxbin_core::{Error, Result};
+use voxbin_core::Result;
 
 use super::plan::caller_failure;
-use crate::driver::{arm_health, arm_ring_timeout, ended, hang_up};
+use crate::driver::{arm_health, ended, hang_up};
 use crate::media::{self, Dial};
 use crate::model::{Call, Direction, HangupBy, HangupReason};
 use crate::{store, State};
-
-/// How long an originate may take to be answered by the media node.
-const ORIGINATE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Refuses the caller's leg; a failure is logged (the leg may be gone already).
 pub async fn reject(state: &State, call: &Call, code: u16, reason: &str) {
@@ -36,69 +32,11 @@ pub async fn insert(state: &State, call: &Call) -> Result<()> {
     tx.commit().await
 }
 
-/// Places `dial` on media node `node` (the caller's, so both legs can be bridged there), or
-/// on any node when `node` is empty; the node that took it.
-pub async fn originate_on(state: &State, node: &str, dial: &Dial) -> Result<String> {
-    if node.is_empty() {
-        return media::originate(&state.bus, dial).await;
-    }
-    let mut body = json!({"id": dial.id, "uri": dial.uri, "from": dial.from});
-    if let Some(p) = &dial.proxy {
-        body["proxy"] = json!(p);
-    }
-    if !dial.headers.is_empty() {
-        let headers: serde_json::Map<String, Value> = dial
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v)))
-            .collect();
-        body["headers"] = Value::Object(headers);
-    }
-    if let Some((user, pass)) = &dial.auth {
-        body["auth_username"] = json!(user);
-        body["auth_password"] = json!(pass);
-    }
-    let request = state.bus.request(Method::Post, "/v1/legs", Some(body));
-    let answer = state
-        .bus
-        .bus()
-        .rpc(&media::node_queue(node), request, ORIGINATE_TIMEOUT)
-        .await?
-        .into_result()?;
-    Ok(answer
-        .get("node_id")
-        .and_then(Value::as_str)
-        .unwrap_or(node)
-        .to_owned())
-}
-
-/// Dials chained call `fork` on `node` through the first of `attempts` that is taken (the
-/// rest stay for failover); false when none was.
+/// Dials chained call `fork` on `node` (the caller's, so both legs can be bridged there; any
+/// node when empty) through the first of `attempts` that is taken; false when none was.
 async fn dial(state: &State, node: &str, fork: Uuid, attempts: Vec<Dial>) -> Result<bool> {
-    let mut left = attempts.into_iter();
-    while let Some(mut d) = left.next() {
-        d.id = fork;
-        let rest: Vec<Dial> = left.clone().collect();
-        let plan = if rest.is_empty() {
-            None
-        } else {
-            Some(serde_json::to_string(&rest).map_err(|e| Error::internal(e.to_string()))?)
-        };
-        let mut conn = state.db.write_conn().await?;
-        store::set_dial_plan(&mut conn, fork, plan.clone()).await?;
-        drop(conn);
-        match originate_on(state, node, &d).await {
-            Ok(taken) => {
-                let mut conn = state.db.write_conn().await?;
-                store::set_node(&mut conn, fork, &taken).await?;
-                drop(conn);
-                arm_ring_timeout(state, fork, plan.as_deref()).await;
-                return Ok(true);
-            }
-            Err(e) => tracing::info!(call = %fork, uri = %d.uri, error = %e, "originate failed"),
-        }
-    }
-    Ok(false)
+    let node = (!node.is_empty()).then_some(node);
+    crate::outbound::dial_on(state, fork, node, attempts).await
 }
 
 /// Starts the chained calls `forks` (already listed in the caller's `chained_call_ids`) of
