@@ -3,7 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
-use voxbin_core::{ErrorKind, Result};
+use voxbin_core::Result;
 use voxbin_store::Pool;
 use voxbin_store::{map_db_error, page_clause, row, sqlx, BindAll, Db, Dialect, Page, PageRequest};
 
@@ -14,29 +14,7 @@ const COLUMNS: &str = "id, customer_id, resource_type, resource_id, activeflow_i
 
 /// Stores `e`; `false` when an event with its dedupe key is stored already (a redelivery).
 pub async fn insert(db: &Db, e: &TimelineEvent) -> Result<bool> {
-    let done = sqlx::query(
-        "INSERT INTO timeline_events (id, customer_id, resource_type, resource_id, \
-         activeflow_id, event_type, publisher, data, dedupe_key, tm_create) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(e.id.to_string())
-    .bind(e.customer_id.to_string())
-    .bind(e.resource_type.as_str())
-    .bind(e.resource_id.to_string())
-    .bind(e.activeflow_id.map(|id| id.to_string()))
-    .bind(e.event_type.as_str())
-    .bind(e.publisher.as_str())
-    .bind(e.data.to_string())
-    .bind(e.dedupe_key.as_str())
-    .bind(e.tm_create.as_str())
-    .execute(db.writer())
-    .await
-    .map_err(map_db_error);
-    match done {
-        Ok(_) => Ok(true),
-        Err(error) if error.kind == ErrorKind::AlreadyExists => Ok(false),
-        Err(error) => Err(error),
-    }
+    Ok(insert_many(db, std::slice::from_ref(e)).await? == 1)
 }
 
 /// Stores `rows` in one statement, skipping those whose dedupe key is stored already (or
