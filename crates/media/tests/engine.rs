@@ -861,3 +861,44 @@ async fn a_peer_that_moves_is_followed_after_its_reoffer() {
     );
     engine.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ringback_rings_until_stopped_and_plays_only_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path(), 42000, 1);
+    let mut events = engine.subscribe();
+    let phone = Phone::new(16070, None);
+    let leg = phone_leg(&engine, &phone);
+    let ring = op();
+    engine
+        .play(leg, ring, &[PlaySource::Ringback])
+        .await
+        .unwrap();
+    listen(100).await;
+    phone.clear();
+    listen(1000).await;
+    let heard = phone.take().samples;
+    assert!(level(&heard, 440.0) > 500.0 && level(&heard, 480.0) > 500.0);
+    engine.stop_playback(leg).unwrap();
+    let done = wait_for(&mut events, "ringback end", |e| e.op == Some(ring)).await;
+    assert!(matches!(
+        done.kind,
+        EventKind::PlaybackFinished {
+            reason: PlaybackReason::Stopped,
+            ..
+        }
+    ));
+    listen(100).await;
+    phone.clear();
+    listen(300).await;
+    assert!(level(&phone.take().samples, 440.0) < 100.0);
+    // endless, so never part of a list
+    let listed = engine
+        .play(leg, op(), &[PlaySource::Beep, PlaySource::Ringback])
+        .await;
+    assert!(
+        matches!(listed, Err(EngineError::BadRequest(_))),
+        "{listed:?}"
+    );
+    engine.shutdown();
+}

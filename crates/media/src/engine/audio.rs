@@ -61,6 +61,7 @@ fn ms_of(d: Duration) -> Result<u32, EngineError> {
 fn tone_of(source: &PlaySource) -> Result<Option<ToneSpec>, EngineError> {
     Ok(match source {
         PlaySource::Beep => Some(ToneSpec::beep()),
+        PlaySource::Ringback => Some(ToneSpec::ringback()),
         PlaySource::Silence(d) => Some(ToneSpec::silence(ms_of(*d)?)),
         PlaySource::DtmfTone { digit, duration } => Some(
             ToneSpec::dtmf(*digit, ms_of(*duration)?)
@@ -99,11 +100,8 @@ impl AudioLoader {
                 Ok(Source::Pcm(pcm.into()))
             }
             None => Ok(tone_source(ToneSpec {
-                freqs: [440.0, 480.0],
                 amplitude: 2000.0,
-                on_ms: 2000,
-                off_ms: 4000,
-                total_ms: None,
+                ..ToneSpec::ringback()
             })),
         }
     }
@@ -200,6 +198,12 @@ impl AudioLoader {
                     voice,
                     language,
                 } => self.speech(text, voice, language).await?,
+                PlaySource::Ringback => {
+                    // endless: rendering it into a list would never finish
+                    return Err(EngineError::BadRequest(
+                        "ringback plays alone, not in a list".into(),
+                    ));
+                }
                 tone => {
                     let mut v = Vec::new();
                     if let Some(spec) = tone_of(tone)? {

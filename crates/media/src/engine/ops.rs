@@ -35,6 +35,8 @@ pub enum PlaySource {
     },
     /// A 1 kHz beep of 250 ms.
     Beep,
+    /// Ringback (440 + 480 Hz, 2 s on, 4 s off) until stopped; plays alone, not in a list.
+    Ringback,
     /// Silence.
     Silence(Duration),
     /// A DTMF tone pair played in-band.

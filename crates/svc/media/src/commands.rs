@@ -323,6 +323,20 @@ fn media_ops(r: Router<St>) -> Router<St> {
     )
     .route(
         Method::Post,
+        "/v1/legs/{id}/ringback",
+        |ctx: Ctx<St>| async move {
+            let (id, _) = leg(&ctx)?;
+            let op = op_of(&body_value(&ctx))?;
+            ctx.state()
+                .engine
+                .play(LegId(id), op, &[PlaySource::Ringback])
+                .await
+                .map_err(engine_error)?;
+            Ok(started(id, op))
+        },
+    )
+    .route(
+        Method::Post,
         "/v1/legs/{id}/silence",
         |ctx: Ctx<St>| async move {
             let (id, _) = leg(&ctx)?;

@@ -19,6 +19,7 @@
 //! | play | `/v1/legs/{id}/play` | `media_urls` (http(s) WAV or file path), `op_id?` |
 //! | talk | `/v1/legs/{id}/talk` | `text`, `language?`, `voice?` |
 //! | beep / silence | `/v1/legs/{id}/beep`, `/silence` | `duration_ms` (silence) |
+//! | ringback (until playback_stop) | `/v1/legs/{id}/ringback` | `op_id?` |
 //! | playback_stop | `/v1/legs/{id}/playback_stop` | |
 //! | echo | `/v1/legs/{id}/echo` | `on?` |
 //! | digits_collect | `/v1/legs/{id}/digits_collect` | `max_digits?`, `terminators?`, `inter_digit_timeout_ms?`, `total_timeout_ms?`, `stop_playback?` |

@@ -67,6 +67,10 @@ pub struct Connect {
 pub enum Step {
     /// 180 to the (unanswered) master: the caller's phone plays ringback.
     Ring,
+    /// Ringback played to the (answered) master: its phone plays none of its own.
+    Ringback,
+    /// Stop the ringback played to the master (the shell skips it for an unanswered master).
+    StopRingback,
     /// 183 with SDP to the (unanswered) master, so it hears early media.
     Progress,
     /// Answer the master.
@@ -84,10 +88,11 @@ pub enum Step {
 }
 
 impl Connect {
-    /// When the connect starts: ringback for a master that is not answered yet.
+    /// When the connect starts: ringback, by a 180 for a master not answered yet, played to
+    /// an answered one.
     pub fn on_start(master_answered: bool) -> Vec<Step> {
         if master_answered {
-            Vec::new()
+            vec![Step::Ringback]
         } else {
             vec![Step::Ring]
         }
@@ -104,7 +109,9 @@ impl Connect {
     /// `call` (claimed as the early one) brings early media.
     pub fn on_early(&self, call: Uuid, master_answered: bool) -> Vec<Step> {
         let mut steps = Vec::new();
-        if !master_answered {
+        if master_answered {
+            steps.push(Step::StopRingback);
+        } else {
             steps.push(Step::Progress);
         }
         steps.push(Step::Bridge(call));
@@ -117,6 +124,9 @@ impl Connect {
         let mut steps = Vec::new();
         if !master_answered {
             steps.push(Step::AnswerMaster);
+        } else if self.early.is_nil() {
+            // an early bridge stopped it already
+            steps.push(Step::StopRingback);
         }
         if self.early != call {
             if !self.early.is_nil() {
@@ -167,11 +177,11 @@ impl Connect {
                     HangupReason::None => reason,
                     r => r,
                 };
-                steps.push(if self.relay_reason {
-                    Step::HangUpMaster(first)
+                if self.relay_reason {
+                    steps.push(Step::HangUpMaster(first));
                 } else {
-                    Step::Continue
-                });
+                    steps.extend([Step::StopRingback, Step::Continue]);
+                }
                 (Some(Phase::Ended), steps)
             }
             _ => (None, Vec::new()),
@@ -219,7 +229,7 @@ mod unit {
     #[test]
     fn an_unanswered_caller_hears_ringback_while_dialing() {
         assert_eq!(Connect::on_start(false), vec![Step::Ring]);
-        assert!(Connect::on_start(true).is_empty());
+        assert_eq!(Connect::on_start(true), vec![Step::Ringback]);
     }
 
     #[test]
@@ -235,7 +245,11 @@ mod unit {
         );
         assert_eq!(
             c.on_answer(id(10), true),
-            vec![Step::Bridge(id(10)), Step::HangUp(id(11))]
+            vec![
+                Step::StopRingback,
+                Step::Bridge(id(10)),
+                Step::HangUp(id(11))
+            ]
         );
         assert_eq!(c.on_late_answer(id(10)), vec![Step::HangUp(id(10))]);
     }
@@ -248,6 +262,10 @@ mod unit {
         assert_eq!(
             c.on_early(id(10), false),
             vec![Step::Progress, Step::Bridge(id(10))]
+        );
+        assert_eq!(
+            c.on_early(id(10), true),
+            vec![Step::StopRingback, Step::Bridge(id(10))]
         );
         c.early = id(10);
         assert!(!c.wants_early(id(11)));
@@ -297,7 +315,7 @@ mod unit {
         );
         assert_eq!(
             c.on_call_ended(id(11), HangupReason::Noanswer, true),
-            (Some(Phase::Ended), vec![Step::Continue])
+            (Some(Phase::Ended), vec![Step::StopRingback, Step::Continue])
         );
         let mut c = connect(true, true);
         c.first_reason = HangupReason::Busy;

@@ -395,6 +395,10 @@ async fn run(state: &State, connect: &Connect, master: &Call, steps: Vec<Step>) 
     for step in steps {
         match step {
             Step::Ring => on_master("ringing", json!({})).await,
+            Step::Ringback => on_master("ringback", json!({})).await,
+            // an unanswered master plays nothing (its phone rings back by itself)
+            Step::StopRingback if master.status < Status::Progressing => {}
+            Step::StopRingback => on_master("playback_stop", json!({})).await,
             Step::Progress => on_master("progress", json!({})).await,
             Step::AnswerMaster => on_master("answer", json!({})).await,
             Step::Unbridge => on_master("unbridge", json!({})).await,
