@@ -217,14 +217,15 @@ impl Relay {
             conn = db.writer().acquire().await.map_err(map_db_error)?;
         }
         let rows = store::oldest(&mut conn, &self.publisher, BATCH).await?;
-        let (last, failure) = if self.durable && !rows.is_empty() {
-            // a broker's confirms take a while: nobody waits for the connection meanwhile
+        let (last, failure) = if rows.is_empty() {
+            (None, None)
+        } else {
+            // publishing (a broker's confirms, or decoding a batch for the in-process bus)
+            // takes a while: writers do not wait for the connection meanwhile
             drop(conn);
             let published = self.publish(bus, &rows).await;
             conn = db.writer().acquire().await.map_err(map_db_error)?;
             published
-        } else {
-            self.publish(bus, &rows).await
         };
         if let Some(seq) = last {
             if self.durable {
