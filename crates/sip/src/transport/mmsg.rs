@@ -17,13 +17,51 @@ pub const MAX_DATAGRAM: usize = 65_535;
 /// Most datagrams queued before [`SendBatch::flush`] must run.
 pub const SEND_BATCH: usize = 64;
 
-/// Receive buffers of one socket's loop; boxed so the pointers handed to the kernel stay
-/// valid.
+/// The kernel-facing part of a batch: one header per message, each pointing at its own iovec
+/// and address (the vectors' heap memory stays put when the struct moves, and they are never
+/// resized).
+pub struct Headers {
+    /// Where each message's bytes are.
+    pub iov: Vec<libc::iovec>,
+    /// Each message's peer address.
+    pub addrs: Vec<libc::sockaddr_storage>,
+    /// The headers handed to `recvmmsg`/`sendmmsg`.
+    pub msgs: Vec<libc::mmsghdr>,
+}
+
+impl Headers {
+    /// `n` headers, each wired to its iovec and address.
+    pub fn new(n: usize) -> Headers {
+        let mut h = Headers {
+            iov: (0..n).map(|_| zeroed()).collect(),
+            addrs: (0..n).map(|_| zeroed()).collect(),
+            msgs: (0..n).map(|_| zeroed()).collect(),
+        };
+        for i in 0..n {
+            let iov: *mut libc::iovec = &mut h.iov[i];
+            let addr: *mut libc::sockaddr_storage = &mut h.addrs[i];
+            let m = &mut h.msgs[i].msg_hdr;
+            m.msg_iov = iov;
+            m.msg_iovlen = 1;
+            m.msg_name = addr.cast();
+        }
+        h
+    }
+
+    /// Readies every header for `recvmmsg` (room for any address, nothing received yet).
+    pub fn ready_to_receive(&mut self) {
+        for m in self.msgs.iter_mut() {
+            m.msg_hdr.msg_namelen =
+                std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            m.msg_len = 0;
+        }
+    }
+}
+
+/// Receive buffers of one socket's loop.
 pub struct RecvBatch {
     bufs: Vec<u8>,
-    iov: Vec<libc::iovec>,
-    addrs: Vec<libc::sockaddr_storage>,
-    msgs: Vec<libc::mmsghdr>,
+    h: Headers,
     received: usize,
 }
 
@@ -32,9 +70,7 @@ pub struct SendBatch {
     arena: Vec<u8>,
     /// Start, length and destination of each queued datagram in `arena`.
     queued: Vec<(usize, usize, SocketAddr)>,
-    iov: Vec<libc::iovec>,
-    addrs: Vec<libc::sockaddr_storage>,
-    msgs: Vec<libc::mmsghdr>,
+    h: Headers,
 }
 
 fn zeroed<T>() -> T {
@@ -48,22 +84,14 @@ impl RecvBatch {
     pub fn new() -> Box<RecvBatch> {
         let mut b = Box::new(RecvBatch {
             bufs: vec![0u8; RECV_BATCH * MAX_DATAGRAM],
-            iov: (0..RECV_BATCH).map(|_| zeroed()).collect(),
-            addrs: (0..RECV_BATCH).map(|_| zeroed()).collect(),
-            msgs: (0..RECV_BATCH).map(|_| zeroed()).collect(),
+            h: Headers::new(RECV_BATCH),
             received: 0,
         });
         let base = b.bufs.as_mut_ptr();
-        for i in 0..RECV_BATCH {
+        for (i, iov) in b.h.iov.iter_mut().enumerate() {
             // SAFETY: `bufs` holds RECV_BATCH * MAX_DATAGRAM bytes and is never resized.
-            b.iov[i].iov_base = unsafe { base.add(i * MAX_DATAGRAM) }.cast();
-            b.iov[i].iov_len = MAX_DATAGRAM;
-            let iov: *mut libc::iovec = &mut b.iov[i];
-            let addr: *mut libc::sockaddr_storage = &mut b.addrs[i];
-            let h = &mut b.msgs[i].msg_hdr;
-            h.msg_iov = iov;
-            h.msg_iovlen = 1;
-            h.msg_name = addr.cast();
+            iov.iov_base = unsafe { base.add(i * MAX_DATAGRAM) }.cast();
+            iov.iov_len = MAX_DATAGRAM;
         }
         b
     }
@@ -72,11 +100,7 @@ impl RecvBatch {
     /// socket's read timeout allows (`wait`) or not at all; answers how many arrived (0 on a
     /// timeout, an interrupted call, or an ICMP error report of an earlier send).
     pub fn recv(&mut self, fd: RawFd, wait: bool) -> usize {
-        for m in self.msgs.iter_mut() {
-            m.msg_hdr.msg_namelen =
-                std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            m.msg_len = 0;
-        }
+        self.h.ready_to_receive();
         let flags = if wait {
             libc::MSG_WAITFORONE
         } else {
@@ -86,7 +110,7 @@ impl RecvBatch {
         let n = unsafe {
             libc::recvmmsg(
                 fd,
-                self.msgs.as_mut_ptr(),
+                self.h.msgs.as_mut_ptr(),
                 RECV_BATCH as libc::c_uint,
                 flags,
                 std::ptr::null_mut(),
@@ -101,31 +125,23 @@ impl RecvBatch {
         if i >= self.received {
             return (None, &[]);
         }
-        let len = (self.msgs[i].msg_len as usize).min(MAX_DATAGRAM);
+        let len = (self.h.msgs[i].msg_len as usize).min(MAX_DATAGRAM);
         let start = i * MAX_DATAGRAM;
-        (from_storage(&self.addrs[i]), &self.bufs[start..start + len])
+        (
+            from_storage(&self.h.addrs[i]),
+            &self.bufs[start..start + len],
+        )
     }
 }
 
 impl SendBatch {
     /// An empty queue for up to [`SEND_BATCH`] datagrams.
     pub fn new() -> Box<SendBatch> {
-        let mut b = Box::new(SendBatch {
+        Box::new(SendBatch {
             arena: Vec::with_capacity(64 * 1024),
             queued: Vec::with_capacity(SEND_BATCH),
-            iov: (0..SEND_BATCH).map(|_| zeroed()).collect(),
-            addrs: (0..SEND_BATCH).map(|_| zeroed()).collect(),
-            msgs: (0..SEND_BATCH).map(|_| zeroed()).collect(),
-        });
-        for i in 0..SEND_BATCH {
-            let iov: *mut libc::iovec = &mut b.iov[i];
-            let addr: *mut libc::sockaddr_storage = &mut b.addrs[i];
-            let h = &mut b.msgs[i].msg_hdr;
-            h.msg_iov = iov;
-            h.msg_iovlen = 1;
-            h.msg_name = addr.cast();
-        }
-        b
+            h: Headers::new(SEND_BATCH),
+        })
     }
 
     /// Queues one datagram for `to`, written by `write` at the end of the arena; answers
@@ -153,9 +169,9 @@ impl SendBatch {
         let base = self.arena.as_mut_ptr();
         for (j, (start, len, to)) in self.queued.iter().enumerate() {
             // SAFETY: `start + len` lies within the arena, which is not touched until cleared.
-            self.iov[j].iov_base = unsafe { base.add(*start) }.cast();
-            self.iov[j].iov_len = *len;
-            self.msgs[j].msg_hdr.msg_namelen = to_storage(*to, &mut self.addrs[j]);
+            self.h.iov[j].iov_base = unsafe { base.add(*start) }.cast();
+            self.h.iov[j].iov_len = *len;
+            self.h.msgs[j].msg_hdr.msg_namelen = to_storage(*to, &mut self.h.addrs[j]);
         }
         let mut next = 0;
         while next < total {
@@ -163,7 +179,7 @@ impl SendBatch {
             let n = unsafe {
                 libc::sendmmsg(
                     fd,
-                    self.msgs.as_mut_ptr().add(next),
+                    self.h.msgs.as_mut_ptr().add(next),
                     (total - next) as libc::c_uint,
                     0,
                 )

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::os::fd::RawFd;
 
 // the kernel's address form, shared with the SIP edge's batched I/O
+use voxbin_sip::transport::mmsg::Headers;
 pub use voxbin_sip::transport::mmsg::{from_storage, to_storage};
 
 /// Datagrams per system call.
@@ -14,21 +15,12 @@ pub const BATCH: usize = 64;
 /// Largest datagram relayed whole (RTP over Ethernet stays under 1500).
 pub const MAX_DATAGRAM: usize = 2048;
 
-/// Receive and send buffers of one worker; boxed so the kernel-facing pointers stay valid.
+/// Receive and send buffers of one worker.
 pub struct Batch {
     bufs: Vec<[u8; MAX_DATAGRAM]>,
-    in_iov: Vec<libc::iovec>,
-    in_addrs: Vec<libc::sockaddr_storage>,
-    in_msgs: Vec<libc::mmsghdr>,
-    out_iov: Vec<libc::iovec>,
-    out_addrs: Vec<libc::sockaddr_storage>,
-    out_msgs: Vec<libc::mmsghdr>,
+    rx: Headers,
+    tx: Headers,
     queued: usize,
-}
-
-fn zeroed<T>() -> T {
-    // SAFETY: only used for libc structs (iovec, sockaddr_storage, mmsghdr) where all-zero bytes are valid.
-    unsafe { std::mem::zeroed() }
 }
 
 impl Batch {
@@ -36,45 +28,25 @@ impl Batch {
     pub fn new() -> Box<Batch> {
         let mut b = Box::new(Batch {
             bufs: vec![[0u8; MAX_DATAGRAM]; BATCH],
-            in_iov: (0..BATCH).map(|_| zeroed()).collect(),
-            in_addrs: (0..BATCH).map(|_| zeroed()).collect(),
-            in_msgs: (0..BATCH).map(|_| zeroed()).collect(),
-            out_iov: (0..BATCH).map(|_| zeroed()).collect(),
-            out_addrs: (0..BATCH).map(|_| zeroed()).collect(),
-            out_msgs: (0..BATCH).map(|_| zeroed()).collect(),
+            rx: Headers::new(BATCH),
+            tx: Headers::new(BATCH),
             queued: 0,
         });
-        for i in 0..BATCH {
-            b.in_iov[i].iov_base = b.bufs[i].as_mut_ptr().cast();
-            b.in_iov[i].iov_len = MAX_DATAGRAM;
-            let iov: *mut libc::iovec = &mut b.in_iov[i];
-            let addr: *mut libc::sockaddr_storage = &mut b.in_addrs[i];
-            let h = &mut b.in_msgs[i].msg_hdr;
-            h.msg_iov = iov;
-            h.msg_iovlen = 1;
-            h.msg_name = addr.cast();
-            let iov: *mut libc::iovec = &mut b.out_iov[i];
-            let addr: *mut libc::sockaddr_storage = &mut b.out_addrs[i];
-            let h = &mut b.out_msgs[i].msg_hdr;
-            h.msg_iov = iov;
-            h.msg_iovlen = 1;
-            h.msg_name = addr.cast();
+        for (iov, buf) in b.rx.iov.iter_mut().zip(b.bufs.iter_mut()) {
+            iov.iov_base = buf.as_mut_ptr().cast();
+            iov.iov_len = MAX_DATAGRAM;
         }
         b
     }
 
     /// Receives up to [`BATCH`] datagrams from `fd` without blocking; answers how many.
     pub fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
-        for m in self.in_msgs.iter_mut() {
-            m.msg_hdr.msg_namelen =
-                std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            m.msg_len = 0;
-        }
+        self.rx.ready_to_receive();
         // SAFETY: every header points at buffers owned by this boxed batch, sized as declared.
         let n = unsafe {
             libc::recvmmsg(
                 fd,
-                self.in_msgs.as_mut_ptr(),
+                self.rx.msgs.as_mut_ptr(),
                 BATCH as libc::c_uint,
                 libc::MSG_DONTWAIT,
                 std::ptr::null_mut(),
@@ -92,17 +64,17 @@ impl Batch {
 
     /// Datagram `i` of the last receive and its source.
     pub fn received(&self, i: usize) -> (Option<SocketAddr>, &[u8]) {
-        let len = (self.in_msgs[i].msg_len as usize).min(MAX_DATAGRAM);
-        (from_storage(&self.in_addrs[i]), &self.bufs[i][..len])
+        let len = (self.rx.msgs[i].msg_len as usize).min(MAX_DATAGRAM);
+        (from_storage(&self.rx.addrs[i]), &self.bufs[i][..len])
     }
 
     /// Queues received datagram `i` to be sent to `to`.
     pub fn queue(&mut self, i: usize, to: SocketAddr) {
         let j = self.queued;
-        let len = (self.in_msgs[i].msg_len as usize).min(MAX_DATAGRAM);
-        self.out_iov[j].iov_base = self.bufs[i].as_mut_ptr().cast();
-        self.out_iov[j].iov_len = len;
-        self.out_msgs[j].msg_hdr.msg_namelen = to_storage(to, &mut self.out_addrs[j]);
+        let len = (self.rx.msgs[i].msg_len as usize).min(MAX_DATAGRAM);
+        self.tx.iov[j].iov_base = self.bufs[i].as_mut_ptr().cast();
+        self.tx.iov[j].iov_len = len;
+        self.tx.msgs[j].msg_hdr.msg_namelen = to_storage(to, &mut self.tx.addrs[j]);
         self.queued += 1;
     }
 
@@ -116,7 +88,7 @@ impl Batch {
             let n = unsafe {
                 libc::sendmmsg(
                     fd,
-                    self.out_msgs.as_mut_ptr().add(next),
+                    self.tx.msgs.as_mut_ptr().add(next),
                     (total - next) as libc::c_uint,
                     libc::MSG_DONTWAIT,
                 )
@@ -142,16 +114,6 @@ impl Batch {
 mod tests {
     use super::*;
     use std::os::fd::AsRawFd;
-
-    #[test]
-    fn addresses_survive_the_kernel_form() {
-        for a in ["192.0.2.1:5004", "[2001:db8::1]:6000"] {
-            let a: SocketAddr = a.parse().unwrap();
-            let mut s = zeroed();
-            to_storage(a, &mut s);
-            assert_eq!(from_storage(&s), Some(a));
-        }
-    }
 
     #[test]
     fn a_batch_receives_and_forwards_several_datagrams() {
