@@ -198,13 +198,7 @@ pub async fn health(ctx: Ctx) -> Result<Value> {
 pub async fn ring_timeout(ctx: Ctx) -> Result<Value> {
     internal(&ctx)?;
     let id = ctx.param_uuid("id")?;
-    let plan = ctx
-        .request()
-        .data
-        .as_ref()
-        .and_then(|b| b.get("plan"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let plan = Body::from_ctx(&ctx)?.opt_str("plan")?;
     driver::ring_timeout(ctx.state(), id, plan).await?;
     Ok(json!({ "id": id }))
 }

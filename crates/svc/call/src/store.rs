@@ -280,16 +280,7 @@ pub async fn dial_plan(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Stri
 /// Takes the dial attempts left for call `id` (clears them); `None` when there are none or
 /// another handler took them first.
 pub async fn take_dial_plan(conn: &mut AnyConnection, id: Uuid) -> Result<Option<String>> {
-    let row = sqlx::query("SELECT dial_plan FROM call_calls WHERE id = ?")
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(map_db_error)?;
-    let Some(plan) = row
-        .map(|r| row::opt_text(&r, "dial_plan"))
-        .transpose()?
-        .flatten()
-    else {
+    let Some(plan) = dial_plan(&mut *conn, id).await? else {
         return Ok(None);
     };
     let done = sqlx::query("UPDATE call_calls SET dial_plan = NULL WHERE id = ? AND dial_plan = ?")

@@ -69,7 +69,7 @@ pub enum Step {
     Ring,
     /// Ringback played to the (answered) master: its phone plays none of its own.
     Ringback,
-    /// Stop the ringback played to the master (the shell skips it for an unanswered master).
+    /// Stop the ringback played to the (answered) master.
     StopRingback,
     /// 183 with SDP to the (unanswered) master, so it hears early media.
     Progress,
@@ -155,6 +155,7 @@ impl Connect {
         call: Uuid,
         reason: HangupReason,
         all_over: bool,
+        master_answered: bool,
     ) -> (Option<Phase>, Vec<Step>) {
         match self.phase {
             Phase::Bridged if call == self.answer => {
@@ -180,7 +181,10 @@ impl Connect {
                 if self.relay_reason {
                     steps.push(Step::HangUpMaster(first));
                 } else {
-                    steps.extend([Step::StopRingback, Step::Continue]);
+                    if master_answered && self.early.is_nil() {
+                        steps.push(Step::StopRingback);
+                    }
+                    steps.push(Step::Continue);
                 }
                 (Some(Phase::Ended), steps)
             }
@@ -288,7 +292,7 @@ mod unit {
         c.phase = Phase::Bridged;
         c.answer = id(10);
         assert_eq!(
-            c.on_call_ended(id(10), HangupReason::Normal, true),
+            c.on_call_ended(id(10), HangupReason::Normal, true, true),
             (
                 Some(Phase::Ended),
                 vec![Step::HangUpMaster(HangupReason::Dialout)]
@@ -296,12 +300,12 @@ mod unit {
         );
         // a dropped loser ending changes nothing
         assert_eq!(
-            c.on_call_ended(id(11), HangupReason::Cancel, true),
+            c.on_call_ended(id(11), HangupReason::Cancel, true, true),
             (None, vec![])
         );
         c.relay_reason = true;
         assert_eq!(
-            c.on_call_ended(id(10), HangupReason::Busy, true).1,
+            c.on_call_ended(id(10), HangupReason::Busy, true, true).1,
             vec![Step::HangUpMaster(HangupReason::Busy)]
         );
     }
@@ -310,18 +314,23 @@ mod unit {
     fn nobody_answering_lets_the_flow_go_on_or_relays_the_first_reason() {
         let c = connect(false, false);
         assert_eq!(
-            c.on_call_ended(id(10), HangupReason::Busy, false),
+            c.on_call_ended(id(10), HangupReason::Busy, false, true),
             (None, vec![])
         );
         assert_eq!(
-            c.on_call_ended(id(11), HangupReason::Noanswer, true),
+            c.on_call_ended(id(11), HangupReason::Noanswer, true, true),
             (Some(Phase::Ended), vec![Step::StopRingback, Step::Continue])
+        );
+        // an unanswered master had a 180, nothing to stop
+        assert_eq!(
+            c.on_call_ended(id(11), HangupReason::Noanswer, true, false),
+            (Some(Phase::Ended), vec![Step::Continue])
         );
         let mut c = connect(true, true);
         c.first_reason = HangupReason::Busy;
         c.early = id(11);
         assert_eq!(
-            c.on_call_ended(id(11), HangupReason::Noanswer, true),
+            c.on_call_ended(id(11), HangupReason::Noanswer, true, true),
             (
                 Some(Phase::Ended),
                 vec![Step::Unbridge, Step::HangUpMaster(HangupReason::Busy)]
@@ -330,7 +339,7 @@ mod unit {
         let mut ended = connect(false, false);
         ended.phase = Phase::Ended;
         assert_eq!(
-            ended.on_call_ended(id(10), HangupReason::Busy, true),
+            ended.on_call_ended(id(10), HangupReason::Busy, true, true),
             (None, vec![])
         );
     }

@@ -354,7 +354,11 @@ pub async fn on_over(state: &State, id: Uuid) -> Result<()> {
         let live = crate::store::get_any(state.db.writer(), *c).await?;
         all_over &= live.is_none_or(|l| l.is_over());
     }
-    let (phase, steps) = connect.on_call_ended(id, call.hangup_reason, all_over);
+    let Some(master) = crate::store::get_any(state.db.writer(), connect.master).await? else {
+        return Ok(());
+    };
+    let answered = master.status >= Status::Progressing;
+    let (phase, steps) = connect.on_call_ended(id, call.hangup_reason, all_over, answered);
     if phase == Some(Phase::Ended) {
         let why = steps
             .iter()
@@ -368,9 +372,6 @@ pub async fn on_over(state: &State, id: Uuid) -> Result<()> {
             return Ok(());
         }
     }
-    let Some(master) = crate::store::get_any(state.db.writer(), connect.master).await? else {
-        return Ok(());
-    };
     run(state, &connect, &master, steps).await
 }
 
@@ -396,8 +397,6 @@ async fn run(state: &State, connect: &Connect, master: &Call, steps: Vec<Step>) 
         match step {
             Step::Ring => on_master("ringing", json!({})).await,
             Step::Ringback => on_master("ringback", json!({})).await,
-            // an unanswered master plays nothing (its phone rings back by itself)
-            Step::StopRingback if master.status < Status::Progressing => {}
             Step::StopRingback => on_master("playback_stop", json!({})).await,
             Step::Progress => on_master("progress", json!({})).await,
             Step::AnswerMaster => on_master("answer", json!({})).await,
