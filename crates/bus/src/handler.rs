@@ -107,11 +107,10 @@ pub async fn handle_request(handler: &dyn Handler, request: Request) -> Response
 
 /// Runs `handler` on `events` taken together; an error or a panic is logged, never propagated.
 pub async fn handle_events(handler: &dyn EventHandler, subscriber: &str, events: Vec<Event>) {
-    let first = events
+    let (event_type, publisher) = events
         .first()
         .map(|e| (e.event_type.clone(), e.publisher.clone()))
         .unwrap_or_default();
-    let (event_type, publisher) = first;
     let count = events.len();
     match AssertUnwindSafe(handler.handle_batch(events))
         .catch_unwind()

@@ -23,15 +23,7 @@ pub struct Recorder {
 #[async_trait]
 impl EventHandler for Recorder {
     async fn handle(&self, event: Event) -> Result<()> {
-        let Some(row) = TimelineEvent::from_event(&event, uuid::Uuid::now_v7(), clock::now())
-        else {
-            tracing::trace!(event_type = %event.event_type, "event without a subject; not recorded");
-            return Ok(());
-        };
-        if !store::insert(&self.db, &row).await? {
-            tracing::debug!(event_type = %event.event_type, "event seen before; recorded once");
-        }
-        Ok(())
+        self.handle_batch(vec![event]).await
     }
 
     fn batch_size(&self) -> usize {
@@ -40,6 +32,7 @@ impl EventHandler for Recorder {
 
     async fn handle_batch(&self, events: Vec<Event>) -> Result<()> {
         let now = clock::now();
+        // events that name no resource or owner are not recorded
         let rows: Vec<TimelineEvent> = events
             .iter()
             .filter_map(|e| TimelineEvent::from_event(e, uuid::Uuid::now_v7(), now.clone()))

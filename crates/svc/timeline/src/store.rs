@@ -12,11 +12,6 @@ use crate::model::TimelineEvent;
 const COLUMNS: &str = "id, customer_id, resource_type, resource_id, activeflow_id, event_type, \
                        publisher, data, dedupe_key, tm_create";
 
-/// Stores `e`; `false` when an event with its dedupe key is stored already (a redelivery).
-pub async fn insert(db: &Db, e: &TimelineEvent) -> Result<bool> {
-    Ok(insert_many(db, std::slice::from_ref(e)).await? == 1)
-}
-
 /// Stores `rows` in one statement, skipping those whose dedupe key is stored already (or
 /// repeats an earlier row's); the number stored.
 pub async fn insert_many(db: &Db, rows: &[TimelineEvent]) -> Result<u64> {
