@@ -214,6 +214,18 @@ fn op_of(v: &Value) -> Result<OpId> {
     }
 }
 
+/// Plays the generated `tone` on the request's leg as the body's `op_id` (or a new one).
+async fn play_tone(ctx: &Ctx<St>, tone: PlaySource) -> Result<Value> {
+    let (id, _) = leg(ctx)?;
+    let op = op_of(&body_value(ctx))?;
+    ctx.state()
+        .engine
+        .play(LegId(id), op, &[tone])
+        .await
+        .map_err(engine_error)?;
+    Ok(started(id, op))
+}
+
 /// The request's JSON object (an empty one when there is none).
 fn body_value(ctx: &Ctx<St>) -> Value {
     match &ctx.request().data {
@@ -310,30 +322,12 @@ fn media_ops(r: Router<St>) -> Router<St> {
     .route(
         Method::Post,
         "/v1/legs/{id}/beep",
-        |ctx: Ctx<St>| async move {
-            let (id, _) = leg(&ctx)?;
-            let op = op_of(&body_value(&ctx))?;
-            ctx.state()
-                .engine
-                .play(LegId(id), op, &[PlaySource::Beep])
-                .await
-                .map_err(engine_error)?;
-            Ok(started(id, op))
-        },
+        |ctx: Ctx<St>| async move { play_tone(&ctx, PlaySource::Beep).await },
     )
     .route(
         Method::Post,
         "/v1/legs/{id}/ringback",
-        |ctx: Ctx<St>| async move {
-            let (id, _) = leg(&ctx)?;
-            let op = op_of(&body_value(&ctx))?;
-            ctx.state()
-                .engine
-                .play(LegId(id), op, &[PlaySource::Ringback])
-                .await
-                .map_err(engine_error)?;
-            Ok(started(id, op))
-        },
+        |ctx: Ctx<St>| async move { play_tone(&ctx, PlaySource::Ringback).await },
     )
     .route(
         Method::Post,
