@@ -57,13 +57,7 @@ pub struct Held {
 impl Held {
     /// Holds the one connection `conn`; a turn waits at most `timeout` for it.
     pub fn single(conn: AnyConnection, timeout: Duration) -> Held {
-        Held {
-            slots: Arc::from(vec![Arc::new(Mutex::new(Some(conn)))]),
-            opener: None,
-            next: Arc::default(),
-            closed: Arc::default(),
-            timeout,
-        }
+        Held::with_slots(vec![Some(conn)], None, timeout)
     }
 
     /// Up to `size` connections: `first` (if given), the others opened by `opener` when first
@@ -74,13 +68,19 @@ impl Held {
         opener: Opener,
         timeout: Duration,
     ) -> Held {
-        let mut first = first;
-        let slots: Vec<Slot> = (0..size.max(1))
-            .map(|_| Arc::new(Mutex::new(first.take())))
-            .collect();
+        let mut slots = vec![first];
+        slots.resize_with(size.max(1), || None);
+        Held::with_slots(slots, Some(opener), timeout)
+    }
+
+    fn with_slots(
+        slots: Vec<Option<AnyConnection>>,
+        opener: Option<Opener>,
+        timeout: Duration,
+    ) -> Held {
         Held {
-            slots: Arc::from(slots),
-            opener: Some(opener),
+            slots: slots.into_iter().map(|c| Arc::new(Mutex::new(c))).collect(),
+            opener,
             next: Arc::default(),
             closed: Arc::default(),
             timeout,
@@ -280,11 +280,11 @@ impl<'p> Executor<'p> for &'_ Pool {
     {
         match self {
             Pool::Shared(p) => p.fetch_many(query),
-            Pool::Held(s) => {
-                let s = s.clone();
+            Pool::Held(h) => {
+                let h = h.clone();
                 // collected while the lock is held: the rows of one statement are few here
                 let rows = async move {
-                    let mut conn = s.lock().await?;
+                    let mut conn = h.lock().await?;
                     conn.fetch_many(query).try_collect::<Vec<_>>().await
                 };
                 stream::once(rows)
@@ -305,9 +305,9 @@ impl<'p> Executor<'p> for &'_ Pool {
     {
         match self {
             Pool::Shared(p) => p.fetch_optional(query),
-            Pool::Held(s) => {
-                let s = s.clone();
-                Box::pin(async move { s.lock().await?.fetch_optional(query).await })
+            Pool::Held(h) => {
+                let h = h.clone();
+                Box::pin(async move { h.lock().await?.fetch_optional(query).await })
             }
         }
     }
@@ -322,9 +322,9 @@ impl<'p> Executor<'p> for &'_ Pool {
     {
         match self {
             Pool::Shared(p) => p.prepare_with(sql, parameters),
-            Pool::Held(s) => {
-                let s = s.clone();
-                Box::pin(async move { s.lock().await?.prepare_with(sql, parameters).await })
+            Pool::Held(h) => {
+                let h = h.clone();
+                Box::pin(async move { h.lock().await?.prepare_with(sql, parameters).await })
             }
         }
     }
@@ -335,9 +335,9 @@ impl<'p> Executor<'p> for &'_ Pool {
     {
         match self {
             Pool::Shared(p) => p.describe(sql),
-            Pool::Held(s) => {
-                let s = s.clone();
-                Box::pin(async move { s.lock().await?.describe(sql).await })
+            Pool::Held(h) => {
+                let h = h.clone();
+                Box::pin(async move { h.lock().await?.describe(sql).await })
             }
         }
     }
