@@ -112,6 +112,16 @@ pub(crate) fn push_u32(out: &mut Vec<u8>, mut n: u32) {
     out.extend_from_slice(&buf[i..]);
 }
 
+/// Appends `bytes` in lower-case hex to a string.
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+}
+
 /// Appends `n` in decimal to a string.
 pub fn push_u32_str(out: &mut String, n: u32) {
     let mut digits = [0u8; 10];

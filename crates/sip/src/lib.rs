@@ -26,7 +26,7 @@ mod via;
 
 pub use cseq::CSeq;
 pub use error::ParseError;
-pub use grammar::{push_ipv4, push_u32_str};
+pub use grammar::{push_hex, push_ipv4, push_u32_str};
 pub use header_name::HeaderName;
 pub use headers::{Contacts, Header, Headers};
 pub use message::{Message, Request, Response};

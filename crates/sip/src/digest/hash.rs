@@ -78,12 +78,8 @@ fn joined<D: Digest>(parts: &[&str]) -> Vec<u8> {
 
 /// Lower-case hex.
 fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
+    let mut s = String::new();
+    crate::grammar::push_hex(&mut s, bytes);
     s
 }
 

@@ -68,19 +68,12 @@ impl FlowSigner {
         FlowSigner { mac }
     }
 
-    /// The MAC of `body` in lower-case hex (every new call and every in-dialog request passes
-    /// here, so no formatter and no allocation).
-    fn tag(&self, body: &str) -> [u8; MAC_HEX] {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
+    /// Appends the MAC of `body` in lower-case hex to `out` (every new call and every
+    /// in-dialog request passes here, so no formatter).
+    fn push_tag(&self, body: &str, out: &mut String) {
         let mut m = self.mac.clone();
         m.update(body.as_bytes());
-        let mac = m.finalize().into_bytes();
-        let mut hex = [0u8; MAC_HEX];
-        for (i, b) in mac[..MAC_HEX / 2].iter().enumerate() {
-            hex[2 * i] = HEX[usize::from(b >> 4)];
-            hex[2 * i + 1] = HEX[usize::from(b & 0x0f)];
-        }
-        hex
+        voxbin_sip::push_hex(out, &m.finalize().into_bytes()[..MAC_HEX / 2]);
     }
 
     /// The token for `flow`: URI-parameter safe (IPv6 colons become `-`).
@@ -94,16 +87,19 @@ impl FlowSigner {
         }
         token.push('~');
         voxbin_sip::push_u32_str(&mut token, u32::from(flow.addr.port()));
-        let tag = self.tag(&token);
+        let mut tag = String::with_capacity(MAC_HEX);
+        self.push_tag(&token, &mut tag);
         token.push('~');
-        token.extend(tag.iter().map(|&c| char::from(c)));
+        token.push_str(&tag);
         token
     }
 
     /// The flow in a token, if the token is well formed and signed by the cluster.
     pub fn decode(&self, token: &str) -> Option<Target> {
         let (body, tag) = token.rsplit_once('~')?;
-        if tag.len() != MAC_HEX || !constant_time_eq(&self.tag(body), tag.as_bytes()) {
+        let mut expected = String::with_capacity(MAC_HEX);
+        self.push_tag(body, &mut expected);
+        if tag.len() != MAC_HEX || !constant_time_eq(expected.as_bytes(), tag.as_bytes()) {
             return None;
         }
         let mut parts = body.split('~');
