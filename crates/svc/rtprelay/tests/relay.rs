@@ -82,6 +82,21 @@ async fn next_event(rx: &mut mpsc::UnboundedReceiver<(String, Value)>) -> (Strin
         .expect("the event channel is open")
 }
 
+/// Waits until the relay counted `n` packets from `side` of the first stream.
+async fn wait_for_packets(client: &BusClient, side: &str, n: u64) {
+    for _ in 0..500 {
+        let q: Value = client
+            .call("rtp-relay", Method::Get, "/v1/rtpsessions/call-1@test", None)
+            .await
+            .unwrap();
+        if q["streams"][0][side]["packets"].as_u64() >= Some(n) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the relay never counted {n} packets from {side}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endpoints_behind_nat_talk_through_the_relay_until_deleted() {
     let bus: Arc<dyn Bus> = Arc::new(InProcBus::new());
@@ -132,6 +147,8 @@ async fn endpoints_behind_nat_talk_through_the_relay_until_deleted() {
 
     // B speaks first (latching B), then A; each reaches the other's real socket.
     b.send_to(&rtp(1), relay_addr(to_b)).unwrap();
+    // The two ports are read by different workers: A's packet must not overtake B's latch.
+    wait_for_packets(&client, "b", 1).await;
     a.send_to(&rtp(2), relay_addr(to_a)).unwrap();
     assert_eq!(recv_seq(&b), Some((2, relay_addr(to_b))));
     b.send_to(&rtp(3), relay_addr(to_b)).unwrap();
