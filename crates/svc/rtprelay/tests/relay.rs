@@ -86,7 +86,12 @@ async fn next_event(rx: &mut mpsc::UnboundedReceiver<(String, Value)>) -> (Strin
 async fn wait_for_packets(client: &BusClient, side: &str, n: u64) {
     for _ in 0..500 {
         let q: Value = client
-            .call("rtp-relay", Method::Get, "/v1/rtpsessions/call-1@test", None)
+            .call(
+                "rtp-relay",
+                Method::Get,
+                "/v1/rtpsessions/call-1@test",
+                None,
+            )
             .await
             .unwrap();
         if q["streams"][0][side]["packets"].as_u64() >= Some(n) {
