@@ -105,6 +105,54 @@ impl Via {
 
 text_form!(Via, 64);
 
+/// The sent-by (`host[:port]` as written) and the `branch` of a Via value in its common shape
+/// (`SIP/2.0/<transport> <sent-by>;params`, no spaces inside), read without building a [`Via`]:
+/// transaction matching needs them for every message. `None` for any other shape; callers then
+/// parse the Via, so the same text always takes the same path.
+pub fn sent_by_and_branch(value: &str) -> Option<(&str, Option<&str>)> {
+    let rest = value.strip_prefix("SIP/2.0/")?;
+    let sp = rest.as_bytes().iter().position(|&b| b == b' ')?;
+    if !is_token(&rest[..sp]) {
+        return None;
+    }
+    let rest = &rest[sp + 1..];
+    if rest.as_bytes().contains(&b'"') {
+        return None; // a quoted parameter value may hide a ';'
+    }
+    let end = rest
+        .as_bytes()
+        .iter()
+        .position(|&b| b == b';')
+        .unwrap_or(rest.len());
+    let sent_by = &rest[..end];
+    let plain = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']');
+    if sent_by.is_empty() || !sent_by.as_bytes().iter().all(plain) {
+        return None;
+    }
+    // Parameters are only looked through for `branch`: the Via is validated where it is parsed.
+    let params = &rest.as_bytes()[end..];
+    let mut branch = None;
+    let mut i = 0;
+    while i < params.len() {
+        // `i` is at a ';'
+        let from = i + 1;
+        let to = params[from..]
+            .iter()
+            .position(|&b| b == b';')
+            .map_or(params.len(), |p| from + p);
+        let p = &params[from..to];
+        if p.len() >= 7 && p[..7].eq_ignore_ascii_case(b"branch=") {
+            let v = &rest[end + from + 7..end + to];
+            if !is_token(v) {
+                return None;
+            }
+            branch = Some(v);
+        }
+        i = to;
+    }
+    Some((sent_by, branch))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +179,32 @@ mod tests {
             Via::parse("SIP / 2.0 / TLS [2001:db8::9]:5061 ; branch=z9hG4bKx ; rport=7").unwrap();
         assert_eq!(v.host, Host::V6("2001:db8::9".parse().unwrap()));
         assert_eq!(v.rport(), Some(Some(7)));
+    }
+
+    #[test]
+    fn the_common_shape_is_read_without_a_parse() {
+        let v = "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776;rport=5;received=1.2.3.4";
+        assert_eq!(
+            sent_by_and_branch(v),
+            Some(("192.0.2.1:5060", Some("z9hG4bK776")))
+        );
+        assert_eq!(
+            sent_by_and_branch("SIP/2.0/TLS [2001:db8::9]:5061;rport"),
+            Some(("[2001:db8::9]:5061", None))
+        );
+        // Other shapes are left to Via::parse.
+        for other in [
+            "SIP / 2.0 / UDP h;branch=z9hG4bK1",
+            "SIP/2.0/UDP h ;branch=z9hG4bK1",
+            "SIP/2.0/UDP h;branch=z9hG4bK1 ",
+            "SIP/2.0/UDP h;branch=",
+            "SIP/2.0/UDP",
+            "SIP/2.0/UDP h@x",
+            "sip/2.0/udp h",
+            "SIP/2.0/UDP h;x=\"a;branch=z9hG4bK2\";branch=z9hG4bK1",
+        ] {
+            assert_eq!(sent_by_and_branch(other), None, "{other}");
+        }
     }
 
     #[test]

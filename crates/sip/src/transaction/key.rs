@@ -41,57 +41,64 @@ impl fmt::Display for TxKey {
     }
 }
 
-/// `host:port` of a Via's sent-by.
-fn sent_by(via: &Via) -> String {
+/// The top Via's sent-by and branch: read from its text in the common shape, else parsed.
+/// Every message is matched through here, so the common shape allocates nothing but the key.
+fn top_via_parts(h: &Headers) -> Result<(String, Option<String>), ParseError> {
+    let value = h
+        .get(&crate::HeaderName::Via)
+        .ok_or(ParseError::bad("Missing Via header"))?;
+    if let Some((sent_by, branch)) = crate::via::sent_by_and_branch(value) {
+        return Ok((sent_by.to_ascii_lowercase(), branch.map(str::to_string)));
+    }
+    let via = Via::parse(value)?;
     let mut s = String::with_capacity(24);
     via.host.write(&mut s);
     if let Some(p) = via.port {
         s.push(':');
         crate::grammar::push_u32_str(&mut s, u32::from(p));
     }
-    s
+    Ok((s.to_ascii_lowercase(), via.branch().map(str::to_string)))
 }
 
 /// The branch, or for an RFC 2543 peer (no magic cookie) a substitute made of what the
 /// request, its retransmissions, its ACK and our responses to it all carry unchanged.
-fn server_branch(h: &Headers, via: &Via) -> Result<String, ParseError> {
-    match via.branch() {
-        Some(b) if b.starts_with(crate::via::BRANCH_COOKIE) => Ok(b.to_string()),
+fn server_branch(h: &Headers, branch: Option<String>) -> Result<String, ParseError> {
+    match branch {
+        Some(b) if b.starts_with(crate::via::BRANCH_COOKIE) => Ok(b),
         other => Ok(format!(
             "2543|{}|{}|{}|{}",
             h.call_id()?,
             h.from_hdr()?.tag().unwrap_or(""),
             h.cseq()?.seq,
-            other.unwrap_or("")
+            other.as_deref().unwrap_or("")
         )),
     }
 }
 
 /// Key of the server transaction a received request belongs to (ACK maps to INVITE).
 pub(crate) fn server_key(req: &Request) -> Result<TxKey, ParseError> {
-    let via = req.headers.top_via()?;
+    let (sent_by, branch) = top_via_parts(&req.headers)?;
     let method = match req.method {
         Method::Ack => Method::Invite,
         ref m => m.clone(),
     };
     Ok(TxKey {
         side: Side::Server,
-        branch: server_branch(&req.headers, &via)?,
+        branch: server_branch(&req.headers, branch)?,
         method,
-        sent_by: sent_by(&via),
+        sent_by,
     })
 }
 
 /// Key of the client transaction a request we send starts.
 pub(crate) fn client_key(req: &Request) -> Result<TxKey, ParseError> {
-    let via = req.headers.top_via()?;
-    let branch = via
-        .branch()
+    let (_, branch) = top_via_parts(&req.headers)?;
+    let branch = branch
         .filter(|b| b.starts_with(crate::via::BRANCH_COOKIE))
         .ok_or(ParseError::bad("Top Via needs an RFC 3261 branch"))?;
     Ok(TxKey {
         side: Side::Client,
-        branch: branch.to_string(),
+        branch,
         method: req.method.clone(),
         sent_by: String::new(),
     })
@@ -99,11 +106,11 @@ pub(crate) fn client_key(req: &Request) -> Result<TxKey, ParseError> {
 
 /// Key of the client transaction a received response belongs to.
 pub(crate) fn response_client_key(resp: &Response) -> Result<TxKey, ParseError> {
-    let via = resp.headers.top_via()?;
-    let branch = via.branch().ok_or(ParseError::bad("Via without branch"))?;
+    let (_, branch) = top_via_parts(&resp.headers)?;
+    let branch = branch.ok_or(ParseError::bad("Via without branch"))?;
     Ok(TxKey {
         side: Side::Client,
-        branch: branch.to_string(),
+        branch,
         method: resp.headers.cseq()?.method,
         sent_by: String::new(),
     })
@@ -111,11 +118,11 @@ pub(crate) fn response_client_key(resp: &Response) -> Result<TxKey, ParseError> 
 
 /// Key of the server transaction a response we send belongs to.
 pub(crate) fn response_server_key(resp: &Response) -> Result<TxKey, ParseError> {
-    let via = resp.headers.top_via()?;
+    let (sent_by, branch) = top_via_parts(&resp.headers)?;
     Ok(TxKey {
         side: Side::Server,
-        branch: server_branch(&resp.headers, &via)?,
+        branch: server_branch(&resp.headers, branch)?,
         method: resp.headers.cseq()?.method,
-        sent_by: sent_by(&via),
+        sent_by,
     })
 }
