@@ -2,7 +2,7 @@
 //! quoted strings and the comma/semicolon splitting that must skip quotes and `<...>`.
 
 /// True for bytes allowed in an RFC 3261 `token`.
-pub(crate) fn is_token_byte(b: u8) -> bool {
+pub(crate) const fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
@@ -10,22 +10,72 @@ pub(crate) fn is_token_byte(b: u8) -> bool {
         )
 }
 
+/// `is_token_byte` as a table: names, methods, branches and parameters are checked with it.
+static TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = is_token_byte(b as u8);
+        b += 1;
+    }
+    t
+};
+
 /// True when `s` is a non-empty token.
 pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(is_token_byte)
+    !s.is_empty() && s.bytes().all(|b| TOKEN[usize::from(b)])
 }
 
 /// Trims SIP linear whitespace (space and tab) on both sides.
 pub(crate) fn trim_ws(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
+    // By bytes: every header value passes here, and space and tab are ASCII (char boundaries).
+    let b = s.as_bytes();
+    let ws = |c: &u8| *c == b' ' || *c == b'\t';
+    let start = b.iter().position(|c| !ws(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !ws(c)).map_or(start, |e| e + 1);
+    &s[start..end]
+}
+
+/// Bytes that change the state of a quote/bracket scan, and the list separator.
+const fn special(extra: u8) -> [bool; 256] {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[extra as usize] = true;
+    t
+}
+
+/// State bytes of a scan for commas (list headers are scanned for every message).
+static SPECIAL_COMMA: [bool; 256] = special(b',');
+
+/// State bytes of a scan for parameter separators.
+static SPECIAL_SEMI: [bool; 256] = special(b';');
+
+/// Index of the next byte at or after `i` that a quote/bracket scan must look at.
+fn skip_plain(bytes: &[u8], mut i: usize, table: &[bool; 256]) -> usize {
+    while i < bytes.len() && !table[usize::from(bytes[i])] {
+        i += 1;
+    }
+    i
 }
 
 /// Finds the first `sep` byte outside double quotes and angle brackets.
 pub(crate) fn find_top_level(s: &str, sep: u8) -> Option<usize> {
     let bytes = s.as_bytes();
+    let other;
+    let table = match sep {
+        b',' => &SPECIAL_COMMA,
+        b';' => &SPECIAL_SEMI,
+        _ => {
+            other = special(sep);
+            &other
+        }
+    };
     let mut in_quotes = false;
     let mut in_angle = false;
-    let mut i = 0;
+    let mut i = skip_plain(bytes, 0, table);
     while i < bytes.len() {
         let b = bytes[i];
         if in_quotes {
@@ -43,7 +93,7 @@ pub(crate) fn find_top_level(s: &str, sep: u8) -> Option<usize> {
         } else if b == sep && !in_angle {
             return Some(i);
         }
-        i += 1;
+        i = skip_plain(bytes, i + 1, table);
     }
     None
 }
@@ -70,7 +120,7 @@ pub(crate) fn balanced(s: &str) -> bool {
     let bytes = s.as_bytes();
     let mut in_quotes = false;
     let mut depth = 0i32;
-    let mut i = 0;
+    let mut i = skip_plain(bytes, 0, &SPECIAL_COMMA);
     while i < bytes.len() {
         let b = bytes[i];
         if in_quotes {
@@ -92,7 +142,7 @@ pub(crate) fn balanced(s: &str) -> bool {
                 _ => {}
             }
         }
-        i += 1;
+        i = skip_plain(bytes, i + 1, &SPECIAL_COMMA);
     }
     !in_quotes && depth == 0
 }
@@ -152,6 +202,19 @@ pub fn push_ipv4(out: &mut String, a: std::net::Ipv4Addr) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trimming_takes_only_spaces_and_tabs() {
+        for (input, trimmed) in [
+            (" \t a b \t", "a b"),
+            ("", ""),
+            (" \t ", ""),
+            ("é ", "é"),
+            ("\r\nx", "\r\nx"),
+        ] {
+            assert_eq!(trim_ws(input), trimmed, "{input:?}");
+        }
+    }
 
     #[test]
     fn list_split_respects_quotes_and_brackets() {

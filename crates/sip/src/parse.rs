@@ -283,11 +283,12 @@ fn parse_head(head: &[u8], limits: &Limits) -> Result<(Message, Option<usize>), 
             .bytes()
             .position(|b| b == b':')
             .ok_or(ParseError::bad("Header line without colon"))?;
-        let name = trim_ws(&line[..colon]);
-        if !is_token(name) {
+        let text = trim_ws(&line[..colon]);
+        let (name, is_list) = HeaderName::parse_with_list(text);
+        // A known name matched a token already; only others need the check.
+        if matches!(name, HeaderName::Other(_)) && !is_token(text) {
             return Err(ParseError::bad("Bad header name"));
         }
-        let (name, is_list) = HeaderName::parse_with_list(name);
         pending = Some((name, is_list, trim_ws(&line[colon + 1..]).to_string()));
     }
     if let Some(p) = pending.take() {
