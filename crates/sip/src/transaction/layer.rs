@@ -76,7 +76,8 @@ impl Tx {
 #[derive(Debug)]
 pub struct Transactions {
     cfg: TimerConfig,
-    ids: HashMap<TxKey, u64>,
+    /// Keys come from peers' branches: a seeded hash, but not SipHash (it showed in profiles).
+    ids: HashMap<TxKey, u64, foldhash::fast::RandomState>,
     txs: HashMap<u64, Tx, IdHash>,
     next_id: u64,
     deadlines: DeadlineQueue,
@@ -92,7 +93,7 @@ impl Transactions {
     pub fn new(cfg: TimerConfig) -> Transactions {
         Transactions {
             cfg,
-            ids: HashMap::new(),
+            ids: HashMap::default(),
             txs: HashMap::default(),
             next_id: 0,
             deadlines: DeadlineQueue::default(),

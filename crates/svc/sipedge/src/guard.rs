@@ -65,7 +65,8 @@ struct Source {
 #[derive(Debug)]
 pub struct Guard {
     config: GuardConfig,
-    sources: HashMap<IpAddr, Source>,
+    /// Seeded fast hash: looked up for every request, keyed by addresses peers choose.
+    sources: HashMap<IpAddr, Source, foldhash::fast::RandomState>,
 }
 
 impl Guard {
@@ -73,7 +74,7 @@ impl Guard {
     pub fn new(config: GuardConfig) -> Guard {
         Guard {
             config,
-            sources: HashMap::new(),
+            sources: HashMap::default(),
         }
     }
 
