@@ -237,11 +237,7 @@ fn identity(s: &EdgeSettings, listen: SocketAddr) -> Identity {
     if listen.ip().is_unspecified() {
         aliases.push((Host::V4([127, 0, 0, 1].into()), listen.port()));
     }
-    Identity {
-        host,
-        port,
-        aliases,
-    }
+    Identity::new(host, port, aliases)
 }
 
 /// Subscribes this edge node to the media nodes' announcements, forwarded to `tx`.

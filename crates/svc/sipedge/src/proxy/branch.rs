@@ -25,10 +25,20 @@ pub fn branch_for(req: &Request) -> Option<String> {
     match branch {
         Some(b) if b.starts_with(BRANCH_COOKIE) => {
             let sent_by = head.trim().rsplit([' ', '\t']).next().unwrap_or("");
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            b.hash(&mut h);
-            sent_by.to_ascii_lowercase().hash(&mut h);
-            Some(format!("{BRANCH_COOKIE}vx{:016x}", h.finish()))
+            // FNV-1a: stable across nodes and builds (the branch must be), and cheap.
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            let bytes = b
+                .bytes()
+                .chain([0xff])
+                .chain(sent_by.bytes().map(|c| c.to_ascii_lowercase()));
+            for c in bytes {
+                h = (h ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            let mut out = String::with_capacity(BRANCH_COOKIE.len() + 18);
+            out.push_str(BRANCH_COOKIE);
+            out.push_str("vx");
+            voxbin_sip::push_hex(&mut out, &h.to_be_bytes());
+            Some(out)
         }
         _ => Some(forwarded_branch(req, &req.headers.top_via().ok()?)),
     }
@@ -117,6 +127,14 @@ Content-Length: 0
             forwarded_branch(&other, &other.headers.top_via().unwrap()),
             b1
         );
+        // The common path: same branch for the CANCEL, and the FNV-1a text every node and build
+        // agrees on (checked by hand: branch, 0xff, sent-by).
+        assert_eq!(branch_for(&invite), branch_for(&cancel));
+        assert_eq!(
+            branch_for(&invite).as_deref(),
+            Some("z9hG4bKvx5df60368eae321f1")
+        );
+        assert_ne!(branch_for(&other), branch_for(&invite));
         assert_eq!(probe_token(&probe_branch(42)), Some(42));
         assert_eq!(probe_token("z9hG4bKother"), None);
     }

@@ -29,8 +29,14 @@ use voxbin_sip::{
     HeaderName, Host, Message, Method, Request, Response, Target, Transport, Uri, Via,
 };
 
+/// A randomly seeded fast hash for tables keyed by what peers send (SipHash showed in profiles).
+type Seeded = foldhash::fast::RandomState;
+
 /// Timer C of RFC 3261 16.6: a ringing INVITE is given up after 3 minutes without news.
 const TIMER_C: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// Flow tokens kept for reuse; the cache starts over when full (a token is cheap to sign again).
+const FLOW_TOKENS_KEPT: usize = 4096;
 
 /// How often idle sources are swept from the guard.
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
@@ -188,8 +194,8 @@ pub struct EdgeCore {
     dispatcher: Dispatcher,
     guard: Guard,
     draining: bool,
-    legs: HashMap<TxKey, Leg>,
-    by_client: HashMap<TxKey, TxKey>,
+    legs: HashMap<TxKey, Leg, Seeded>,
+    by_client: HashMap<TxKey, TxKey, Seeded>,
     out: VecDeque<Output>,
     timer: Option<Instant>,
     /// Random per process, so health checks of a restarted node never reuse a Call-ID.
@@ -201,13 +207,15 @@ pub struct EdgeCore {
     /// Timer C deadlines in the order they were set (each is now + TIMER_C, so sorted).
     timer_c: VecDeque<(Instant, TxKey)>,
     swept: Option<Instant>,
+    /// Flow tokens of recent sources: a token is an HMAC, and callers call again and again.
+    flow_tokens: HashMap<Target, String, Seeded>,
 }
 
 impl EdgeCore {
     /// A core with its dispatcher, guard and cluster flow signer.
     pub fn new(cfg: CoreConfig, dispatcher: Dispatcher, guard: Guard, signer: FlowSigner) -> Self {
         let domain = cfg.domain.to_ascii_lowercase();
-        let cfg_hostport = cfg.identity.hostport();
+        let cfg_hostport = cfg.identity.hostport().to_string();
         let m = edge_metrics();
         for n in dispatcher.nodes() {
             m.media_node_up
@@ -222,8 +230,8 @@ impl EdgeCore {
             dispatcher,
             guard,
             draining: false,
-            legs: HashMap::new(),
-            by_client: HashMap::new(),
+            legs: HashMap::default(),
+            by_client: HashMap::default(),
             out: VecDeque::new(),
             timer: None,
             instance: rand::random(),
@@ -232,6 +240,7 @@ impl EdgeCore {
             timer_c: VecDeque::new(),
             swept: None,
             hostport: cfg_hostport,
+            flow_tokens: HashMap::default(),
         }
     }
 
@@ -243,6 +252,20 @@ impl EdgeCore {
     /// Replaces the flow signer (the cluster secret became known).
     pub fn set_signer(&mut self, signer: FlowSigner) {
         self.signer = signer;
+        self.flow_tokens.clear();
+    }
+
+    /// The flow token of `source`, from the cache when it signed one lately.
+    fn flow_token(&mut self, source: Target) -> String {
+        if let Some(t) = self.flow_tokens.get(&source) {
+            return t.clone();
+        }
+        if self.flow_tokens.len() >= FLOW_TOKENS_KEPT {
+            self.flow_tokens.clear();
+        }
+        let token = self.signer.encode(source);
+        self.flow_tokens.insert(source, token.clone());
+        token
     }
 
     /// Live transactions.
@@ -534,7 +557,8 @@ impl EdgeCore {
                     return self.respond(&key, reply(&req, 502, "Bad Gateway"), now);
                 };
                 if req.method == Method::Invite {
-                    record_route(&mut req, &self.cfg.identity, &self.signer, from);
+                    let token = self.flow_token(from);
+                    record_route(&mut req, &self.cfg.identity, &token);
                 }
                 self.forward(key, req, from, target, now);
             }
@@ -571,10 +595,12 @@ impl EdgeCore {
     }
 
     fn top_route_is_ours(&self, req: &Request) -> bool {
-        req.headers
-            .get(&HeaderName::Route)
-            .and_then(|r| voxbin_sip::NameAddr::parse(r).ok())
-            .is_some_and(|r| self.cfg.identity.is_ours(&r.uri))
+        let Some(top) = req.headers.get(&HeaderName::Route) else {
+            return false;
+        };
+        let me = &self.cfg.identity;
+        me.own_route_text(top).is_some()
+            || voxbin_sip::NameAddr::parse(top).is_ok_and(|r| me.is_ours(&r.uri))
     }
 
     fn options_answer(&self, req: &Request) -> Response {
@@ -586,22 +612,37 @@ impl EdgeCore {
 
     /// Who a new request claims to be, when that claim must be proven.
     fn claim(&self, req: &Request) -> Option<Claim> {
-        let from = req.headers.from_hdr().ok()?;
-        let from_host = from.uri.host.to_string().to_ascii_lowercase();
-        if let Some(customer) = from_host.strip_suffix(&self.registrar_suffix) {
-            // A malformed customer id still claims the registrar domain: it must fail auth.
-            let customer_id = Uuid::parse_str(customer).unwrap_or(Uuid::nil());
-            return Some(Claim::Extension {
-                realm: from_host.clone(),
-                customer_id,
-                user: from.uri.user.clone().unwrap_or_default(),
-            });
+        if self.claims_registrar_in_from(req) {
+            let from = req.headers.from_hdr().ok()?;
+            let from_host = from.uri.host.to_string().to_ascii_lowercase();
+            if let Some(customer) = from_host.strip_suffix(&self.registrar_suffix) {
+                // A malformed customer id still claims the registrar domain: it must fail auth.
+                let customer_id = Uuid::parse_str(customer).unwrap_or(Uuid::nil());
+                return Some(Claim::Extension {
+                    realm: from_host.clone(),
+                    customer_id,
+                    user: from.uri.user.clone().unwrap_or_default(),
+                });
+            }
         }
-        let to_host = req.uri.host.to_string().to_ascii_lowercase();
-        if to_host.ends_with(&self.trunk_suffix) {
-            return Some(Claim::Trunk { domain: to_host });
-        }
-        None
+        let Host::Domain(to_host) = &req.uri.host else {
+            return None;
+        };
+        let to_host = to_host.to_ascii_lowercase();
+        to_host
+            .ends_with(&self.trunk_suffix)
+            .then_some(Claim::Trunk { domain: to_host })
+    }
+
+    /// Whether the From header's text mentions the registrar domain at all: most new calls
+    /// (from carriers and media nodes) do not, and need no From parse.
+    fn claims_registrar_in_from(&self, req: &Request) -> bool {
+        let needle = self.registrar_suffix.as_bytes();
+        req.headers.get(&HeaderName::From).is_some_and(|f| {
+            f.as_bytes()
+                .windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle))
+        })
     }
 
     fn job_done(&mut self, result: JobResult, now: Instant) {
@@ -705,7 +746,8 @@ impl EdgeCore {
             req.headers.set(HeaderName::PAssertedIdentity, pai);
         }
         if req.method == Method::Invite {
-            record_route(&mut req, &self.cfg.identity, &self.signer, from);
+            let token = self.flow_token(from);
+            record_route(&mut req, &self.cfg.identity, &token);
         }
         let target = Target::new(Transport::Udp, addr);
         self.forward(key, req, from, target, now);

@@ -37,11 +37,7 @@ fn core_with(nodes: &[&str]) -> EdgeCore {
         scanner_agents: vec!["friendly-scanner".into()],
     });
     let cfg = CoreConfig {
-        identity: Identity {
-            host: Host::V4([127, 0, 0, 1].into()),
-            port: 5060,
-            aliases: vec![],
-        },
+        identity: Identity::new(Host::V4([127, 0, 0, 1].into()), 5060, vec![]),
         domain: "voxbin.local".into(),
         timers: TimerConfig::default(),
     };

@@ -24,9 +24,22 @@ pub struct Identity {
     pub port: u16,
     /// Other `host:port` pairs that also mean "this edge" (listen addresses).
     pub aliases: Vec<(Host, u16)>,
+    /// `host:port` as written, kept since every in-dialog request is compared with it.
+    hostport: String,
 }
 
 impl Identity {
+    /// The edge at `host:port`, also known as each of `aliases`.
+    pub fn new(host: Host, port: u16, aliases: Vec<(Host, u16)>) -> Identity {
+        let hostport = format!("{host}:{port}");
+        Identity {
+            host,
+            port,
+            aliases,
+            hostport,
+        }
+    }
+
     /// Whether `uri` points at this edge (same host and port, default 5060 / 5061 for sips).
     pub fn is_ours(&self, uri: &Uri) -> bool {
         let default = if uri.scheme == Scheme::Sips {
@@ -40,8 +53,25 @@ impl Identity {
     }
 
     /// `host:port` as written in the edge's Via and Record-Route.
-    pub fn hostport(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+    pub fn hostport(&self) -> &str {
+        &self.hostport
+    }
+
+    /// Reads a Route value the edge wrote itself (`<sip:HOST:PORT;lr>` or
+    /// `<sip:HOST:PORT;lr;ftok=TOKEN>`, as [`record_route`] writes them) without parsing it:
+    /// `Some(token)` when it is one, `None` for anything else (which may still be ours).
+    pub fn own_route_text<'a>(&self, value: &'a str) -> Option<Option<&'a str>> {
+        let rest = value.strip_prefix("<sip:")?;
+        let rest = rest
+            .strip_prefix(self.hostport.as_str())?
+            .strip_prefix(";lr")?;
+        if rest == ">" {
+            return Some(None);
+        }
+        let token = rest.strip_prefix(";")?.strip_prefix(FLOW_PARAM)?;
+        let token = token.strip_prefix('=')?.strip_suffix('>')?;
+        let plain = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
+        (!token.is_empty() && token.as_bytes().iter().all(plain)).then_some(Some(token))
     }
 
     /// The URI of one of the edge's Record-Route entries.
@@ -62,21 +92,21 @@ fn host_eq(a: &Host, b: &Host) -> bool {
     }
 }
 
-/// Adds the edge's two Record-Route entries to a new INVITE that came from `source`.
-pub fn record_route(req: &mut Request, me: &Identity, signer: &FlowSigner, source: Target) {
+/// Adds the edge's two Record-Route entries to a new INVITE whose source has the flow `token`
+/// ([`FlowSigner::encode`]).
+pub fn record_route(req: &mut Request, me: &Identity, token: &str) {
     let hostport = me.hostport();
-    let token = signer.encode(source);
     // Written directly: the same text as NameAddr/Uri would give, without building them.
     let mut inner = String::with_capacity(12 + hostport.len());
     inner.push_str("<sip:");
-    inner.push_str(&hostport);
+    inner.push_str(hostport);
     inner.push_str(";lr");
     let mut outer = String::with_capacity(inner.len() + 8 + token.len());
     outer.push_str(&inner);
     outer.push(';');
     outer.push_str(FLOW_PARAM);
     outer.push('=');
-    outer.push_str(&token);
+    outer.push_str(token);
     outer.push('>');
     inner.push('>');
     // insert_first puts each before the current first Record-Route: inner ends on top.
@@ -119,35 +149,43 @@ pub fn loose_route(
             .rposition(|h| h.name == HeaderName::Route)
             .ok_or(RouteError::NotOurs)?;
         let value = req.headers.0.remove(last).value;
-        let popped = std::mem::replace(
-            &mut req.uri,
-            NameAddr::parse(&value)
-                .map_err(|_| RouteError::BadRoute)?
-                .uri,
-        );
-        return next_after(req, Some(popped), me, signer);
+        let target = NameAddr::parse(&value)
+            .map_err(|_| RouteError::BadRoute)?
+            .uri;
+        let popped = std::mem::replace(&mut req.uri, target);
+        let token = popped.params.value(FLOW_PARAM).map(str::to_string);
+        return next_after(req, Some(token), me, signer);
     }
     next_after(req, None, me, signer)
 }
 
+/// Pops the routes of the edge on top of `req`; `last_ours` is the flow token of a route
+/// popped already (`Some(None)`: one without a token).
 fn next_after(
     req: &mut Request,
-    mut last_ours: Option<Uri>,
+    mut last_ours: Option<Option<String>>,
     me: &Identity,
     signer: &FlowSigner,
 ) -> Result<NextHop, RouteError> {
     while let Some(value) = req.headers.get(&HeaderName::Route) {
-        let route = NameAddr::parse(value).map_err(|_| RouteError::BadRoute)?;
-        if !me.is_ours(&route.uri) {
-            break;
-        }
+        // The edge's own routes come back as it wrote them: read those without a parse.
+        let token = match me.own_route_text(value) {
+            Some(token) => token.map(str::to_string),
+            None => {
+                let route = NameAddr::parse(value).map_err(|_| RouteError::BadRoute)?;
+                if !me.is_ours(&route.uri) {
+                    break;
+                }
+                route.uri.params.value(FLOW_PARAM).map(str::to_string)
+            }
+        };
         req.headers.remove_first(&HeaderName::Route);
-        last_ours = Some(route.uri);
+        last_ours = Some(token);
     }
     let last = last_ours.ok_or(RouteError::NotOurs)?;
-    if let Some(token) = last.params.value(FLOW_PARAM) {
+    if let Some(token) = last {
         return signer
-            .decode(token)
+            .decode(&token)
             .map(NextHop::Flow)
             .ok_or(RouteError::ForgedToken);
     }
@@ -189,11 +227,11 @@ mod tests {
     use voxbin_sip::Message;
 
     fn me() -> Identity {
-        Identity {
-            host: Host::V4([127, 0, 0, 1].into()),
-            port: 5060,
-            aliases: vec![(Host::Domain("edge.example".into()), 5060)],
-        }
+        Identity::new(
+            Host::V4([127, 0, 0, 1].into()),
+            5060,
+            vec![(Host::Domain("edge.example".into()), 5060)],
+        )
     }
 
     fn request(text: &str) -> Request {
@@ -224,7 +262,7 @@ Content-Length: 0
     fn requests_from_either_side_find_their_way_through_any_node() {
         let signer = FlowSigner::new(b"cluster");
         let mut invite = request(INVITE);
-        record_route(&mut invite, &me(), &signer, caller());
+        record_route(&mut invite, &me(), &signer.encode(caller()));
         let rr: Vec<NameAddr> = invite.headers.record_routes().unwrap();
         assert_eq!(rr.len(), 3);
         assert!(me().is_ours(&rr[0].uri) && rr[0].uri.params.value(FLOW_PARAM).is_none());
@@ -310,6 +348,33 @@ Content-Length: 0
             loose_route(&mut req, &me(), &signer),
             Err(RouteError::ForgedToken)
         );
+    }
+
+    #[test]
+    fn the_edges_own_routes_are_read_from_their_text() {
+        let me = me();
+        let signer = FlowSigner::new(b"k");
+        let mut req = request("INVITE sip:b@10.0.0.2 SIP/2.0\nVia: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bK1\nFrom: <sip:a@x>;tag=1\nTo: <sip:b@y>\nCall-ID: c\nCSeq: 1 INVITE\n\n");
+        record_route(&mut req, &me, &signer.encode(caller()));
+        let written: Vec<String> = req
+            .headers
+            .get_all(&HeaderName::RecordRoute)
+            .map(str::to_string)
+            .collect();
+        assert_eq!(me.own_route_text(&written[0]), Some(None));
+        let token = me.own_route_text(&written[1]).flatten().expect("a token");
+        assert_eq!(signer.decode(token), Some(caller()));
+        // Anything else is left to the parser, even when it names the edge.
+        for other in [
+            "<sip:127.0.0.1;lr>",
+            "<sip:127.0.0.1:5060;lr;x=1>",
+            "<sip:127.0.0.1:5060>",
+            "<sip:127.0.0.1:5060;lr;ftok=a b>",
+            "<sip:127.0.0.1:50600;lr>",
+            "<sip:edge.example:5060;lr>",
+        ] {
+            assert_eq!(me.own_route_text(other), None, "{other}");
+        }
     }
 
     #[test]

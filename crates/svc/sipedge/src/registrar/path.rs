@@ -33,7 +33,7 @@ pub fn initial_request_on_path(
     }
     if let (Method::Invite, NextHop::Flow(phone)) = (&req.method, hop) {
         let hostport = me.hostport();
-        let towards_phone = path_for(&hostport, signer, *phone);
+        let towards_phone = path_for(hostport, signer, *phone);
         // insert_first puts each on top: the one towards the phone ends up first.
         req.headers
             .insert_first(HeaderName::RecordRoute, format!("<sip:{hostport};lr>"));
@@ -49,11 +49,7 @@ mod tests {
     use voxbin_sip::{parse_datagram, Host, Message, NameAddr, Transport};
 
     fn me() -> Identity {
-        Identity {
-            host: Host::V4([127, 0, 0, 1].into()),
-            port: 5060,
-            aliases: vec![],
-        }
+        Identity::new(Host::V4([127, 0, 0, 1].into()), 5060, vec![])
     }
 
     fn request(text: &str) -> Request {
@@ -88,7 +84,7 @@ Content-Length: 0
     #[test]
     fn a_media_node_reaches_the_phone_by_its_path_and_both_sides_route_back() {
         let signer = FlowSigner::new(b"cluster");
-        let path = path_for(&me().hostport(), &signer, phone());
+        let path = path_for(me().hostport(), &signer, phone());
         let mut req = invite(&path);
         let hop = loose_route(&mut req, &me(), &signer).unwrap();
         assert_eq!(hop, NextHop::Flow(phone()));
@@ -121,7 +117,7 @@ Content-Length: 0
     #[test]
     fn others_on_a_path_lose_their_asserted_identity_and_get_no_record_route() {
         let signer = FlowSigner::new(b"cluster");
-        let mut req = invite(&path_for(&me().hostport(), &signer, phone()));
+        let mut req = invite(&path_for(me().hostport(), &signer, phone()));
         let hop = loose_route(&mut req, &me(), &signer).unwrap();
         initial_request_on_path(&mut req, &hop, false, &me(), &signer);
         assert!(req.headers.get(&HeaderName::PAssertedIdentity).is_none());
