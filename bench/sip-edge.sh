@@ -11,8 +11,8 @@
 # record-routing proxy with the dispatcher (bench/kamailio/proxy.cfg, run with its fast
 # allocator `-x fm -X fm`, 4 UDP workers). Reported per proxy: CPU microseconds per completed
 # call (utime+stime of the proxy's processes from /proc before and after the run, divided by
-# successful calls), failed calls, p50/p99 call setup time (INVITE sent to 200 received, as sipp
-# measures it, 1 ms resolution), and the ratio Voxbin/Kamailio of CPU per call. On 2 cores the
+# successful calls; the "(user)" column is the utime part), failed calls, p50/p99 call setup
+# time (INVITE sent to 200 received, as sipp measures it, 1 ms resolution), and the ratio Voxbin/Kamailio of CPU per call. On 2 cores the
 # two sipp processes share the machine with the proxy, so sipp saturates first: compare CPU
 # per call, not throughput.
 set -euo pipefail
@@ -45,16 +45,17 @@ trap cleanup EXIT
 tck=$(getconf CLK_TCK)
 proxy_port=15090; uas_port=15092; uac_port=15094
 
-# utime+stime in clock ticks of a process and its direct children (Kamailio's workers).
+# "utime stime" in clock ticks of a process and its direct children (Kamailio's workers).
 cpu_ticks() {
-  local main=$1 total=0 p stat
+  local main=$1 user=0 sys=0 p stat
   for p in $main $(ps -o pid= --ppid "$main" 2>/dev/null); do
     [ -r "/proc/$p/stat" ] || continue
     stat=$(sed 's/^.*) //' "/proc/$p/stat")
     # after "pid (comm) ": state is field 1, so utime and stime are fields 12 and 13
-    total=$((total + $(echo "$stat" | awk '{print $12 + $13}')))
+    user=$((user + $(echo "$stat" | awk '{print $12}')))
+    sys=$((sys + $(echo "$stat" | awk '{print $13}')))
   done
-  echo "$total"
+  echo "$user $sys"
 }
 
 start_uas() {
@@ -88,7 +89,7 @@ start_kamailio() {
 
 stop_pid() { kill "$1" 2>/dev/null || true; for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.05; done; }
 
-# run NAME RATE -> "cpu_us_per_call failed successful p50 p99"
+# run NAME RATE -> "cpu_us_per_call failed successful p50 p99 user_us_per_call"
 run() {
   local name=$1 rate=$2 calls uas proxy before after out rtt
   calls=$((rate * secs))
@@ -125,20 +126,25 @@ run() {
     grep -o 'Aborting call on [a-zA-Z ]*\|unexpected message[^:]*' "$dir/$name-$rate.err" |
       sort | uniq -c | sort -rn | head -3 | sed "s/^/  $name failures: /" >&2
   fi
-  local us=0
-  [ "$ok" -gt 0 ] && us=$(( (after - before) * 1000000 / tck / ok ))
-  echo "$us $failed $ok $p50 $p99"
+  local us=0 user_us=0 b_user b_sys a_user a_sys
+  read -r b_user b_sys <<<"$before"
+  read -r a_user a_sys <<<"$after"
+  if [ "$ok" -gt 0 ]; then
+    us=$(( (a_user + a_sys - b_user - b_sys) * 1000000 / tck / ok ))
+    user_us=$(( (a_user - b_user) * 1000000 / tck / ok ))
+  fi
+  echo "$us $failed $ok $p50 $p99 $user_us"
 }
 
 # The machine's load next to the table: other work on the cores skews failures and p99 more
 # than CPU per call.
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-9s %6s %8s %10s %7s %8s %8s\n' proxy rate calls "cpu_us/call" failed "p50_ms" "p99_ms"
+printf '%-9s %6s %8s %10s %9s %7s %8s %8s\n' proxy rate calls "cpu_us/call" "(user)" failed "p50_ms" "p99_ms"
 for rate in $rates; do
-  read -r v_us v_failed v_ok v_p50 v_p99 < <(run voxbin "$rate")
-  read -r k_us k_failed k_ok k_p50 k_p99 < <(run kamailio "$rate")
-  printf '%-9s %6s %8s %10s %7s %8s %8s\n' voxbin "$rate" "$v_ok" "$v_us" "$v_failed" "$v_p50" "$v_p99"
-  printf '%-9s %6s %8s %10s %7s %8s %8s\n' kamailio "$rate" "$k_ok" "$k_us" "$k_failed" "$k_p50" "$k_p99"
+  read -r v_us v_failed v_ok v_p50 v_p99 v_user < <(run voxbin "$rate")
+  read -r k_us k_failed k_ok k_p50 k_p99 k_user < <(run kamailio "$rate")
+  printf '%-9s %6s %8s %10s %9s %7s %8s %8s\n' voxbin "$rate" "$v_ok" "$v_us" "$v_user" "$v_failed" "$v_p50" "$v_p99"
+  printf '%-9s %6s %8s %10s %9s %7s %8s %8s\n' kamailio "$rate" "$k_ok" "$k_us" "$k_user" "$k_failed" "$k_p50" "$k_p99"
   if [ "$k_us" -gt 0 ]; then
     echo "ratio at $rate calls/s: voxbin uses $(awk -v a="$v_us" -v b="$k_us" 'BEGIN{printf "%.2f", a/b}')x Kamailio's CPU per call"
   fi
