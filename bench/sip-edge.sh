@@ -4,6 +4,7 @@
 #   RATES="250 500 1000" bash bench/sip-edge.sh     (several offered rates, same run)
 #   WARMUP=35 (seconds of calls at the same rate before measuring; 0 skips it)
 #   VOXBIN_BIN=path (a voxbin release binary to measure instead of building one)
+#   MIMALLOC_PURGE_DELAY (default -1, as deploy/k8s runs the edge; 10 is mimalloc's own default)
 # Each call is INVITE, 100, 180, 200, ACK, BYE, 200 (crates/svc/sipedge/tests/sipp/uac_call.xml
 # against uas_call.xml, no hold time). Both proxies get the same calls at the same rate, one
 # after the other, on this machine: the Voxbin edge (`voxbin serve --role sip-edge`, one media
@@ -68,7 +69,7 @@ start_voxbin() {
   VOXBIN_DATA_DIR="$dir/voxbin" VOXBIN_HEALTH_LISTEN=127.0.0.1:18780 VOXBIN_METRICS_LISTEN=127.0.0.1:18781 \
   VOXBIN_SIP_LISTEN=127.0.0.1:$proxy_port VOXBIN_SIP_MEDIA_NODES=127.0.0.1:$uas_port \
   VOXBIN_SIP_RATE_LIMIT_IP_PER_SEC=1000000 VOXBIN_SIP_RATE_LIMIT_IP_BURST=1000000 \
-  VOXBIN_LOG_LEVEL=warn VOXBIN_LOG_FORMAT=json \
+  VOXBIN_LOG_LEVEL=warn VOXBIN_LOG_FORMAT=json MIMALLOC_PURGE_DELAY="${MIMALLOC_PURGE_DELAY:--1}" \
     "$bin" serve --role sip-edge >"$dir/voxbin.out" 2>"$dir/voxbin.err" &
   local pid=$!
   pids+=("$pid")
