@@ -82,18 +82,23 @@ async fn next_event(rx: &mut mpsc::UnboundedReceiver<(String, Value)>) -> (Strin
         .expect("the event channel is open")
 }
 
+/// The relay's view of the test's session.
+async fn session(client: &BusClient) -> Value {
+    client
+        .call(
+            "rtp-relay",
+            Method::Get,
+            "/v1/rtpsessions/call-1@test",
+            None,
+        )
+        .await
+        .unwrap()
+}
+
 /// Waits until the relay counted `n` packets from `side` of the first stream.
 async fn wait_for_packets(client: &BusClient, side: &str, n: u64) {
     for _ in 0..500 {
-        let q: Value = client
-            .call(
-                "rtp-relay",
-                Method::Get,
-                "/v1/rtpsessions/call-1@test",
-                None,
-            )
-            .await
-            .unwrap();
+        let q = session(client).await;
         if q["streams"][0][side]["packets"].as_u64() >= Some(n) {
             return;
         }
@@ -169,15 +174,7 @@ async fn endpoints_behind_nat_talk_through_the_relay_until_deleted() {
     b.send_to(&rtp(4), relay_addr(to_b)).unwrap();
     assert_eq!(recv_seq(&a).map(|r| r.0), Some(4));
 
-    let q: Value = client
-        .call(
-            "rtp-relay",
-            Method::Get,
-            "/v1/rtpsessions/call-1@test",
-            None,
-        )
-        .await
-        .unwrap();
+    let q = session(&client).await;
     let s = &q["streams"][0];
     assert_eq!(
         (s["a"]["packets"].as_u64(), s["b"]["packets"].as_u64()),
