@@ -56,6 +56,67 @@ impl Headers {
             m.msg_len = 0;
         }
     }
+
+    /// Receives into every header with one `recvmmsg`; answers how many datagrams arrived.
+    ///
+    /// # Safety
+    /// Every iovec must point at a live buffer of at least its `iov_len` bytes.
+    pub unsafe fn receive(&mut self, fd: RawFd, flags: libc::c_int) -> io::Result<usize> {
+        self.ready_to_receive();
+        // SAFETY: the headers point at their own iovecs and addresses; the caller vouches for
+        // the buffers.
+        let n = unsafe {
+            libc::recvmmsg(
+                fd,
+                self.msgs.as_mut_ptr(),
+                self.msgs.len() as libc::c_uint,
+                flags,
+                std::ptr::null_mut(),
+            )
+        };
+        usize::try_from(n).map_err(|_| io::Error::last_os_error())
+    }
+
+    /// Sends headers `0..total` with as few `sendmmsg` calls as the kernel allows; answers how
+    /// many went out. A call that fails names its first datagram: `refused` hears its index and
+    /// the error and says whether to skip just it and go on (else the rest are not sent).
+    ///
+    /// # Safety
+    /// Headers `0..total` must point at live buffers and hold their destinations.
+    pub unsafe fn send(
+        &mut self,
+        fd: RawFd,
+        total: usize,
+        flags: libc::c_int,
+        mut refused: impl FnMut(usize, io::Error) -> bool,
+    ) -> usize {
+        let (mut next, mut sent) = (0, 0);
+        while next < total {
+            // SAFETY: headers `next..total` are wired up, as the caller vouches.
+            let n = unsafe {
+                libc::sendmmsg(
+                    fd,
+                    self.msgs.as_mut_ptr().add(next),
+                    (total - next) as libc::c_uint,
+                    flags,
+                )
+            };
+            if n > 0 {
+                next += n as usize;
+                sent += n as usize;
+                continue;
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            if !refused(next, e) {
+                break;
+            }
+            next += 1;
+        }
+        sent
+    }
 }
 
 /// Receive buffers of one socket's loop.
@@ -100,23 +161,13 @@ impl RecvBatch {
     /// socket's read timeout allows (`wait`) or not at all; answers how many arrived (0 on a
     /// timeout, an interrupted call, or an ICMP error report of an earlier send).
     pub fn recv(&mut self, fd: RawFd, wait: bool) -> usize {
-        self.h.ready_to_receive();
         let flags = if wait {
             libc::MSG_WAITFORONE
         } else {
             libc::MSG_DONTWAIT
         };
-        // SAFETY: every header points at buffers owned by this boxed batch, sized as declared.
-        let n = unsafe {
-            libc::recvmmsg(
-                fd,
-                self.h.msgs.as_mut_ptr(),
-                RECV_BATCH as libc::c_uint,
-                flags,
-                std::ptr::null_mut(),
-            )
-        };
-        self.received = usize::try_from(n).unwrap_or(0);
+        // SAFETY: every iovec points into `bufs`, owned by this boxed batch, sized as declared.
+        self.received = unsafe { self.h.receive(fd, flags) }.unwrap_or(0);
         self.received
     }
 
@@ -173,28 +224,14 @@ impl SendBatch {
             self.h.iov[j].iov_len = *len;
             self.h.msgs[j].msg_hdr.msg_namelen = to_storage(*to, &mut self.h.addrs[j]);
         }
-        let mut next = 0;
-        while next < total {
-            // SAFETY: headers `next..total` point at live iovecs, addresses and arena bytes.
-            let n = unsafe {
-                libc::sendmmsg(
-                    fd,
-                    self.h.msgs.as_mut_ptr().add(next),
-                    (total - next) as libc::c_uint,
-                    0,
-                )
-            };
-            if n > 0 {
-                next += n as usize;
-                continue;
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                // An error belongs to the first datagram of the call: report it and go on.
-                failed(self.queued[next].2, e);
-                next += 1;
-            }
-        }
+        let queued = &self.queued;
+        // SAFETY: headers `0..total` point into the arena and hold their destinations.
+        unsafe {
+            self.h.send(fd, total, 0, |j, e| {
+                failed(queued[j].2, e);
+                true
+            })
+        };
         self.queued.clear();
         self.arena.clear();
     }

@@ -41,25 +41,19 @@ impl Batch {
 
     /// Receives up to [`BATCH`] datagrams from `fd` without blocking; answers how many.
     pub fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
-        self.rx.ready_to_receive();
-        // SAFETY: every header points at buffers owned by this boxed batch, sized as declared.
-        let n = unsafe {
-            libc::recvmmsg(
-                fd,
-                self.rx.msgs.as_mut_ptr(),
-                BATCH as libc::c_uint,
-                libc::MSG_DONTWAIT,
-                std::ptr::null_mut(),
-            )
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            return match e.kind() {
-                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(0),
-                _ => Err(e),
-            };
+        // SAFETY: every iovec points at one of `bufs`, owned by this boxed batch.
+        match unsafe { self.rx.receive(fd, libc::MSG_DONTWAIT) } {
+            Ok(n) => Ok(n),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
+                Ok(0)
+            }
+            Err(e) => Err(e),
         }
-        Ok(n as usize)
     }
 
     /// Datagram `i` of the last receive and its source.
@@ -82,31 +76,14 @@ impl Batch {
     pub fn flush(&mut self, fd: RawFd) -> usize {
         let total = self.queued;
         self.queued = 0;
-        let (mut next, mut sent) = (0, 0);
-        while next < total {
-            // SAFETY: headers `next..total` point at live buffers of this batch.
-            let n = unsafe {
-                libc::sendmmsg(
-                    fd,
-                    self.tx.msgs.as_mut_ptr().add(next),
-                    (total - next) as libc::c_uint,
-                    libc::MSG_DONTWAIT,
-                )
-            };
-            if n > 0 {
-                next += n as usize;
-                sent += n as usize;
-                continue;
-            }
-            match io::Error::last_os_error().kind() {
-                io::ErrorKind::Interrupted => {}
-                // a full socket buffer: drop the rest, as a congested UDP path does
-                io::ErrorKind::WouldBlock => break,
-                // an error tied to the first datagram (e.g. an ICMP refusal): drop just it
-                _ => next += 1,
-            }
+        // SAFETY: headers `0..total` point at received buffers and hold their destinations.
+        unsafe {
+            self.tx.send(fd, total, libc::MSG_DONTWAIT, |_, e| {
+                // a full socket buffer: drop the rest, as a congested UDP path does; another
+                // error is tied to the first datagram (e.g. an ICMP refusal): drop just it
+                e.kind() != io::ErrorKind::WouldBlock
+            })
         }
-        sent
     }
 }
 
