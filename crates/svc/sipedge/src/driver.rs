@@ -137,6 +137,8 @@ pub struct Driver {
 struct Running {
     d: Driver,
     sends: Box<SendBatch>,
+    /// Destinations the kernel refused a datagram for, not yet told to the core.
+    refused: Vec<Target>,
     pending_jobs: Vec<Job>,
     stream_out: tmpsc::UnboundedSender<Outgoing>,
     nudge_from: Option<SocketAddr>,
@@ -160,6 +162,7 @@ impl Driver {
         let mut r = Running {
             d: self,
             sends: SendBatch::new(),
+            refused: Vec::new(),
             pending_jobs: Vec::new(),
             stream_out,
             nudge_from,
@@ -308,14 +311,13 @@ impl Running {
     /// Sends the queued datagrams; a refused one is reported to the core, whose answers to
     /// that go out too.
     fn send_queued(&mut self) {
-        let fd = self.d.udp.as_raw_fd();
-        while self.sends.pending() > 0 {
-            let mut failed = Vec::new();
-            self.sends.flush(fd, |to, e| {
-                tracing::debug!(target = %to, error = %e, "SIP send failed");
-                failed.push(Target::new(Transport::Udp, to));
-            });
-            for target in failed {
+        loop {
+            self.send_socket();
+            let refused = std::mem::take(&mut self.refused);
+            if refused.is_empty() {
+                return;
+            }
+            for target in refused {
                 self.d
                     .core
                     .handle(Input::SendFailed(target), Instant::now());
@@ -324,10 +326,20 @@ impl Running {
         }
     }
 
-    /// Queues a datagram, sending the queue first when it is full.
+    /// Sends what is queued, nothing more; refusals wait in `refused` for the core.
+    fn send_socket(&mut self) {
+        let refused = &mut self.refused;
+        self.sends.flush(self.d.udp.as_raw_fd(), |to, e| {
+            tracing::debug!(target = %to, error = %e, "SIP send failed");
+            refused.push(Target::new(Transport::Udp, to));
+        });
+    }
+
+    /// Queues a datagram, sending the full queue first (without asking the core for more, so
+    /// datagrams leave in the order the core made them).
     fn queue_udp(&mut self, to: SocketAddr, write: impl Fn(&mut Vec<u8>)) {
         if !self.sends.queue(to, &write) {
-            self.send_queued();
+            self.send_socket();
             self.sends.queue(to, &write);
         }
     }
