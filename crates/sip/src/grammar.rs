@@ -62,6 +62,8 @@ fn skip_plain(bytes: &[u8], mut i: usize, table: &[bool; 256]) -> usize {
 }
 
 /// Finds the first `sep` byte outside double quotes and angle brackets.
+///
+/// Brackets nest as `balanced` counts them, so the items of a balanced list are balanced too.
 pub(crate) fn find_top_level(s: &str, sep: u8) -> Option<usize> {
     let bytes = s.as_bytes();
     let other;
@@ -74,7 +76,7 @@ pub(crate) fn find_top_level(s: &str, sep: u8) -> Option<usize> {
         }
     };
     let mut in_quotes = false;
-    let mut in_angle = false;
+    let mut depth = 0u32;
     let mut i = skip_plain(bytes, 0, table);
     while i < bytes.len() {
         let b = bytes[i];
@@ -87,10 +89,10 @@ pub(crate) fn find_top_level(s: &str, sep: u8) -> Option<usize> {
         } else if b == b'"' {
             in_quotes = true;
         } else if b == b'<' {
-            in_angle = true;
+            depth += 1;
         } else if b == b'>' {
-            in_angle = false;
-        } else if b == sep && !in_angle {
+            depth = depth.saturating_sub(1);
+        } else if b == sep && depth == 0 {
             return Some(i);
         }
         i = skip_plain(bytes, i + 1, table);
@@ -224,6 +226,16 @@ mod tests {
             items,
             vec![r#""Doe, John" <sip:a@b;x=1,2>;tag=1"#, "<sip:c@d>"]
         );
+    }
+
+    #[test]
+    fn items_of_a_balanced_list_are_balanced_when_brackets_nest() {
+        // Found by the fuzzer: a comma between a nested `>` and the outer one split the value.
+        let value = r#"a <b <c>, d>, e"#;
+        assert!(balanced(value));
+        let items: Vec<_> = split_list(value).collect();
+        assert_eq!(items, vec!["a <b <c>, d>", "e"]);
+        assert!(items.iter().all(|i| balanced(i)));
     }
 
     #[test]
