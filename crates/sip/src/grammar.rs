@@ -149,9 +149,8 @@ pub(crate) fn balanced(s: &str) -> bool {
     !in_quotes && depth == 0
 }
 
-/// Appends a decimal number without going through `fmt`.
-pub(crate) fn push_u32(out: &mut Vec<u8>, mut n: u32) {
-    let mut buf = [0u8; 10];
+/// The decimal digits of `n`, written at the end of `buf`.
+fn decimal(buf: &mut [u8; 10], mut n: u32) -> &[u8] {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -161,7 +160,12 @@ pub(crate) fn push_u32(out: &mut Vec<u8>, mut n: u32) {
             break;
         }
     }
-    out.extend_from_slice(&buf[i..]);
+    &buf[i..]
+}
+
+/// Appends a decimal number without going through `fmt`.
+pub(crate) fn push_u32(out: &mut Vec<u8>, n: u32) {
+    out.extend_from_slice(decimal(&mut [0; 10], n));
 }
 
 /// Appends `bytes` in lower-case hex to a string.
@@ -176,19 +180,8 @@ pub fn push_hex(out: &mut String, bytes: &[u8]) {
 
 /// Appends `n` in decimal to a string.
 pub fn push_u32_str(out: &mut String, n: u32) {
-    let mut digits = [0u8; 10];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
     // only ASCII digits were written
-    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or("0"));
+    out.push_str(std::str::from_utf8(decimal(&mut [0; 10], n)).unwrap_or("0"));
 }
 
 /// Appends a dotted IPv4 address (the formatter costs more than parsing the message did).

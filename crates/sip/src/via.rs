@@ -109,9 +109,9 @@ text_form!(Via, 64);
 /// (`SIP/2.0/<transport> <sent-by>;params`, no spaces inside), read without building a [`Via`]:
 /// transaction matching needs them for every message. `None` for any other shape; callers then
 /// parse the Via, so the same text always takes the same path.
-pub fn sent_by_and_branch(value: &str) -> Option<(&str, Option<&str>)> {
+pub(crate) fn sent_by_and_branch(value: &str) -> Option<(&str, Option<&str>)> {
     let rest = value.strip_prefix("SIP/2.0/")?;
-    let sp = rest.as_bytes().iter().position(|&b| b == b' ')?;
+    let sp = rest.find(' ')?;
     if !is_token(&rest[..sp]) {
         return None;
     }
@@ -119,36 +119,23 @@ pub fn sent_by_and_branch(value: &str) -> Option<(&str, Option<&str>)> {
     if rest.as_bytes().contains(&b'"') {
         return None; // a quoted parameter value may hide a ';'
     }
-    let end = rest
-        .as_bytes()
-        .iter()
-        .position(|&b| b == b';')
-        .unwrap_or(rest.len());
+    let end = rest.find(';').unwrap_or(rest.len());
     let sent_by = &rest[..end];
     let plain = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']');
     if sent_by.is_empty() || !sent_by.as_bytes().iter().all(plain) {
         return None;
     }
     // Parameters are only looked through for `branch`: the Via is validated where it is parsed.
-    let params = &rest.as_bytes()[end..];
     let mut branch = None;
-    let mut i = 0;
-    while i < params.len() {
-        // `i` is at a ';'
-        let from = i + 1;
-        let to = params[from..]
-            .iter()
-            .position(|&b| b == b';')
-            .map_or(params.len(), |p| from + p);
-        let p = &params[from..to];
-        if p.len() >= 7 && p[..7].eq_ignore_ascii_case(b"branch=") {
-            let v = &rest[end + from + 7..end + to];
+    for p in rest[end..].split(';').skip(1) {
+        if p.len() >= 7 && p.as_bytes()[..7].eq_ignore_ascii_case(b"branch=") {
+            // the first 7 bytes are ASCII, so 7 is a char boundary
+            let v = &p[7..];
             if !is_token(v) {
                 return None;
             }
             branch = Some(v);
         }
-        i = to;
     }
     Some((sent_by, branch))
 }

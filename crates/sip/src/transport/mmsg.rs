@@ -49,7 +49,7 @@ impl Headers {
     }
 
     /// Readies every header for `recvmmsg` (room for any address, nothing received yet).
-    pub fn ready_to_receive(&mut self) {
+    fn ready_to_receive(&mut self) {
         for m in self.msgs.iter_mut() {
             m.msg_hdr.msg_namelen =
                 std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
