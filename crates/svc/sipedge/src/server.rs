@@ -123,7 +123,7 @@ impl SipEdge {
         );
         let auth = Authenticator::new(secret.as_bytes(), Directory::new(bus));
         let identity = identity(&settings, udp_addr);
-        let edge_name = format!("{}:{}", identity.host, identity.port);
+        let edge_name = identity.hostport().to_string();
         let (nudger, wakes) = Nudger::new(udp_addr).map_err(bind_error)?;
         let announcements = subscribe_media_nodes(&deps.bus, &edge_name, nudger.clone()).await?;
         let registrar = Registrar::new(

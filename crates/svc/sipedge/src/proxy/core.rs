@@ -202,8 +202,6 @@ pub struct EdgeCore {
     instance: u32,
     tally: Tally,
     flushed: Option<Instant>,
-    /// `host:port` of the edge's Via and Record-Route.
-    hostport: String,
     /// Timer C deadlines in the order they were set (each is now + TIMER_C, so sorted).
     timer_c: VecDeque<(Instant, TxKey)>,
     swept: Option<Instant>,
@@ -215,7 +213,6 @@ impl EdgeCore {
     /// A core with its dispatcher, guard and cluster flow signer.
     pub fn new(cfg: CoreConfig, dispatcher: Dispatcher, guard: Guard, signer: FlowSigner) -> Self {
         let domain = cfg.domain.to_ascii_lowercase();
-        let cfg_hostport = cfg.identity.hostport().to_string();
         let m = edge_metrics();
         for n in dispatcher.nodes() {
             m.media_node_up
@@ -239,7 +236,6 @@ impl EdgeCore {
             flushed: None,
             timer_c: VecDeque::new(),
             swept: None,
-            hostport: cfg_hostport,
             flow_tokens: HashMap::default(),
         }
     }
@@ -833,11 +829,12 @@ impl EdgeCore {
     /// The edge's Via value for a request sent over `transport` with `branch`.
     fn via(&self, transport: Transport, branch: &str) -> String {
         let name = transport.via_name();
-        let mut via = String::with_capacity(24 + name.len() + self.hostport.len() + branch.len());
+        let hostport = self.cfg.identity.hostport();
+        let mut via = String::with_capacity(24 + name.len() + hostport.len() + branch.len());
         via.push_str("SIP/2.0/");
         via.push_str(name);
         via.push(' ');
-        via.push_str(&self.hostport);
+        via.push_str(hostport);
         via.push_str(";branch=");
         via.push_str(branch);
         via.push_str(";rport");
@@ -1127,12 +1124,12 @@ impl EdgeCore {
             HeaderName::Via,
             self.via(Transport::Udp, &probe_branch(token)),
         );
-        let me = Uri::sip(Some("edge"), id.host.clone(), Some(id.port));
+        let me = Uri::sip(Some("edge"), id.host().clone(), Some(id.port()));
         h.push(HeaderName::From, format!("<{me}>;tag=vxprobe"));
         h.push(HeaderName::To, format!("<{uri}>"));
         h.push(
             HeaderName::CallId,
-            format!("vxprobe-{token}-{}@{}", self.instance, id.host),
+            format!("vxprobe-{token}-{}@{}", self.instance, id.host()),
         );
         h.push(HeaderName::CSeq, "1 OPTIONS");
         h.push(HeaderName::MaxForwards, "70");

@@ -19,12 +19,12 @@ pub const FLOW_PARAM: &str = "ftok";
 #[derive(Debug, Clone)]
 pub struct Identity {
     /// Host written in Via and Record-Route.
-    pub host: Host,
+    host: Host,
     /// Port written in Via and Record-Route.
-    pub port: u16,
+    port: u16,
     /// Other `host:port` pairs that also mean "this edge" (listen addresses).
-    pub aliases: Vec<(Host, u16)>,
-    /// `host:port` as written, kept since every in-dialog request is compared with it.
+    aliases: Vec<(Host, u16)>,
+    /// `host:port` as written, derived once: every in-dialog request is compared with it.
     hostport: String,
 }
 
@@ -38,6 +38,16 @@ impl Identity {
             aliases,
             hostport,
         }
+    }
+
+    /// Host written in Via and Record-Route.
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// Port written in Via and Record-Route.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Whether `uri` points at this edge (same host and port, default 5060 / 5061 for sips).
