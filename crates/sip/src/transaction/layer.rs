@@ -218,8 +218,8 @@ impl Transactions {
     fn forget(&mut self, id: u64) {
         if let Some(tx) = self.txs.remove(&id) {
             let key = match tx {
-                Tx::Client(c) => c.key.clone(),
-                Tx::Server(s) => s.key.clone(),
+                Tx::Client(c) => c.key,
+                Tx::Server(s) => s.key,
             };
             self.ids.remove(&key);
             self.out
