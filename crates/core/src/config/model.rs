@@ -430,7 +430,13 @@ pub struct SipConfig {
     pub register_max_expires: u32,
     /// Most contacts one extension may register at once.
     pub register_max_contacts: u32,
+    /// Microseconds the edge may wait after a busy UDP read so the next read takes several
+    /// datagrams at once (fewer wake-ups and system calls under load); 0 never waits.
+    pub udp_coalesce_us: u32,
 }
+
+/// Longest `sip.udp_coalesce_us` accepted: 20 ms.
+pub const MAX_UDP_COALESCE_US: u32 = 20_000;
 
 /// One parsed `sip.media_nodes` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -532,6 +538,12 @@ impl SipConfig {
                     "must be between 1 and sip.register_max_expires ({})",
                     self.register_max_expires
                 ),
+            ));
+        }
+        if self.udp_coalesce_us > MAX_UDP_COALESCE_US {
+            return Err((
+                "sip.udp_coalesce_us",
+                format!("must be at most {MAX_UDP_COALESCE_US} (SIP answers would lag)"),
             ));
         }
         if self.domain.trim().is_empty() || self.domain.contains(|c: char| c.is_whitespace()) {
@@ -697,6 +709,7 @@ impl Config {
                 register_min_expires: 60,
                 register_max_expires: 3600,
                 register_max_contacts: 10,
+                udp_coalesce_us: 2000,
             },
             rtp: RtpConfig {
                 port_min: 10000,
@@ -878,6 +891,8 @@ mod sip_tests {
             ),
             ("VOXBIN_SIP_TLS_CERT", "/etc/cert.pem", "sip.tls_key"),
             ("VOXBIN_SIP_DOMAIN", " ", "sip.domain"),
+            ("VOXBIN_SIP_UDP_COALESCE_US", "50000", "sip.udp_coalesce_us"),
+            ("VOXBIN_SIP_UDP_COALESCE_US", "soon", "sip.udp_coalesce_us"),
         ];
         for (var, value, key) in cases {
             let e = with_env(&[(var, value)]).unwrap_err();

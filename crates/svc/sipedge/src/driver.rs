@@ -7,10 +7,12 @@
 //! node announcements, resolved names, the start of a drain) arrives on a channel as a
 //! [`Wake`], and its sender nudges the loop with a one-byte datagram from a socket of its own
 //! (see [`Nudger`]), so the loop never waits on two things at once. Reads time out every
-//! [`TICK`] so that timers are served on an idle socket. Sends over TCP, TLS and WebSocket
-//! go, in order, through one task of the process's runtime.
+//! [`TICK`] so that timers are served on an idle socket. Under load the loop waits a moment
+//! before reading again so that each read takes several datagrams ([`crate::coalesce`]).
+//! Sends over TCP, TLS and WebSocket go, in order, through one task of the process's runtime.
 
 use crate::auth::{Authenticator, Kind};
+use crate::coalesce::Coalescer;
 use crate::medianode::MediaNodeAnnouncement;
 use crate::metrics::edge_metrics;
 use crate::proxy::core::{Claim, EdgeCore, Input, Job, JobResult, Output};
@@ -23,7 +25,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc as tmpsc;
-use voxbin_sip::transport::mmsg::{RecvBatch, SendBatch};
+use voxbin_sip::transport::mmsg::{RecvBatch, SendBatch, RECV_BATCH};
 use voxbin_sip::{Incoming, Message, ParseError, SipTransport, Target, Transport};
 
 /// Longest wait on the socket before timers are looked at (SIP timers are 500 ms and up).
@@ -131,6 +133,8 @@ pub struct Driver {
     pub nudger: Nudger,
     /// The receiving end of the nudger's channel.
     pub wakes: Receiver<Wake>,
+    /// Longest wait after a busy read (`sip.udp_coalesce_us`).
+    pub coalesce: Duration,
 }
 
 /// The loop's working state.
@@ -180,6 +184,7 @@ impl Running {
         // The first tick sends the first health checks; later ones follow their deadlines.
         self.d.core.handle(Input::Tick, Instant::now());
         let mut received = RecvBatch::new();
+        let mut coalescer = Coalescer::new(self.d.coalesce, Instant::now());
         let fd = self.d.udp.as_raw_fd();
         loop {
             // 0 on a timeout, or on ICMP news of an earlier send: nothing to read now.
@@ -242,6 +247,10 @@ impl Running {
             {
                 tracing::info!("sip-edge drained");
                 return self.stop();
+            }
+            let wait = coalescer.after_read(n, n == RECV_BATCH, Instant::now());
+            if !wait.is_zero() {
+                std::thread::sleep(wait);
             }
         }
     }

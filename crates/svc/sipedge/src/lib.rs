@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod bindings;
+pub mod coalesce;
 pub mod directory;
 pub mod dispatcher;
 pub mod driver;

@@ -178,6 +178,7 @@ impl SipEdge {
             jobs,
             nudger,
             wakes,
+            coalesce: settings.udp_coalesce,
         };
         let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
         // The edge's loop gets a thread of its own: every datagram is handled where it was

@@ -49,6 +49,8 @@ pub struct EdgeSettings {
     pub register_max_expires: u32,
     /// Most contacts per extension.
     pub register_max_contacts: usize,
+    /// Longest wait after a busy UDP read (see [`crate::coalesce`]).
+    pub udp_coalesce: Duration,
 }
 
 impl EdgeSettings {
@@ -105,6 +107,7 @@ impl EdgeSettings {
             register_min_expires: c.register_min_expires,
             register_max_expires: c.register_max_expires,
             register_max_contacts: c.register_max_contacts.max(1) as usize,
+            udp_coalesce: Duration::from_micros(c.udp_coalesce_us.into()),
         })
     }
 
