@@ -5,6 +5,7 @@
 #   WARMUP=35 (seconds of calls at the same rate before measuring; 0 skips it)
 #   VOXBIN_BIN=path (a voxbin release binary to measure instead of building one)
 #   MIMALLOC_PURGE_DELAY (default -1, as deploy/k8s runs the edge; 10 is mimalloc's own default)
+#   VOXBIN_SIP_UDP_COALESCE_US=0 (the edge without its wait between busy reads; default 2000)
 # Each call is INVITE, 100, 180, 200, ACK, BYE, 200 (crates/svc/sipedge/tests/sipp/uac_call.xml
 # against uas_call.xml, no hold time). Both proxies get the same calls at the same rate, one
 # after the other, on this machine: the Voxbin edge (`voxbin serve --role sip-edge`, one media
