@@ -32,6 +32,23 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A port for sipp's media sockets (`-mp`), which take it and the port two above: below the
+/// kernel's ephemeral range (so no socket picked by the kernel can hold it meanwhile) and
+/// between Voxbin's own RTP ranges in tests (10000-20000, relay 30000-39999), with it and
+/// the next three free a moment ago.
+pub fn free_media_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let start = (std::process::id() % 2000) as u16 * 4;
+    loop {
+        let n = NEXT.fetch_add(4, Ordering::SeqCst);
+        let p = 21000 + (start.wrapping_add(n)) % 8000;
+        if (p..p + 4).all(|p| std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok()) {
+            return p;
+        }
+    }
+}
+
 /// A port that was free a moment ago for UDP and for TCP alike (a SIP listener takes both;
 /// outgoing TCP connections hold ports that UDP shows free).
 pub fn free_udp_port() -> u16 {
