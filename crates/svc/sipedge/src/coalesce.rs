@@ -62,6 +62,7 @@ impl Coalescer {
 mod tests {
     use super::*;
 
+    const MS: Duration = Duration::from_millis(1);
     const WINDOW: Duration = Duration::from_millis(2);
 
     /// Feeds one read of `n` every `every` for `total`, answering the last decision.
@@ -86,22 +87,10 @@ mod tests {
         let start = Instant::now();
         let mut c = Coalescer::new(WINDOW, start);
         // 100 datagrams/s: 0.2 per window
-        let (t, wait) = feed(
-            &mut c,
-            start,
-            Duration::from_millis(10),
-            1,
-            Duration::from_secs(1),
-        );
+        let (t, wait) = feed(&mut c, start, MS * 10, 1, MS * 1000);
         assert_eq!(wait, Duration::ZERO);
         // 2,000 datagrams/s (about 150 calls/s): 4 per window, still answered at once
-        let (_, wait) = feed(
-            &mut c,
-            t,
-            Duration::from_millis(1),
-            2,
-            Duration::from_secs(1),
-        );
+        let (_, wait) = feed(&mut c, t, MS, 2, MS * 1000);
         assert_eq!(wait, Duration::ZERO);
     }
 
@@ -110,13 +99,7 @@ mod tests {
         let start = Instant::now();
         let mut c = Coalescer::new(WINDOW, start);
         // 13,000 datagrams/s, as 1,000 calls/s through a proxy: 26 per window
-        let (t, wait) = feed(
-            &mut c,
-            start,
-            Duration::from_millis(1),
-            13,
-            Duration::from_millis(250),
-        );
+        let (t, wait) = feed(&mut c, start, MS, 13, MS * 250);
         assert_eq!(wait, WINDOW);
         assert_eq!(
             c.after_read(16, true, t),
@@ -128,13 +111,7 @@ mod tests {
             Duration::ZERO,
             "nothing read, nothing to wait for"
         );
-        let (_, wait) = feed(
-            &mut c,
-            t,
-            Duration::from_millis(50),
-            1,
-            Duration::from_millis(500),
-        );
+        let (_, wait) = feed(&mut c, t, MS * 50, 1, MS * 500);
         assert_eq!(wait, Duration::ZERO);
     }
 
@@ -142,13 +119,7 @@ mod tests {
     fn a_zero_window_never_waits() {
         let start = Instant::now();
         let mut c = Coalescer::new(Duration::ZERO, start);
-        let (_, wait) = feed(
-            &mut c,
-            start,
-            Duration::from_micros(100),
-            8,
-            Duration::from_millis(300),
-        );
+        let (_, wait) = feed(&mut c, start, Duration::from_micros(100), 8, MS * 300);
         assert_eq!(wait, Duration::ZERO);
     }
 }

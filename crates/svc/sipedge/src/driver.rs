@@ -248,7 +248,7 @@ impl Running {
                 tracing::info!("sip-edge drained");
                 return self.stop();
             }
-            let wait = coalescer.after_read(n, n == RECV_BATCH, Instant::now());
+            let wait = coalescer.after_read(n, n == RECV_BATCH, now);
             if !wait.is_zero() {
                 std::thread::sleep(wait);
             }
