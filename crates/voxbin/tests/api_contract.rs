@@ -934,7 +934,7 @@ fn sipp_callee() -> (std::process::Child, u16) {
         .args(["-sf", &scenario, "-i", "127.0.0.1", "-p", &port.to_string()])
         .args([
             "-mp",
-            &support::free_media_port().to_string(),
+            &support::free_port_block().to_string(),
             "-m",
             "1",
             "-nostdin",

@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{free_media_port, free_udp_port};
+use support::{free_port_block, free_udp_port};
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -36,7 +36,7 @@ fn a_call_from_a_source_no_provider_has_is_refused_with_403_and_recorded() {
     let strict = "call.allow_loopback_carriers=false";
     let server = Server::start(&["--set", &set, "--set", &edge, "--set", &ng, "--set", strict]);
     let port = free_udp_port();
-    let rtp = free_media_port();
+    let rtp = free_port_block();
     let out = Command::new("sipp")
         .args(["-sf", &scenario("forbidden_source.xml"), "-s", "+15550123"])
         .args([

@@ -11,28 +11,9 @@ use serde_json::{json, Value};
 use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 use support::api::{create_tenant, send, Client, Reply};
-use support::Server;
-
-/// Next candidate in this test's port range (19000-19999).
-static NEXT_PORT: AtomicU16 = AtomicU16::new(0);
-
-/// A UDP port of 19000-19999 that was free a moment ago, with the three above it (sipp's
-/// media port takes RTP, RTCP and a video pair).
-fn port() -> u16 {
-    let start = (std::process::id() % 250) as u16 * 4;
-    loop {
-        let n = NEXT_PORT.fetch_add(4, Ordering::SeqCst);
-        let p = 19000 + (start + n) % 1000;
-        let free = |p: u16| UdpSocket::bind(("127.0.0.1", p)).is_ok();
-        if (p..p + 4).all(free) {
-            return p;
-        }
-        assert!(n < 4000, "no free port in 19000-19999");
-    }
-}
+use support::{free_port_block as port, Server};
 
 fn scenario(name: &str) -> String {
     let p: PathBuf = [

@@ -12,7 +12,7 @@
 
 mod support;
 
-use support::{free_media_port, free_udp_port};
+use support::{free_port_block, free_udp_port};
 
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -99,7 +99,7 @@ fn wait_metric(p: &Platform, metric: &str, ok: impl Fn(f64) -> bool) {
 /// `log`.
 fn phone(p: &Platform, answers: &str, log: &std::path::Path) -> Peer {
     let port = free_udp_port();
-    let rtp = free_media_port();
+    let rtp = free_port_block();
     let child = Command::new("sipp")
         .arg(&p.edge)
         .args(["-sf", &scenario("ext_phone.xml")])
@@ -167,7 +167,7 @@ impl Drop for Peer {
 /// messages go to `log`.
 fn caller(p: &Platform, name: &str, callee: &str, log: &std::path::Path) -> Output {
     let port = free_udp_port();
-    let rtp = free_media_port();
+    let rtp = free_port_block();
     Command::new("sipp")
         .arg(&p.edge)
         .args(["-sf", &scenario(name), "-s", callee])
@@ -373,7 +373,7 @@ fn super_admin(p: &Platform) -> Client {
 
 /// A sipp carrier answering one call on `port` and waiting for the platform's BYE.
 fn carrier(port: u16) -> Peer {
-    let rtp = free_media_port();
+    let rtp = free_port_block();
     let child = Command::new("sipp")
         .args(["-sf", &scenario("callee_answers.xml"), "-i", "127.0.0.1"])
         .args(["-p", &port.to_string(), "-mp", &rtp.to_string()])

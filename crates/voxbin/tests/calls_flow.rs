@@ -9,7 +9,7 @@
 
 mod support;
 
-use support::{free_media_port, free_udp_port};
+use support::{free_port_block, free_udp_port};
 
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -62,7 +62,7 @@ fn sipp_uac(p: &Platform, name: &str, service: &str) -> Child {
 /// Runs a sipp UAC `name` calling `service` at `127.0.0.1:<sip_port>`.
 fn sipp_uac_to(sip_port: u16, name: &str, service: &str) -> Child {
     let port = free_udp_port();
-    let rtp = free_media_port();
+    let rtp = free_port_block();
     Command::new("sipp")
         .args(["-sf", &scenario(name), "-s", service, "-i", "127.0.0.1"])
         .args(["-p", &port.to_string(), "-mp", &rtp.to_string()])
@@ -356,7 +356,7 @@ fn sipp_uas(port: u16) -> Child {
 
 /// A sipp callee running scenario `name` for one call on `port`.
 fn sipp_callee(port: u16, name: &str) -> Child {
-    let rtp = free_media_port();
+    let rtp = free_port_block();
     Command::new("sipp")
         .args(["-sf", &scenario(name), "-i", "127.0.0.1"])
         .args(["-p", &port.to_string()])

@@ -6,7 +6,7 @@
 
 mod support;
 
-use support::{free_media_port, free_udp_port};
+use support::{free_port_block, free_udp_port};
 
 use serde_json::{json, Value};
 use std::net::TcpStream;
@@ -424,7 +424,7 @@ fn a_real_calls_events_reach_its_customer_in_order_and_no_one_else() {
         env!("CARGO_MANIFEST_DIR")
     );
     let port = free_udp_port();
-    let rtp = free_media_port();
+    let rtp = free_port_block();
     let out = std::process::Command::new("sipp")
         .args(["-sf", &scenario, "-s", "+15550171", "-i", "127.0.0.1"])
         .args(["-p", &port.to_string(), "-mp", &rtp.to_string()])

@@ -32,21 +32,21 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A port for sipp's media sockets (`-mp`), which take it and the port two above: below the
-/// kernel's ephemeral range (so no socket picked by the kernel can hold it meanwhile) and
-/// between Voxbin's own RTP ranges in tests (10000-20000, relay 30000-39999), with it and
-/// the next three free a moment ago.
-pub fn free_media_port() -> u16 {
+/// A UDP port with the three above it free a moment ago, below the kernel's ephemeral range
+/// (no socket the kernel picks can take it meanwhile) and between Voxbin's RTP ranges in
+/// tests (media 10000-20000, relay 30000-39999): for sipp, whose media port (`-mp`) takes
+/// the port and the one two above, and for listeners a test names itself.
+pub fn free_port_block() -> u16 {
     use std::sync::atomic::{AtomicU16, Ordering};
     static NEXT: AtomicU16 = AtomicU16::new(0);
     let start = (std::process::id() % 2000) as u16 * 4;
-    loop {
-        let n = NEXT.fetch_add(4, Ordering::SeqCst);
-        let p = 21000 + (start.wrapping_add(n)) % 8000;
+    for _ in 0..2000 {
+        let p = 21000 + start.wrapping_add(NEXT.fetch_add(4, Ordering::SeqCst)) % 8000;
         if (p..p + 4).all(|p| std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok()) {
             return p;
         }
     }
+    panic!("no four free ports in a row in 21000-28999");
 }
 
 /// A port that was free a moment ago for UDP and for TCP alike (a SIP listener takes both;
