@@ -76,8 +76,7 @@ pub fn response_with_tag(req: &Request, status: u16, reason: &str, to_tag: &str)
                 .map(|a| a.tag().is_some())
                 .unwrap_or(true);
             if !has_tag {
-                line.value.push_str(";tag=");
-                line.value.push_str(to_tag);
+                line.value = format!("{};tag={to_tag}", line.value).into();
             }
         }
     }

@@ -3,6 +3,8 @@
 //! Record-Route, Max-Forwards, Expires). Content-Length is never stored here: it is derived
 //! from the body when the message is written.
 
+use bytestring::ByteString;
+
 use crate::cseq::CSeq;
 use crate::error::ParseError;
 use crate::header_name::HeaderName;
@@ -14,8 +16,9 @@ use crate::via::Via;
 pub struct Header {
     /// Field name.
     pub name: HeaderName,
-    /// Field value, trimmed, folded lines joined by one space.
-    pub value: String,
+    /// Field value, trimmed, folded lines joined by one space. A parsed value shares the
+    /// message's buffer, so copying a header (to forward or answer) allocates nothing.
+    pub value: ByteString,
 }
 
 /// The Contact header set of a REGISTER or dialog-creating message.
@@ -44,10 +47,7 @@ impl Headers {
 
     /// The first value of `name`.
     pub fn get(&self, name: &HeaderName) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|h| &h.name == name)
-            .map(|h| h.value.as_str())
+        self.0.iter().find(|h| &h.name == name).map(|h| &*h.value)
     }
 
     /// Every value of `name`, in order.
@@ -55,7 +55,7 @@ impl Headers {
         self.0
             .iter()
             .filter(move |h| &h.name == name)
-            .map(|h| h.value.as_str())
+            .map(|h| &*h.value)
     }
 
     /// True when at least one `name` line is present.
@@ -64,7 +64,7 @@ impl Headers {
     }
 
     /// Appends a line.
-    pub fn push(&mut self, name: HeaderName, value: impl Into<String>) {
+    pub fn push(&mut self, name: HeaderName, value: impl Into<ByteString>) {
         self.0.push(Header {
             name,
             value: value.into(),
@@ -72,7 +72,7 @@ impl Headers {
     }
 
     /// Inserts a line before the first line of the same name, or at the top if there is none.
-    pub fn insert_first(&mut self, name: HeaderName, value: impl Into<String>) {
+    pub fn insert_first(&mut self, name: HeaderName, value: impl Into<ByteString>) {
         let at = self.0.iter().position(|h| h.name == name).unwrap_or(0);
         self.0.insert(
             at,
@@ -84,7 +84,7 @@ impl Headers {
     }
 
     /// Replaces every `name` line by one line with `value` (at the first one's place).
-    pub fn set(&mut self, name: HeaderName, value: impl Into<String>) {
+    pub fn set(&mut self, name: HeaderName, value: impl Into<ByteString>) {
         let value = value.into();
         match self.0.iter().position(|h| h.name == name) {
             Some(at) => {
@@ -104,7 +104,7 @@ impl Headers {
     }
 
     /// Removes the first `name` line and returns its value.
-    pub fn remove_first(&mut self, name: &HeaderName) -> Option<String> {
+    pub fn remove_first(&mut self, name: &HeaderName) -> Option<ByteString> {
         let at = self.0.iter().position(|h| &h.name == name)?;
         Some(self.0.remove(at).value)
     }

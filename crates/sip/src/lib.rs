@@ -24,6 +24,8 @@ pub mod transport;
 mod uri;
 mod via;
 
+/// Header values and transaction keys: shared, immutable text (clones share the parsed buffer).
+pub use bytestring::ByteString;
 pub use cseq::CSeq;
 pub use error::ParseError;
 pub use grammar::{push_hex, push_ipv4, push_u32_str};

@@ -2,7 +2,10 @@
 //! framed by Content-Length). Bounded by `Limits`; malformed input is an error value, never a
 //! panic. Folded lines are joined, compact names expanded, list headers split one per line.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
+use bytestring::ByteString;
 
 use crate::error::ParseError;
 use crate::grammar::{balanced, is_token, split_list, trim_ws};
@@ -72,14 +75,14 @@ pub fn parse_datagram_with(buf: &[u8], limits: &Limits) -> Result<Message, Parse
         return Err(ParseError::bad("Empty message"));
     }
     let head_len = head_end(buf).ok_or(ParseError::bad("Missing end of headers"))?;
-    let (msg, content_length) = parse_head(&buf[..head_len], limits)?;
-    let rest = &buf[head_len..];
+    // One copy of the datagram: header values and body are slices of it.
+    let all = Bytes::copy_from_slice(buf);
+    let (msg, content_length) = parse_head(all.slice(..head_len), limits)?;
+    let rest = buf.len() - head_len;
     let body = match content_length {
-        Some(n) if n > rest.len() => {
-            return Err(ParseError::bad("Body shorter than Content-Length"))
-        }
-        Some(n) => &rest[..n],
-        None => rest,
+        Some(n) if n > rest => return Err(ParseError::bad("Body shorter than Content-Length")),
+        Some(n) => all.slice(head_len..head_len + n),
+        None => all.slice(head_len..),
     };
     Ok(with_body(msg, body))
 }
@@ -109,7 +112,7 @@ pub fn parse_stream_with(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseErr
     if head_len > limits.max_message {
         return Err(TOO_LARGE);
     }
-    let (msg, content_length) = parse_head(&buf[..head_len], limits)?;
+    let (msg, content_length) = parse_head(Bytes::copy_from_slice(&buf[..head_len]), limits)?;
     let total = head_len + content_length.unwrap_or(0);
     if total > limits.max_message {
         return Err(TOO_LARGE);
@@ -118,7 +121,7 @@ pub fn parse_stream_with(buf: &[u8], limits: &Limits) -> Result<Parsed, ParseErr
         return Ok(Parsed::Incomplete);
     }
     Ok(Parsed::Message {
-        msg: with_body(msg, &buf[head_len..total]),
+        msg: with_body(msg, Bytes::copy_from_slice(&buf[head_len..total])),
         consumed: total,
     })
 }
@@ -216,19 +219,19 @@ fn find_newline(buf: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Attaches the body bytes.
-fn with_body(mut msg: Message, body: &[u8]) -> Message {
+fn with_body(mut msg: Message, body: Bytes) -> Message {
     if !body.is_empty() {
-        let b = Bytes::copy_from_slice(body);
         match &mut msg {
-            Message::Request(r) => r.body = b,
-            Message::Response(r) => r.body = b,
+            Message::Request(r) => r.body = body,
+            Message::Response(r) => r.body = body,
         }
     }
     msg
 }
 
 /// Parses the start line and header lines; returns the message and Content-Length if present.
-fn parse_head(head: &[u8], limits: &Limits) -> Result<(Message, Option<usize>), ParseError> {
+/// `head` is the header block alone; the values are slices of it.
+fn parse_head(head: Bytes, limits: &Limits) -> Result<(Message, Option<usize>), ParseError> {
     // no early exit, so the scan vectorises
     let bad = head.iter().fold(false, |acc, &b| {
         acc | ((b < 0x20 && b != b'\t' && b != b'\r' && b != b'\n') || b == 0x7f)
@@ -236,14 +239,15 @@ fn parse_head(head: &[u8], limits: &Limits) -> Result<(Message, Option<usize>), 
     if bad {
         return Err(ParseError::bad("Control character in message"));
     }
-    let text =
-        std::str::from_utf8(head).map_err(|_| ParseError::bad("Invalid UTF-8 in headers"))?;
+    let head =
+        ByteString::try_from(head).map_err(|_| ParseError::bad("Invalid UTF-8 in headers"))?;
+    let text: &str = &head;
     let mut pos = 0;
     let mut lines = std::iter::from_fn(|| {
         if pos >= text.len() {
             return None;
         }
-        let end = find_newline(head, pos).unwrap_or(text.len());
+        let end = find_newline(text.as_bytes(), pos).unwrap_or(text.len());
         let line = &text[pos..end];
         pos = end + 1;
         Some(line.strip_suffix('\r').unwrap_or(line))
@@ -254,7 +258,8 @@ fn parse_head(head: &[u8], limits: &Limits) -> Result<(Message, Option<usize>), 
     }
     let mut headers = Headers::with_capacity(16);
     let mut content_length: Option<usize> = None;
-    let mut pending: Option<(HeaderName, bool, String)> = None;
+    // A value stays a slice of `text` unless folded lines have to be joined.
+    let mut pending: Option<(HeaderName, bool, Cow<'_, str>)> = None;
     for line in lines {
         if line.as_bytes().contains(&b'\r') {
             return Err(ParseError::bad("Bare CR in header"));
@@ -269,6 +274,7 @@ fn parse_head(head: &[u8], limits: &Limits) -> Result<(Message, Option<usize>), 
                 .ok_or(ParseError::bad("Continuation line without header"))?;
             let more = trim_ws(line);
             if !more.is_empty() {
+                let value = value.to_mut();
                 if !value.is_empty() {
                     value.push(' ');
                 }
@@ -276,8 +282,14 @@ fn parse_head(head: &[u8], limits: &Limits) -> Result<(Message, Option<usize>), 
             }
             continue;
         }
-        if let Some(p) = pending.take() {
-            finish_header(p, &mut headers, &mut content_length, limits)?;
+        if let Some((name, is_list, value)) = pending.take() {
+            let value = shared(&head, value);
+            finish_header(
+                (name, is_list, value),
+                &mut headers,
+                &mut content_length,
+                limits,
+            )?;
         }
         let colon = line
             .bytes()
@@ -289,18 +301,32 @@ fn parse_head(head: &[u8], limits: &Limits) -> Result<(Message, Option<usize>), 
         if matches!(name, HeaderName::Other(_)) && !is_token(text) {
             return Err(ParseError::bad("Bad header name"));
         }
-        pending = Some((name, is_list, trim_ws(&line[colon + 1..]).to_string()));
+        pending = Some((name, is_list, Cow::Borrowed(trim_ws(&line[colon + 1..]))));
     }
-    if let Some(p) = pending.take() {
-        finish_header(p, &mut headers, &mut content_length, limits)?;
+    if let Some((name, is_list, value)) = pending.take() {
+        let value = shared(&head, value);
+        finish_header(
+            (name, is_list, value),
+            &mut headers,
+            &mut content_length,
+            limits,
+        )?;
     }
     let msg = parse_start_line(start, headers)?;
     Ok((msg, content_length))
 }
 
+/// A value as a slice of the header block, or as its own text when folding rewrote it.
+fn shared(head: &ByteString, value: Cow<'_, str>) -> ByteString {
+    match value {
+        Cow::Borrowed(v) => head.slice_ref(v),
+        Cow::Owned(v) => ByteString::from(v),
+    }
+}
+
 /// Stores one complete header (splitting lists, taking Content-Length out).
 fn finish_header(
-    (name, is_list, value): (HeaderName, bool, String),
+    (name, is_list, value): (HeaderName, bool, ByteString),
     headers: &mut Headers,
     content_length: &mut Option<usize>,
     limits: &Limits,
@@ -318,7 +344,7 @@ fn finish_header(
             return Err(ParseError::bad("Unbalanced quotes or brackets in header"));
         }
         for item in split_list(&value) {
-            push_bounded(headers, name.clone(), item.to_string(), limits)?;
+            push_bounded(headers, name.clone(), value.slice_ref(item), limits)?;
         }
         return Ok(());
     }
@@ -329,7 +355,7 @@ fn finish_header(
 fn push_bounded(
     headers: &mut Headers,
     name: HeaderName,
-    value: String,
+    value: ByteString,
     limits: &Limits,
 ) -> Result<(), ParseError> {
     if headers.len() >= limits.max_headers {

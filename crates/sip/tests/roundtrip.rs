@@ -107,51 +107,51 @@ fn header() -> impl Strategy<Value = Header> {
     prop_oneof![
         via().prop_map(|v| Header {
             name: HeaderName::Via,
-            value: v.to_string()
+            value: v.to_string().into()
         }),
         name_addr().prop_map(|a| Header {
             name: HeaderName::From,
-            value: a.to_string()
+            value: a.to_string().into()
         }),
         name_addr().prop_map(|a| Header {
             name: HeaderName::To,
-            value: a.to_string()
+            value: a.to_string().into()
         }),
         name_addr().prop_map(|a| Header {
             name: HeaderName::Contact,
-            value: a.to_string()
+            value: a.to_string().into()
         }),
         name_addr().prop_map(|a| Header {
             name: HeaderName::Route,
-            value: a.to_string()
+            value: a.to_string().into()
         }),
         name_addr().prop_map(|a| Header {
             name: HeaderName::RecordRoute,
-            value: a.to_string()
+            value: a.to_string().into()
         }),
         "[a-zA-Z0-9@.-]{1,20}".prop_map(|v| Header {
             name: HeaderName::CallId,
-            value: v
+            value: v.into()
         }),
         (any::<u32>(), token()).prop_map(|(n, m)| Header {
             name: HeaderName::CSeq,
-            value: format!("{n} {m}"),
+            value: format!("{n} {m}").into(),
         }),
         any::<u8>().prop_map(|n| Header {
             name: HeaderName::MaxForwards,
-            value: n.to_string()
+            value: n.to_string().into()
         }),
         text().prop_map(|v| Header {
             name: HeaderName::Subject,
-            value: v
+            value: v.into()
         }),
         text().prop_map(|v| Header {
             name: HeaderName::Allow,
-            value: v
+            value: v.into()
         }),
         ("X-[a-zA-Z0-9]{1,8}", text()).prop_map(|(n, v)| Header {
             name: HeaderName::Other(n),
-            value: v,
+            value: v.into(),
         }),
     ]
 }

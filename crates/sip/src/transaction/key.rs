@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use bytestring::ByteString;
+
 use crate::error::ParseError;
 use crate::headers::Headers;
 use crate::message::{Request, Response};
@@ -24,11 +26,11 @@ pub struct TxKey {
     /// Client or server.
     pub side: Side,
     /// Top Via branch (or a substitute built from the request for RFC 2543 peers).
-    pub branch: String,
+    pub branch: ByteString,
     /// Method of the transaction (INVITE for its ACK; CANCEL is its own transaction).
     pub method: Method,
     /// Top Via sent-by (`host:port`) for server transactions, empty for client ones.
-    pub sent_by: String,
+    pub sent_by: ByteString,
 }
 
 impl fmt::Display for TxKey {
@@ -42,13 +44,20 @@ impl fmt::Display for TxKey {
 }
 
 /// The top Via's sent-by and branch: read from its text in the common shape, else parsed.
-/// Every message is matched through here, so the common shape allocates nothing but the key.
-fn top_via_parts(h: &Headers) -> Result<(String, Option<String>), ParseError> {
+/// Every message is matched through here, so the common shape shares the Via's text.
+fn top_via_parts(h: &Headers) -> Result<(ByteString, Option<ByteString>), ParseError> {
     let value = h
-        .get(&crate::HeaderName::Via)
+        .iter()
+        .find(|l| l.name == crate::HeaderName::Via)
+        .map(|l| &l.value)
         .ok_or(ParseError::bad("Missing Via header"))?;
     if let Some((sent_by, branch)) = crate::via::sent_by_and_branch(value) {
-        return Ok((sent_by.to_ascii_lowercase(), branch.map(str::to_string)));
+        let sent_by = if sent_by.bytes().any(|b| b.is_ascii_uppercase()) {
+            ByteString::from(sent_by.to_ascii_lowercase())
+        } else {
+            value.slice_ref(sent_by)
+        };
+        return Ok((sent_by, branch.map(|b| value.slice_ref(b))));
     }
     let via = Via::parse(value)?;
     let mut s = String::with_capacity(24);
@@ -57,21 +66,22 @@ fn top_via_parts(h: &Headers) -> Result<(String, Option<String>), ParseError> {
         s.push(':');
         crate::grammar::push_u32_str(&mut s, u32::from(p));
     }
-    Ok((s.to_ascii_lowercase(), via.branch().map(str::to_string)))
+    s.make_ascii_lowercase();
+    Ok((ByteString::from(s), via.branch().map(ByteString::from)))
 }
 
 /// The branch, or for an RFC 2543 peer (no magic cookie) a substitute made of what the
 /// request, its retransmissions, its ACK and our responses to it all carry unchanged.
-fn server_branch(h: &Headers, branch: Option<String>) -> Result<String, ParseError> {
+fn server_branch(h: &Headers, branch: Option<ByteString>) -> Result<ByteString, ParseError> {
     match branch {
         Some(b) if b.starts_with(crate::via::BRANCH_COOKIE) => Ok(b),
-        other => Ok(format!(
+        other => Ok(ByteString::from(format!(
             "2543|{}|{}|{}|{}",
             h.call_id()?,
             h.from_hdr()?.tag().unwrap_or(""),
             h.cseq()?.seq,
             other.as_deref().unwrap_or("")
-        )),
+        ))),
     }
 }
 
@@ -100,7 +110,7 @@ pub(crate) fn client_key(req: &Request) -> Result<TxKey, ParseError> {
         side: Side::Client,
         branch,
         method: req.method.clone(),
-        sent_by: String::new(),
+        sent_by: ByteString::new(),
     })
 }
 
@@ -112,7 +122,7 @@ pub(crate) fn response_client_key(resp: &Response) -> Result<TxKey, ParseError> 
         side: Side::Client,
         branch,
         method: resp.headers.cseq()?.method,
-        sent_by: String::new(),
+        sent_by: ByteString::new(),
     })
 }
 

@@ -25,7 +25,7 @@ pub(crate) fn stamp_received(req: &mut Request, source: SocketAddr) {
     if wants_rport {
         via.params.set("rport", Some(&source.port().to_string()));
     }
-    line.value = via.to_string();
+    line.value = via.to_string().into();
 }
 
 #[cfg(test)]

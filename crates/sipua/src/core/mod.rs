@@ -163,13 +163,13 @@ impl UaCore {
         let via = req.headers.top_via().ok()?;
         Some(TxKey {
             side: voxbin_sip::transaction::Side::Client,
-            branch: via.branch()?.to_string(),
+            branch: via.branch()?.into(),
             method: if req.method == Method::Ack {
                 Method::Invite
             } else {
                 req.method.clone()
             },
-            sent_by: String::new(),
+            sent_by: Default::default(),
         })
     }
 

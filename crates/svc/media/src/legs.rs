@@ -84,7 +84,7 @@ fn headers_json(req: &voxbin_sip::Request) -> Value {
     for h in req.headers.iter() {
         let name = h.name.as_str();
         if name.len() > 2 && name[..2].eq_ignore_ascii_case("x-") {
-            map.insert(name.to_string(), json!(h.value));
+            map.insert(name.to_string(), json!(&*h.value));
         }
     }
     Value::Object(map)

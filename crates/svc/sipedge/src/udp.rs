@@ -95,7 +95,7 @@ pub fn stamp_received(req: &mut Request, source: SocketAddr) {
         return;
     };
     if let Some(stamped) = stamp_via(&line.value, source) {
-        line.value = stamped;
+        line.value = stamped.into();
     }
 }
 

@@ -26,7 +26,7 @@ use voxbin_sip::transaction::{
     Input as TxInput, Output as TxOutput, Side, TimerConfig, Transactions, TxEvent, TxKey,
 };
 use voxbin_sip::{
-    HeaderName, Host, Message, Method, Request, Response, Target, Transport, Uri, Via,
+    ByteString, HeaderName, Host, Message, Method, Request, Response, Target, Transport, Uri, Via,
 };
 
 /// A randomly seeded fast hash for tables keyed by what peers send (SipHash showed in profiles).
@@ -805,9 +805,9 @@ impl EdgeCore {
         req.headers.insert_first(HeaderName::Via, via);
         let client = TxKey {
             side: Side::Client,
-            branch,
+            branch: branch.into(),
             method: req.method.clone(),
-            sent_by: String::new(),
+            sent_by: ByteString::new(),
         };
         let leg = self
             .legs

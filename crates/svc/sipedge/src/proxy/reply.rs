@@ -23,7 +23,7 @@ pub fn reply(req: &Request, status: u16, reason: &str) -> Response {
         } else if h.name == HeaderName::To {
             let needs_tag = status > 100 && !has_tag(&h.value);
             let value = if needs_tag {
-                format!("{};tag={}", h.value, local_tag(req))
+                format!("{};tag={}", h.value, local_tag(req)).into()
             } else {
                 h.value.clone()
             };
@@ -40,10 +40,11 @@ pub fn has_tag(value: &str) -> bool {
         Some(i) => &value[i..],
         None => value,
     };
-    params
-        .split(';')
-        .skip(1)
-        .any(|p| p.trim().to_ascii_lowercase().starts_with("tag="))
+    params.split(';').skip(1).any(|p| {
+        p.trim()
+            .get(..4)
+            .is_some_and(|t| t.eq_ignore_ascii_case("tag="))
+    })
 }
 
 /// A To tag for the edge's own responses, stable for one request on every node.
