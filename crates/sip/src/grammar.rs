@@ -63,7 +63,8 @@ fn skip_plain(bytes: &[u8], mut i: usize, table: &[bool; 256]) -> usize {
 
 /// Finds the first `sep` byte outside double quotes and angle brackets.
 ///
-/// Brackets nest as `balanced` counts them, so the items of a balanced list are balanced too.
+/// Brackets nest as `for_each_list_item` counts them, so the items of a balanced list are
+/// balanced too.
 pub(crate) fn find_top_level(s: &str, sep: u8) -> Option<usize> {
     let bytes = s.as_bytes();
     let other;
@@ -100,28 +101,15 @@ pub(crate) fn find_top_level(s: &str, sep: u8) -> Option<usize> {
     None
 }
 
-/// Iterates over the comma-separated elements of a list header, trimmed, skipping empties.
-pub(crate) fn split_list(s: &str) -> impl Iterator<Item = &str> {
-    let mut rest = Some(s);
-    std::iter::from_fn(move || loop {
-        let current = rest?;
-        let (item, next) = match find_top_level(current, b',') {
-            Some(i) => (&current[..i], Some(&current[i + 1..])),
-            None => (current, None),
-        };
-        rest = next;
-        let item = trim_ws(item);
-        if !item.is_empty() {
-            return Some(item);
-        }
-    })
-}
-
-/// True when every quote and angle bracket in `s` is closed.
-pub(crate) fn balanced(s: &str) -> bool {
+/// Calls `item` with each comma-separated element of a list header (trimmed, empties skipped),
+/// in one scan that also checks every quote and angle bracket is closed; stops when `item`
+/// returns false. Returns false for an unclosed (or unopened) quote or bracket, in which case
+/// the elements already reported mean nothing.
+pub(crate) fn for_each_list_item<'a>(s: &'a str, mut item: impl FnMut(&'a str) -> bool) -> bool {
     let bytes = s.as_bytes();
     let mut in_quotes = false;
-    let mut depth = 0i32;
+    let mut depth = 0u32;
+    let mut from = 0;
     let mut i = skip_plain(bytes, 0, &SPECIAL_COMMA);
     while i < bytes.len() {
         let b = bytes[i];
@@ -135,18 +123,29 @@ pub(crate) fn balanced(s: &str) -> bool {
             match b {
                 b'"' => in_quotes = true,
                 b'<' => depth += 1,
-                b'>' => {
-                    depth -= 1;
-                    if depth < 0 {
-                        return false;
+                b'>' if depth == 0 => return false,
+                b'>' => depth -= 1,
+                b',' if depth == 0 => {
+                    // a comma is ASCII, so `i` and `i + 1` are char boundaries
+                    let element = trim_ws(&s[from..i]);
+                    if !element.is_empty() && !item(element) {
+                        return true;
                     }
+                    from = i + 1;
                 }
                 _ => {}
             }
         }
         i = skip_plain(bytes, i + 1, &SPECIAL_COMMA);
     }
-    !in_quotes && depth == 0
+    if in_quotes || depth != 0 {
+        return false;
+    }
+    let element = trim_ws(&s[from..]);
+    if !element.is_empty() {
+        item(element);
+    }
+    true
 }
 
 /// The decimal digits of `n`, written at the end of `buf`.
@@ -211,12 +210,20 @@ mod tests {
         }
     }
 
+    /// The elements of a list, `None` when it is not balanced.
+    fn items(s: &str) -> Option<Vec<&str>> {
+        let mut out = Vec::new();
+        for_each_list_item(s, |i| {
+            out.push(i);
+            true
+        })
+        .then_some(out)
+    }
+
     #[test]
     fn list_split_respects_quotes_and_brackets() {
-        let items: Vec<_> =
-            split_list(r#""Doe, John" <sip:a@b;x=1,2>;tag=1 , <sip:c@d>,,"#).collect();
         assert_eq!(
-            items,
+            items(r#""Doe, John" <sip:a@b;x=1,2>;tag=1 , <sip:c@d>,,"#).unwrap(),
             vec![r#""Doe, John" <sip:a@b;x=1,2>;tag=1"#, "<sip:c@d>"]
         );
     }
@@ -224,17 +231,14 @@ mod tests {
     #[test]
     fn items_of_a_balanced_list_are_balanced_when_brackets_nest() {
         // Found by the fuzzer: a comma between a nested `>` and the outer one split the value.
-        let value = r#"a <b <c>, d>, e"#;
-        assert!(balanced(value));
-        let items: Vec<_> = split_list(value).collect();
-        assert_eq!(items, vec!["a <b <c>, d>", "e"]);
-        assert!(items.iter().all(|i| balanced(i)));
+        let list = items(r#"a <b <c>, d>, e"#).unwrap();
+        assert_eq!(list, vec!["a <b <c>, d>", "e"]);
+        assert!(list.iter().all(|i| items(i).is_some()));
     }
 
     #[test]
     fn escaped_quote_stays_inside_string() {
-        let items: Vec<_> = split_list(r#""a\",b" <sip:x@y>, <sip:z@w>"#).collect();
-        assert_eq!(items.len(), 2);
+        assert_eq!(items(r#""a\",b" <sip:x@y>, <sip:z@w>"#).unwrap().len(), 2);
     }
 
     #[test]
@@ -248,9 +252,10 @@ mod tests {
 
     #[test]
     fn balance_check_finds_unclosed_parts() {
-        assert!(balanced(r#""x" <sip:a@b>"#));
-        assert!(!balanced("<sip:a@b"));
-        assert!(!balanced("\"abc"));
-        assert!(!balanced("a>"));
+        assert!(items(r#""x" <sip:a@b>"#).is_some());
+        assert!(items("<sip:a@b").is_none());
+        assert!(items("\"abc").is_none());
+        assert!(items("a>").is_none());
+        assert!(items("a>, <b").is_none());
     }
 }

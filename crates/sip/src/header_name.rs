@@ -137,7 +137,7 @@ impl HeaderName {
                     buckets()[bucket(first, bytes.len())]
                         .iter()
                         .map(|&i| &KNOWN[i])
-                        .find(|k| k.1.eq_ignore_ascii_case(name))
+                        .find(|k| same_letters(k.1.as_bytes(), bytes))
                 }
             }
             _ => None,
@@ -158,6 +158,23 @@ impl HeaderName {
     pub fn is_list(&self) -> bool {
         self.known_index().is_some_and(|i| KNOWN[i].3)
     }
+}
+
+/// Case-insensitive equality of a known name (letters and `-`) and a token of the same
+/// length, eight bytes at a time: setting bit 5 folds letter case, and no other token byte
+/// folds onto a letter or `-`.
+fn same_letters(known: &[u8], name: &[u8]) -> bool {
+    const FOLD: u64 = 0x2020_2020_2020_2020;
+    let word = |b: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..b.len()].copy_from_slice(b);
+        u64::from_le_bytes(w) | FOLD
+    };
+    known.len() == name.len()
+        && known
+            .chunks(8)
+            .zip(name.chunks(8))
+            .all(|(k, n)| word(k) == word(n))
 }
 
 /// Longest name length with its own bucket; longer names share the last one.

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::error::ParseError;
-use crate::grammar::{balanced, is_token, split_list, trim_ws};
+use crate::grammar::{for_each_list_item, is_token, trim_ws};
 use crate::header_name::HeaderName;
 use crate::headers::{Header, Headers};
 use crate::message::{Message, Request, Response};
@@ -239,9 +239,13 @@ fn parse_head(head: Bytes, limits: &Limits) -> Result<(Message, Option<usize>), 
     if bad {
         return Err(ParseError::bad("Control character in message"));
     }
+    // CRs are counted (vectorised too) to tell bare ones without a second look at every line.
+    let crs: usize = head.iter().map(|&b| usize::from(b == b'\r')).sum();
     let head =
         ByteString::try_from(head).map_err(|_| ParseError::bad("Invalid UTF-8 in headers"))?;
     let text: &str = &head;
+    // CRs that end lines are counted as they are stripped: any other is a bare one.
+    let line_end_crs = std::cell::Cell::new(0usize);
     let mut pos = 0;
     let mut lines = std::iter::from_fn(|| {
         if pos >= text.len() {
@@ -250,20 +254,20 @@ fn parse_head(head: Bytes, limits: &Limits) -> Result<(Message, Option<usize>), 
         let end = find_newline(text.as_bytes(), pos).unwrap_or(text.len());
         let line = &text[pos..end];
         pos = end + 1;
-        Some(line.strip_suffix('\r').unwrap_or(line))
+        Some(match line.strip_suffix('\r') {
+            Some(l) => {
+                line_end_crs.set(line_end_crs.get() + 1);
+                l
+            }
+            None => line,
+        })
     });
     let start = lines.next().ok_or(ParseError::bad("Empty message"))?;
-    if start.as_bytes().contains(&b'\r') {
-        return Err(ParseError::bad("Bare CR in start line"));
-    }
     let mut headers = Headers::with_capacity(16);
     let mut content_length: Option<usize> = None;
     // A value stays a slice of `text` unless folded lines have to be joined.
     let mut pending: Option<(HeaderName, bool, Cow<'_, str>)> = None;
     for line in lines {
-        if line.as_bytes().contains(&b'\r') {
-            return Err(ParseError::bad("Bare CR in header"));
-        }
         if line.is_empty() {
             break;
         }
@@ -312,6 +316,13 @@ fn parse_head(head: Bytes, limits: &Limits) -> Result<(Message, Option<usize>), 
             limits,
         )?;
     }
+    if crs != line_end_crs.get() {
+        return Err(ParseError::bad(if start.contains('\r') {
+            "Bare CR in start line"
+        } else {
+            "Bare CR in header"
+        }));
+    }
     let msg = parse_start_line(start, headers)?;
     Ok((msg, content_length))
 }
@@ -340,13 +351,15 @@ fn finish_header(
         return Ok(());
     }
     if is_list && value.contains(',') {
-        if !balanced(&value) {
+        let mut pushed = Ok(());
+        let balanced = for_each_list_item(&value, |item| {
+            pushed = push_bounded(headers, name.clone(), value.slice_ref(item), limits);
+            pushed.is_ok()
+        });
+        if !balanced {
             return Err(ParseError::bad("Unbalanced quotes or brackets in header"));
         }
-        for item in split_list(&value) {
-            push_bounded(headers, name.clone(), value.slice_ref(item), limits)?;
-        }
-        return Ok(());
+        return pushed;
     }
     push_bounded(headers, name, value, limits)
 }

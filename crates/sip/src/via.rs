@@ -110,16 +110,18 @@ text_form!(Via, 64);
 /// transaction matching needs them for every message. `None` for any other shape; callers then
 /// parse the Via, so the same text always takes the same path.
 pub(crate) fn sent_by_and_branch(value: &str) -> Option<(&str, Option<&str>)> {
+    // Byte loops rather than `find`: these strings are short, and memchr's set-up costs more.
+    let at = |s: &str, b: u8| s.bytes().position(|c| c == b);
     let rest = value.strip_prefix("SIP/2.0/")?;
-    let sp = rest.find(' ')?;
+    let sp = at(rest, b' ')?;
     if !is_token(&rest[..sp]) {
         return None;
     }
     let rest = &rest[sp + 1..];
-    if rest.as_bytes().contains(&b'"') {
+    if at(rest, b'"').is_some() {
         return None; // a quoted parameter value may hide a ';'
     }
-    let end = rest.find(';').unwrap_or(rest.len());
+    let end = at(rest, b';').unwrap_or(rest.len());
     let sent_by = &rest[..end];
     let plain = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']');
     if sent_by.is_empty() || !sent_by.as_bytes().iter().all(plain) {
@@ -127,7 +129,11 @@ pub(crate) fn sent_by_and_branch(value: &str) -> Option<(&str, Option<&str>)> {
     }
     // Parameters are only looked through for `branch`: the Via is validated where it is parsed.
     let mut branch = None;
-    for p in rest[end..].split(';').skip(1) {
+    let mut tail = &rest[end..]; // empty, or `;` and the parameters
+    while let Some(after) = tail.strip_prefix(';') {
+        let stop = at(after, b';').unwrap_or(after.len());
+        let p = &after[..stop];
+        tail = &after[stop..];
         if p.len() >= 7 && p.as_bytes()[..7].eq_ignore_ascii_case(b"branch=") {
             // the first 7 bytes are ASCII, so 7 is a char boundary
             let v = &p[7..];
