@@ -91,10 +91,17 @@ pub struct Transactions {
 impl Transactions {
     /// An empty table with the given timers.
     pub fn new(cfg: TimerConfig) -> Transactions {
+        Self::with_capacity(cfg, 0)
+    }
+
+    /// An empty table with room for `n` live transactions before it grows. Growing a table of
+    /// 100 000 transactions copies and rehashes all of them at once, a pause of the loop that
+    /// calls `handle`, so a busy proxy sizes it up front.
+    pub fn with_capacity(cfg: TimerConfig, n: usize) -> Transactions {
         Transactions {
             cfg,
-            ids: HashMap::default(),
-            txs: HashMap::default(),
+            ids: HashMap::with_capacity_and_hasher(n, Default::default()),
+            txs: HashMap::with_capacity_and_hasher(n, IdHash),
             next_id: 0,
             deadlines: DeadlineQueue::default(),
             now: None,
