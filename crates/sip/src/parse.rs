@@ -286,14 +286,8 @@ fn parse_head(head: Bytes, limits: &Limits) -> Result<(Message, Option<usize>), 
             }
             continue;
         }
-        if let Some((name, is_list, value)) = pending.take() {
-            let value = shared(&head, value);
-            finish_header(
-                (name, is_list, value),
-                &mut headers,
-                &mut content_length,
-                limits,
-            )?;
+        if let Some(p) = pending.take() {
+            finish_header(p, &head, &mut headers, &mut content_length, limits)?;
         }
         let colon = line
             .bytes()
@@ -307,14 +301,8 @@ fn parse_head(head: Bytes, limits: &Limits) -> Result<(Message, Option<usize>), 
         }
         pending = Some((name, is_list, Cow::Borrowed(trim_ws(&line[colon + 1..]))));
     }
-    if let Some((name, is_list, value)) = pending.take() {
-        let value = shared(&head, value);
-        finish_header(
-            (name, is_list, value),
-            &mut headers,
-            &mut content_length,
-            limits,
-        )?;
+    if let Some(p) = pending.take() {
+        finish_header(p, &head, &mut headers, &mut content_length, limits)?;
     }
     if crs != line_end_crs.get() {
         return Err(ParseError::bad(if start.contains('\r') {
@@ -327,21 +315,19 @@ fn parse_head(head: Bytes, limits: &Limits) -> Result<(Message, Option<usize>), 
     Ok((msg, content_length))
 }
 
-/// A value as a slice of the header block, or as its own text when folding rewrote it.
-fn shared(head: &ByteString, value: Cow<'_, str>) -> ByteString {
-    match value {
-        Cow::Borrowed(v) => head.slice_ref(v),
-        Cow::Owned(v) => ByteString::from(v),
-    }
-}
-
-/// Stores one complete header (splitting lists, taking Content-Length out).
+/// Stores one complete header (splitting lists, taking Content-Length out); its value becomes
+/// a slice of the header block `head`, or its own text when folding rewrote it.
 fn finish_header(
-    (name, is_list, value): (HeaderName, bool, ByteString),
+    (name, is_list, value): (HeaderName, bool, Cow<'_, str>),
+    head: &ByteString,
     headers: &mut Headers,
     content_length: &mut Option<usize>,
     limits: &Limits,
 ) -> Result<(), ParseError> {
+    let value = match value {
+        Cow::Borrowed(v) => head.slice_ref(v),
+        Cow::Owned(v) => ByteString::from(v),
+    };
     if name == HeaderName::ContentLength {
         let n = parse_length(&value)?;
         if content_length.is_some_and(|old| old != n) {
