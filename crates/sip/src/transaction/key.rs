@@ -47,9 +47,7 @@ impl fmt::Display for TxKey {
 /// Every message is matched through here, so the common shape shares the Via's text.
 fn top_via_parts(h: &Headers) -> Result<(ByteString, Option<ByteString>), ParseError> {
     let value = h
-        .iter()
-        .find(|l| l.name == crate::HeaderName::Via)
-        .map(|l| &l.value)
+        .get_shared(&crate::HeaderName::Via)
         .ok_or(ParseError::bad("Missing Via header"))?;
     if let Some((sent_by, branch)) = crate::via::sent_by_and_branch(value) {
         let sent_by = if sent_by.bytes().any(|b| b.is_ascii_uppercase()) {
