@@ -165,17 +165,41 @@ impl HeaderName {
 /// match exactly and nothing but a letter's other case matches a letter.
 fn same_letters(known: &[u8], name: &[u8]) -> bool {
     const LETTER: u64 = 0x4040_4040_4040_4040;
-    let word = |b: &[u8]| {
+    let same = |k: u64, n: u64| {
+        let fold = (k & LETTER) >> 1;
+        (k | fold) == (n | fold)
+    };
+    let len = known.len();
+    if len != name.len() {
+        return false;
+    }
+    // Whole-word loads, the last one overlapping the one before: no copy into a buffer.
+    let word = |b: &[u8], at: usize| {
         let mut w = [0u8; 8];
-        w[..b.len()].copy_from_slice(b);
+        w.copy_from_slice(&b[at..at + 8]);
         u64::from_le_bytes(w)
     };
-    known.len() == name.len()
-        && known.chunks(8).zip(name.chunks(8)).all(|(k, n)| {
-            let (k, n) = (word(k), word(n));
-            let fold = (k & LETTER) >> 1;
-            (k | fold) == (n | fold)
-        })
+    let half = |b: &[u8], at: usize| {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&b[at..at + 4]);
+        u64::from(u32::from_le_bytes(w))
+    };
+    match len {
+        0 => true,
+        1..=3 => known
+            .iter()
+            .zip(name)
+            .all(|(&k, &n)| same(u64::from(k), u64::from(n))),
+        4..=7 => {
+            same(half(known, 0), half(name, 0)) && same(half(known, len - 4), half(name, len - 4))
+        }
+        _ => {
+            (0..len - 8)
+                .step_by(8)
+                .all(|at| same(word(known, at), word(name, at)))
+                && same(word(known, len - 8), word(name, len - 8))
+        }
+    }
 }
 
 /// Longest name length with its own bucket; longer names share the last one.
@@ -274,6 +298,26 @@ mod tests {
             HeaderName::Other(_)
         ));
         assert_eq!(HeaderName::parse("mAX-fORWARDS"), HeaderName::MaxForwards);
+    }
+
+    #[test]
+    fn every_known_name_matches_in_any_case_and_a_one_letter_change_does_not() {
+        // Names of every length take the one-to-three, four-to-seven and word-wide paths.
+        for (known, text, _, _) in KNOWN {
+            let upper = text.to_ascii_uppercase();
+            let lower = text.to_ascii_lowercase();
+            assert_eq!(&HeaderName::parse(&upper), known, "{upper}");
+            assert_eq!(&HeaderName::parse(&lower), known, "{lower}");
+            for i in 0..text.len() {
+                let mut changed = text.as_bytes().to_vec();
+                changed[i] = if changed[i] == b'x' { b'y' } else { b'x' };
+                let changed = String::from_utf8(changed).unwrap();
+                if changed.eq_ignore_ascii_case(text) {
+                    continue;
+                }
+                assert_ne!(&HeaderName::parse(&changed), known, "{changed}");
+            }
+        }
     }
 
     #[test]

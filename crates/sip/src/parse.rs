@@ -3,6 +3,9 @@
 //! panic. Folded lines are joined, compact names expanded, list headers split one per line.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 use bytes::Bytes;
 use bytestring::ByteString;
@@ -182,40 +185,40 @@ fn leading_crlf(buf: &[u8]) -> usize {
         .count()
 }
 
-/// Length of the header block including the blank line, if complete.
+/// Length of the header block including the blank line (CRLF or bare LF), if complete.
 fn head_end(buf: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while let Some(nl) = find_newline(buf, i) {
-        let next = nl + 1;
-        match buf.get(next) {
-            Some(b'\n') => return Some(next + 1),
-            Some(b'\r') if buf.get(next + 1) == Some(&b'\n') => return Some(next + 2),
-            _ => i = next,
-        }
+    static CRLF: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\n\r\n"));
+    static LF: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\n\n"));
+    let crlf = CRLF.find(buf);
+    // A bare-LF blank line counts only when it comes first.
+    let before = crlf.map_or(buf.len(), |i| i + 1);
+    match LF.find(&buf[..before]) {
+        Some(i) => Some(i + 2),
+        None => crlf.map(|i| i + 3),
     }
-    None
 }
 
-/// Index of the first `\n` at or after `from`, scanning eight bytes at a time.
-fn find_newline(buf: &[u8], from: usize) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const NL: u64 = LO * b'\n' as u64;
-    let mut i = from;
-    while i + 8 <= buf.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&buf[i..i + 8]);
-        let x = u64::from_le_bytes(word) ^ NL;
-        let found = x.wrapping_sub(LO) & !x & HI;
-        if found != 0 {
-            return Some(i + (found.trailing_zeros() / 8) as usize);
+/// Whether `head` holds a control character other than tab, CR and LF (or DEL), and how many
+/// CRs it holds; in 32-byte blocks with byte-wide counters so that the compiler vectorises it.
+fn scan_bytes(head: &[u8]) -> (bool, usize) {
+    let control = |b: u8| (b < 0x20) & (b != b'\t') & (b != b'\r') & (b != b'\n') | (b == 0x7f);
+    let mut bad = 0u8;
+    let mut crs = 0usize;
+    let mut blocks = head.chunks_exact(32);
+    for block in &mut blocks {
+        let (mut b_acc, mut cr) = (0u8, 0u8);
+        for &b in block {
+            b_acc |= u8::from(control(b));
+            cr += u8::from(b == b'\r');
         }
-        i += 8;
+        bad |= b_acc;
+        crs += usize::from(cr);
     }
-    buf.get(i..)?
-        .iter()
-        .position(|&b| b == b'\n')
-        .map(|p| i + p)
+    for &b in blocks.remainder() {
+        bad |= u8::from(control(b));
+        crs += usize::from(b == b'\r');
+    }
+    (bad != 0, crs)
 }
 
 /// Attaches the body bytes.
@@ -232,46 +235,24 @@ fn with_body(mut msg: Message, body: Bytes) -> Message {
 /// Parses the start line and header lines; returns the message and Content-Length if present.
 /// `head` is the header block alone; the values are slices of it.
 fn parse_head(head: Bytes, limits: &Limits) -> Result<(Message, Option<usize>), ParseError> {
-    // no early exit, so the scan vectorises
-    let bad = head.iter().fold(false, |acc, &b| {
-        acc | ((b < 0x20 && b != b'\t' && b != b'\r' && b != b'\n') || b == 0x7f)
-    });
+    let (bad, crs) = scan_bytes(&head);
     if bad {
         return Err(ParseError::bad("Control character in message"));
     }
-    // CRs are counted (vectorised too) to tell bare ones without a second look at every line.
-    let crs: usize = head.iter().map(|&b| usize::from(b == b'\r')).sum();
     let head =
         ByteString::try_from(head).map_err(|_| ParseError::bad("Invalid UTF-8 in headers"))?;
     let text: &str = &head;
-    // CRs that end lines are counted as they are stripped: any other is a bare one.
-    let line_end_crs = std::cell::Cell::new(0usize);
-    let mut pos = 0;
-    let mut lines = std::iter::from_fn(|| {
-        if pos >= text.len() {
-            return None;
-        }
-        let end = find_newline(text.as_bytes(), pos).unwrap_or(text.len());
-        let line = &text[pos..end];
-        pos = end + 1;
-        Some(match line.strip_suffix('\r') {
-            Some(l) => {
-                line_end_crs.set(line_end_crs.get() + 1);
-                l
-            }
-            None => line,
-        })
-    });
+    let mut lines = Lines::new(text);
     let start = lines.next().ok_or(ParseError::bad("Empty message"))?;
     let mut headers = Headers::with_capacity(16);
     let mut content_length: Option<usize> = None;
     // A value stays a slice of `text` unless folded lines have to be joined.
     let mut pending: Option<(HeaderName, bool, Cow<'_, str>)> = None;
-    for line in lines {
+    for line in lines.by_ref() {
         if line.is_empty() {
             break;
         }
-        if line.starts_with([' ', '\t']) {
+        if matches!(line.as_bytes().first(), Some(b' ' | b'\t')) {
             // folded continuation of the previous header (RFC 3261 7.3.1)
             let (_, _, value) = pending
                 .as_mut()
@@ -304,7 +285,7 @@ fn parse_head(head: Bytes, limits: &Limits) -> Result<(Message, Option<usize>), 
     if let Some(p) = pending.take() {
         finish_header(p, &head, &mut headers, &mut content_length, limits)?;
     }
-    if crs != line_end_crs.get() {
+    if crs != lines.line_end_crs {
         return Err(ParseError::bad(if start.contains('\r') {
             "Bare CR in start line"
         } else {
@@ -313,6 +294,46 @@ fn parse_head(head: Bytes, limits: &Limits) -> Result<(Message, Option<usize>), 
     }
     let msg = parse_start_line(start, headers)?;
     Ok((msg, content_length))
+}
+
+/// The lines of a header block, line ends (CRLF or bare LF) stripped.
+struct Lines<'a> {
+    text: &'a str,
+    pos: usize,
+    newlines: memchr::Memchr<'a>,
+    /// CRs stripped as line ends so far: any other CR of the block is a bare one.
+    line_end_crs: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        Lines {
+            text,
+            pos: 0,
+            newlines: memchr::memchr_iter(b'\n', text.as_bytes()),
+            line_end_crs: 0,
+        }
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let bytes = self.text.as_bytes();
+        if self.pos >= bytes.len() {
+            return None;
+        }
+        let end = self.newlines.next().unwrap_or(bytes.len());
+        let mut line_end = end;
+        if line_end > self.pos && bytes[line_end - 1] == b'\r' {
+            line_end -= 1;
+            self.line_end_crs += 1;
+        }
+        let line = &self.text[self.pos..line_end];
+        self.pos = end + 1;
+        Some(line)
+    }
 }
 
 /// Stores one complete header (splitting lists, taking Content-Length out); its value becomes
@@ -425,4 +446,55 @@ fn parse_start_line(line: &str, headers: Headers) -> Result<Message, ParseError>
         headers,
         body: Bytes::new(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPTIONS: &str = "OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:b@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n";
+
+    #[test]
+    fn a_control_byte_anywhere_in_the_head_is_refused() {
+        // Every offset, so both the 32-byte blocks and the tail of the scan are covered.
+        let head_len = OPTIONS.len() - 4;
+        for at in 0..head_len {
+            for bad in [0u8, 0x01, 0x1f, 0x7f] {
+                let mut raw = OPTIONS.as_bytes().to_vec();
+                if matches!(raw[at], b'\r' | b'\n') {
+                    continue;
+                }
+                raw[at] = bad;
+                let err = parse_datagram(&raw).unwrap_err();
+                assert!(
+                    err.reason() == "Control character in message"
+                        || err.reason() == "Missing end of headers",
+                    "{at}: {}",
+                    err.reason()
+                );
+            }
+        }
+        assert!(parse_datagram(OPTIONS.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn the_head_ends_at_the_first_blank_line_of_either_kind() {
+        assert_eq!(head_end(b"A\r\nB\r\n\r\nbody"), Some(8));
+        assert_eq!(head_end(b"A\nB\n\nbody\r\n\r\n"), Some(5));
+        assert_eq!(head_end(b"A\r\nB\n\r\nbody\n\n"), Some(7));
+        assert_eq!(head_end(b"A\nB\r\n\nC\r\n\r\n"), Some(6));
+        assert_eq!(head_end(b"A\r\nB\r\n"), None);
+        assert_eq!(head_end(b"A\r\r\nB"), None);
+    }
+
+    #[test]
+    fn bare_crs_are_told_from_line_ends() {
+        let bare = OPTIONS.replace("Call-ID: c1", "Call-ID: c\r1");
+        assert_eq!(
+            parse_datagram(bare.as_bytes()).unwrap_err().reason(),
+            "Bare CR in header"
+        );
+        let lf_only = OPTIONS.replace("\r\n", "\n");
+        assert!(parse_datagram(lf_only.as_bytes()).is_ok());
+    }
 }
