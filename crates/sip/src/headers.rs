@@ -8,8 +8,8 @@ use bytestring::ByteString;
 use crate::cseq::CSeq;
 use crate::error::ParseError;
 use crate::header_name::HeaderName;
-use crate::name_addr::NameAddr;
-use crate::via::Via;
+use crate::name_addr::{NameAddr, NameAddrRef};
+use crate::via::{Via, ViaRef};
 
 /// One header line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,6 +177,32 @@ impl Headers {
         )
     }
 
+    /// The top Via's sent-by and `branch` as written, when the Via has its common shape
+    /// (`SIP/2.0/<transport> <sent-by>;params`, no spaces or quotes inside); `None` for a missing
+    /// Via or any other shape, which [`Headers::top_via`] reads. No copy, no full parse.
+    pub fn top_via_ids(&self) -> Option<(&str, Option<&str>)> {
+        crate::via::sent_by_and_branch(self.get(&HeaderName::Via)?)
+    }
+
+    /// Checks the top Via, From and To the way [`Headers::top_via`], [`Headers::from_hdr`] and
+    /// [`Headers::to_hdr`] would read them, with the same errors, without copying anything:
+    /// every message is checked, few are taken apart further.
+    pub(crate) fn check_addressing(&self) -> Result<(), ParseError> {
+        let via = self
+            .get(&HeaderName::Via)
+            .ok_or(ParseError::bad("Missing Via header"))?;
+        ViaRef::parse(via)?;
+        let from = self
+            .get(&HeaderName::From)
+            .ok_or(ParseError::bad("Missing From header"))?;
+        NameAddrRef::parse(from).map_err(|_| ParseError::bad("Bad From header"))?;
+        let to = self
+            .get(&HeaderName::To)
+            .ok_or(ParseError::bad("Missing To header"))?;
+        NameAddrRef::parse(to).map_err(|_| ParseError::bad("Bad To header"))?;
+        Ok(())
+    }
+
     /// Every Via, top first.
     pub fn vias(&self) -> Result<Vec<Via>, ParseError> {
         self.get_all(&HeaderName::Via).map(Via::parse).collect()
@@ -299,6 +325,49 @@ mod tests {
         assert_eq!(h.top_via().unwrap_err().reason(), "Missing Via header");
         h.insert_first(HeaderName::RecordRoute, "<sip:edge;lr>");
         assert_eq!(h.0[0].name, HeaderName::RecordRoute);
+    }
+
+    #[test]
+    fn the_copy_free_check_agrees_with_the_parsers() {
+        let vias = [
+            "SIP/2.0/UDP a;branch=z9hG4bK1",
+            "SIP / 2.0 / TLS [2001:db8::9]:5061 ; branch=z9hG4bKx ; rport=7",
+            "SIP/2.0/UDP a:99999;branch=z9hG4bK1",
+            "SIP/2.0/UDP a;branch=",
+            "SIP/2.0/UDP a;",
+            "SIP/2.0 a",
+        ];
+        let addrs = [
+            "<sip:a@x>;tag=f",
+            "\"A \\\"q\\\"\" <sips:a:pw@[::1]:5061;transport=tls?X=1&Y=2>;tag=1;q=0.5",
+            "sip:carol@c.com;tag=xyz",
+            "tel:+1-555;phone-context=x",
+            "tel:+1;",
+            "<sip:a@x;>",
+            "<sip:@x>",
+            "<sip:a@x",
+            "sip:a@x?y=z",
+            "<http://x>",
+            "Bob <sip:a b@x>",
+            "<sip:a@x> junk",
+            "<sip:a@x>;=1",
+        ];
+        for via in vias {
+            for from in addrs {
+                for to in [addrs[0], from] {
+                    let mut h = Headers::new();
+                    h.push(HeaderName::Via, via);
+                    h.push(HeaderName::From, from);
+                    h.push(HeaderName::To, to);
+                    let parsed = h
+                        .top_via()
+                        .and_then(|_| h.from_hdr())
+                        .and_then(|_| h.to_hdr())
+                        .map(|_| ());
+                    assert_eq!(h.check_addressing(), parsed, "{via} / {from} / {to}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -58,9 +58,7 @@ impl Request {
     /// Checks the headers every request needs (RFC 3261 8.1.1): Via, From, To, Call-ID, a
     /// CSeq whose method matches the request line, and a numeric Max-Forwards if present.
     pub fn validate(&self) -> Result<(), ParseError> {
-        self.headers.top_via()?;
-        self.headers.from_hdr()?;
-        self.headers.to_hdr()?;
+        self.headers.check_addressing()?;
         self.headers.call_id()?;
         let cseq = self.headers.cseq()?;
         if cseq.method != self.method {
@@ -102,9 +100,7 @@ impl Response {
 
     /// Checks the headers every response needs: Via, From, To, Call-ID and CSeq.
     pub fn validate(&self) -> Result<(), ParseError> {
-        self.headers.top_via()?;
-        self.headers.from_hdr()?;
-        self.headers.to_hdr()?;
+        self.headers.check_addressing()?;
         self.headers.call_id()?;
         self.headers.cseq()?;
         Ok(())

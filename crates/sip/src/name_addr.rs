@@ -5,8 +5,8 @@ use crate::text_form::text_form;
 
 use crate::error::ParseError;
 use crate::grammar::trim_ws;
-use crate::params::Params;
-use crate::uri::Uri;
+use crate::params::{for_each_header_param, Params};
+use crate::uri::{Uri, UriRef};
 
 /// A display name, URI and header parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,50 +31,15 @@ impl NameAddr {
 
     /// Parses `"Name" <uri>;params`, `Name <uri>;params` or `uri;params`.
     pub fn parse(s: &str) -> Result<NameAddr, ParseError> {
-        let s = trim_ws(s);
-        let (display, after_display) = if let Some(rest) = s.strip_prefix('"') {
-            let end = closing_quote(rest).ok_or(ParseError::bad("Bad display name"))?;
-            let rest = trim_ws(&rest[end + 1..]);
-            if !rest.starts_with('<') {
-                return Err(ParseError::bad("Missing <uri> after display name"));
-            }
-            (Some(s[1..end + 1].to_string()), rest)
-        } else if let Some(lt) = s.find('<') {
-            let name = trim_ws(&s[..lt]);
-            if name.bytes().any(|b| matches!(b, b'"' | b';' | b'>' | b',')) {
-                return Err(ParseError::bad("Bad display name"));
-            }
-            let display = (!name.is_empty()).then(|| name.to_string());
-            (display, &s[lt..])
-        } else {
-            (None, s)
-        };
-        if let Some(inner) = after_display.strip_prefix('<') {
-            let gt = inner.find('>').ok_or(ParseError::bad("Missing >"))?;
-            let uri = Uri::parse(&inner[..gt])?;
-            let rest = trim_ws(&inner[gt + 1..]);
-            let params = parse_trailing_params(rest)?;
-            Ok(NameAddr {
-                display,
-                uri,
-                params,
-            })
-        } else {
-            // addr-spec: every `;` after the URI belongs to the header (RFC 3261 20.10)
-            let (uri_text, rest) = match after_display.find(';') {
-                Some(i) => (&after_display[..i], &after_display[i..]),
-                None => (after_display, ""),
-            };
-            if uri_text.contains('?') {
-                return Err(ParseError::bad("URI with headers must be in <>"));
-            }
-            let uri = Uri::parse(trim_ws(uri_text))?;
-            Ok(NameAddr {
-                display: None,
-                uri,
-                params: parse_trailing_params(rest)?,
-            })
-        }
+        let parts = NameAddrRef::parse(s)?;
+        Ok(NameAddr {
+            display: parts.display.map(str::to_string),
+            uri: parts.uri.to_uri()?,
+            params: match parts.params {
+                "" => Params::new(),
+                p => Params::parse_header(p)?,
+            },
+        })
     }
 
     /// The `tag` parameter (From/To).
@@ -120,15 +85,66 @@ fn closing_quote(s: &str) -> Option<usize> {
     None
 }
 
-/// Parses `;a=b;c` after the address, or nothing.
-fn parse_trailing_params(rest: &str) -> Result<Params, ParseError> {
-    let rest = trim_ws(rest);
-    if rest.is_empty() {
-        return Ok(Params::new());
-    }
-    match rest.strip_prefix(';') {
-        Some(p) => Params::parse_header(p),
-        None => Err(ParseError::bad("Unexpected text after address")),
+/// A checked name-addr whose parts are still slices of its text: what a message check needs,
+/// without the copies of [`NameAddr`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NameAddrRef<'a> {
+    /// Display name without surrounding quotes.
+    pub(crate) display: Option<&'a str>,
+    /// The address.
+    pub(crate) uri: UriRef<'a>,
+    /// Header parameters after the first `;`, checked (empty when there are none).
+    pub(crate) params: &'a str,
+}
+
+impl<'a> NameAddrRef<'a> {
+    /// Parses and checks `"Name" <uri>;params`, `Name <uri>;params` or `uri;params`.
+    pub(crate) fn parse(s: &'a str) -> Result<NameAddrRef<'a>, ParseError> {
+        let s = trim_ws(s);
+        let (display, after_display) = if let Some(rest) = s.strip_prefix('"') {
+            let end = closing_quote(rest).ok_or(ParseError::bad("Bad display name"))?;
+            let rest = trim_ws(&rest[end + 1..]);
+            if !rest.starts_with('<') {
+                return Err(ParseError::bad("Missing <uri> after display name"));
+            }
+            (Some(&s[1..end + 1]), rest)
+        } else if let Some(lt) = s.find('<') {
+            let name = trim_ws(&s[..lt]);
+            if name.bytes().any(|b| matches!(b, b'"' | b';' | b'>' | b',')) {
+                return Err(ParseError::bad("Bad display name"));
+            }
+            ((!name.is_empty()).then_some(name), &s[lt..])
+        } else {
+            (None, s)
+        };
+        let (uri, rest) = if let Some(inner) = after_display.strip_prefix('<') {
+            let gt = inner.find('>').ok_or(ParseError::bad("Missing >"))?;
+            (UriRef::parse(&inner[..gt])?, trim_ws(&inner[gt + 1..]))
+        } else {
+            // addr-spec: every `;` after the URI belongs to the header (RFC 3261 20.10)
+            let (uri_text, rest) = match after_display.find(';') {
+                Some(i) => (&after_display[..i], &after_display[i..]),
+                None => (after_display, ""),
+            };
+            if uri_text.contains('?') {
+                return Err(ParseError::bad("URI with headers must be in <>"));
+            }
+            (UriRef::parse(trim_ws(uri_text))?, trim_ws(rest))
+        };
+        let params = if rest.is_empty() {
+            ""
+        } else {
+            let p = rest
+                .strip_prefix(';')
+                .ok_or(ParseError::bad("Unexpected text after address"))?;
+            for_each_header_param(p, |_, _| {})?;
+            p
+        };
+        Ok(NameAddrRef {
+            display,
+            uri,
+            params,
+        })
     }
 }
 

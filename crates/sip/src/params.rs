@@ -77,27 +77,17 @@ impl Params {
     }
 
     /// Parses header parameters: `s` is the text after the first `;` (quotes respected).
-    pub(crate) fn parse_header(mut s: &str) -> Result<Params, ParseError> {
+    pub(crate) fn parse_header(s: &str) -> Result<Params, ParseError> {
         let mut out = Vec::new();
-        loop {
-            let (item, rest) = match find_top_level(s, b';') {
-                Some(i) => (&s[..i], Some(&s[i + 1..])),
-                None => (s, None),
-            };
-            out.push(parse_one(item)?);
-            match rest {
-                Some(r) => s = r,
-                None => return Ok(Params(out)),
-            }
-        }
+        for_each_header_param(s, |name, value| out.push(Param::new(name, value)))?;
+        Ok(Params(out))
     }
 
     /// Parses URI parameters: `s` is the text after the first `;`, split on every `;`.
     pub(crate) fn parse_uri(s: &str) -> Result<Params, ParseError> {
-        s.split(';')
-            .map(parse_one)
-            .collect::<Result<_, _>>()
-            .map(Params)
+        let mut out = Vec::new();
+        for_each_uri_param(s, |name, value| out.push(Param::new(name, value)))?;
+        Ok(Params(out))
     }
 
     /// Appends `;name[=value]` for every parameter.
@@ -113,8 +103,50 @@ impl Params {
     }
 }
 
-/// Parses one `name[=value]` item.
-fn parse_one(item: &str) -> Result<Param, ParseError> {
+impl Param {
+    fn new(name: &str, value: Option<&str>) -> Param {
+        Param {
+            name: name.to_string(),
+            value: value.map(str::to_string),
+        }
+    }
+}
+
+/// Checks header parameters (`s` is the text after the first `;`, quotes respected) and calls
+/// `each` with every name and value, trimmed; nothing is copied.
+pub(crate) fn for_each_header_param<'a>(
+    mut s: &'a str,
+    mut each: impl FnMut(&'a str, Option<&'a str>),
+) -> Result<(), ParseError> {
+    loop {
+        let (item, rest) = match find_top_level(s, b';') {
+            Some(i) => (&s[..i], Some(&s[i + 1..])),
+            None => (s, None),
+        };
+        let (name, value) = split_one(item)?;
+        each(name, value);
+        match rest {
+            Some(r) => s = r,
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Checks URI parameters (`s` is the text after the first `;`, split on every `;`) and calls
+/// `each` with every name and value; nothing is copied.
+pub(crate) fn for_each_uri_param<'a>(
+    s: &'a str,
+    mut each: impl FnMut(&'a str, Option<&'a str>),
+) -> Result<(), ParseError> {
+    for item in s.split(';') {
+        let (name, value) = split_one(item)?;
+        each(name, value);
+    }
+    Ok(())
+}
+
+/// Checks one `name[=value]` item and returns its name and value, trimmed.
+fn split_one(item: &str) -> Result<(&str, Option<&str>), ParseError> {
     let (name, value) = match item.find('=') {
         Some(i) => (trim_ws(&item[..i]), Some(trim_ws(&item[i + 1..]))),
         None => (trim_ws(item), None),
@@ -133,10 +165,7 @@ fn parse_one(item: &str) -> Result<Param, ParseError> {
             return Err(ParseError::bad("Bad parameter value"));
         }
     }
-    Ok(Param {
-        name: name.to_string(),
-        value: value.map(str::to_string),
-    })
+    Ok((name, value))
 }
 
 impl fmt::Display for Params {

@@ -6,7 +6,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::error::ParseError;
-use crate::params::Params;
+use crate::params::{for_each_uri_param, Params};
 
 /// URI scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,30 +44,7 @@ pub enum Host {
 impl Host {
     /// Parses a host: `[v6]`, dotted IPv4 or a domain name.
     pub fn parse(s: &str) -> Result<Host, ParseError> {
-        if let Some(inner) = s.strip_prefix('[') {
-            let inner = inner
-                .strip_suffix(']')
-                .ok_or(ParseError::bad("Bad IPv6 reference"))?;
-            return inner
-                .parse::<Ipv6Addr>()
-                .map(Host::V6)
-                .map_err(|_| ParseError::bad("Bad IPv6 address"));
-        }
-        if s.is_empty() {
-            return Err(ParseError::bad("Empty host"));
-        }
-        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-            if let Ok(v4) = s.parse::<Ipv4Addr>() {
-                return Ok(Host::V4(v4));
-            }
-        }
-        if s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
-        {
-            Ok(Host::Domain(s.to_string()))
-        } else {
-            Err(ParseError::bad("Bad host"))
-        }
+        HostRef::parse(s).map(HostRef::to_host)
     }
 
     /// The IP address when the host is one.
@@ -88,6 +65,56 @@ impl Host {
             Host::V6(a) => {
                 let _ = write!(out, "[{a}]");
             }
+        }
+    }
+}
+
+/// A checked host whose domain is still a slice of the text it was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HostRef<'a> {
+    /// A domain name, as written.
+    Domain(&'a str),
+    /// An IPv4 address.
+    V4(Ipv4Addr),
+    /// An IPv6 address.
+    V6(Ipv6Addr),
+}
+
+impl<'a> HostRef<'a> {
+    /// Parses a host: `[v6]`, dotted IPv4 or a domain name.
+    pub(crate) fn parse(s: &'a str) -> Result<HostRef<'a>, ParseError> {
+        if let Some(inner) = s.strip_prefix('[') {
+            let inner = inner
+                .strip_suffix(']')
+                .ok_or(ParseError::bad("Bad IPv6 reference"))?;
+            return inner
+                .parse::<Ipv6Addr>()
+                .map(HostRef::V6)
+                .map_err(|_| ParseError::bad("Bad IPv6 address"));
+        }
+        if s.is_empty() {
+            return Err(ParseError::bad("Empty host"));
+        }
+        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            if let Ok(v4) = s.parse::<Ipv4Addr>() {
+                return Ok(HostRef::V4(v4));
+            }
+        }
+        if s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+        {
+            Ok(HostRef::Domain(s))
+        } else {
+            Err(ParseError::bad("Bad host"))
+        }
+    }
+
+    /// The owned host.
+    pub(crate) fn to_host(self) -> Host {
+        match self {
+            HostRef::Domain(d) => Host::Domain(d.to_string()),
+            HostRef::V4(a) => Host::V4(a),
+            HostRef::V6(a) => Host::V6(a),
         }
     }
 }
@@ -144,76 +171,7 @@ impl Uri {
 
     /// Parses a URI; a scheme other than sip, sips or tel is a 416 error.
     pub fn parse(s: &str) -> Result<Uri, ParseError> {
-        let colon = s.find(':').ok_or(ParseError::bad("Bad URI"))?;
-        let scheme = &s[..colon];
-        let rest = &s[colon + 1..];
-        let scheme = if scheme.eq_ignore_ascii_case("sip") {
-            Scheme::Sip
-        } else if scheme.eq_ignore_ascii_case("sips") {
-            Scheme::Sips
-        } else if scheme.eq_ignore_ascii_case("tel") {
-            return parse_tel(rest);
-        } else {
-            return Err(ParseError::with_status(416, "Unsupported URI Scheme"));
-        };
-        if rest
-            .bytes()
-            .any(|b| b <= b' ' || matches!(b, b'<' | b'>' | b'"'))
-        {
-            return Err(ParseError::bad("Bad character in URI"));
-        }
-        let (user, password, hostpart) = match rest.find('@') {
-            Some(at) => {
-                let userinfo = &rest[..at];
-                let (user, password) = match userinfo.find(':') {
-                    Some(c) => (&userinfo[..c], Some(&userinfo[c + 1..])),
-                    None => (userinfo, None),
-                };
-                if user.is_empty() {
-                    return Err(ParseError::bad("Empty user in URI"));
-                }
-                (
-                    Some(user.to_string()),
-                    password.map(str::to_string),
-                    &rest[at + 1..],
-                )
-            }
-            None => (None, None, rest),
-        };
-        let (hostport, tail) = match hostpart.find([';', '?']) {
-            Some(i) => (&hostpart[..i], &hostpart[i..]),
-            None => (hostpart, ""),
-        };
-        let (host, port) = split_host_port(hostport)?;
-        let (params_text, headers_text) = match tail.find('?') {
-            Some(i) => (&tail[..i], Some(&tail[i + 1..])),
-            None => (tail, None),
-        };
-        let params = match params_text.strip_prefix(';') {
-            Some(p) => Params::parse_uri(p)?,
-            None => Params::new(),
-        };
-        let mut headers = Vec::new();
-        if let Some(h) = headers_text {
-            for pair in h.split('&') {
-                let (n, v) = pair
-                    .split_once('=')
-                    .ok_or(ParseError::bad("Bad URI header"))?;
-                if n.is_empty() {
-                    return Err(ParseError::bad("Bad URI header"));
-                }
-                headers.push((n.to_string(), v.to_string()));
-            }
-        }
-        Ok(Uri {
-            scheme,
-            user,
-            password,
-            host,
-            port,
-            params,
-            headers,
-        })
+        UriRef::parse(s)?.to_uri()
     }
 
     /// The `transport` URI parameter, if any.
@@ -243,8 +201,8 @@ impl Uri {
         if self.scheme != Scheme::Tel {
             self.host.write(out);
             if let Some(port) = self.port {
-                use std::fmt::Write;
-                let _ = write!(out, ":{port}");
+                out.push(':');
+                crate::grammar::push_u32_str(out, u32::from(port));
             }
         }
         self.params.write(out);
@@ -257,8 +215,157 @@ impl Uri {
     }
 }
 
-/// Splits `host[:port]` (with `[v6]:port`).
-pub(crate) fn split_host_port(s: &str) -> Result<(Host, Option<u16>), ParseError> {
+/// A checked URI whose parts are still slices of the text it was read from: what a message
+/// check needs, without the copies of [`Uri`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct UriRef<'a> {
+    pub(crate) scheme: Scheme,
+    /// User part (the number for tel URIs).
+    pub(crate) user: Option<&'a str>,
+    pub(crate) password: Option<&'a str>,
+    /// Host (an empty domain for tel URIs).
+    pub(crate) host: HostRef<'a>,
+    pub(crate) port: Option<u16>,
+    /// Parameters after the first `;`, checked (empty when there are none).
+    pub(crate) params: &'a str,
+    /// Headers after `?`, checked.
+    pub(crate) headers: Option<&'a str>,
+}
+
+impl<'a> UriRef<'a> {
+    /// Parses and checks a URI; a scheme other than sip, sips or tel is a 416 error.
+    pub(crate) fn parse(s: &'a str) -> Result<UriRef<'a>, ParseError> {
+        let colon = s.find(':').ok_or(ParseError::bad("Bad URI"))?;
+        let scheme = &s[..colon];
+        let rest = &s[colon + 1..];
+        let scheme = if scheme.eq_ignore_ascii_case("sip") {
+            Scheme::Sip
+        } else if scheme.eq_ignore_ascii_case("sips") {
+            Scheme::Sips
+        } else if scheme.eq_ignore_ascii_case("tel") {
+            return parse_tel(rest);
+        } else {
+            return Err(ParseError::with_status(416, "Unsupported URI Scheme"));
+        };
+        // One pass finds the first `@` and refuses what no URI holds (every request's URI and
+        // the From and To of every request pass here).
+        let mut at = None;
+        for (i, &b) in rest.as_bytes().iter().enumerate() {
+            match URI_BYTE[usize::from(b)] {
+                PLAIN => {}
+                AT => {
+                    at.get_or_insert(i);
+                }
+                _ => return Err(ParseError::bad("Bad character in URI")),
+            }
+        }
+        let position = |s: &str, wanted: &[u8]| s.bytes().position(|b| wanted.contains(&b));
+        let (user, password, hostpart) = match at {
+            Some(at) => {
+                let userinfo = &rest[..at];
+                let (user, password) = match position(userinfo, b":") {
+                    Some(c) => (&userinfo[..c], Some(&userinfo[c + 1..])),
+                    None => (userinfo, None),
+                };
+                if user.is_empty() {
+                    return Err(ParseError::bad("Empty user in URI"));
+                }
+                (Some(user), password, &rest[at + 1..])
+            }
+            None => (None, None, rest),
+        };
+        let (hostport, tail) = match position(hostpart, b";?") {
+            Some(i) => (&hostpart[..i], &hostpart[i..]),
+            None => (hostpart, ""),
+        };
+        let (host, port) = split_host_port(hostport)?;
+        let (params_text, headers) = match tail.find('?') {
+            Some(i) => (&tail[..i], Some(&tail[i + 1..])),
+            None => (tail, None),
+        };
+        let params = match params_text.strip_prefix(';') {
+            Some(p) => {
+                for_each_uri_param(p, |_, _| {})?;
+                p
+            }
+            None => "",
+        };
+        if let Some(h) = headers {
+            for_each_uri_header(h, |_, _| {})?;
+        }
+        Ok(UriRef {
+            scheme,
+            user,
+            password,
+            host,
+            port,
+            params,
+            headers,
+        })
+    }
+
+    /// The owned URI.
+    pub(crate) fn to_uri(self) -> Result<Uri, ParseError> {
+        // A parsed `;` is never followed by nothing, so empty means no parameters.
+        let params = if self.params.is_empty() {
+            Params::new()
+        } else {
+            Params::parse_uri(self.params)?
+        };
+        let mut headers = Vec::new();
+        if let Some(h) = self.headers {
+            for_each_uri_header(h, |n, v| headers.push((n.to_string(), v.to_string())))?;
+        }
+        Ok(Uri {
+            scheme: self.scheme,
+            user: self.user.map(str::to_string),
+            password: self.password.map(str::to_string),
+            host: self.host.to_host(),
+            port: self.port,
+            params,
+            headers,
+        })
+    }
+}
+
+/// Classes of bytes in a URI after its scheme: plain, `@`, or never allowed (controls, space,
+/// `<`, `>`, `"`).
+const PLAIN: u8 = 0;
+const AT: u8 = 1;
+const REFUSED: u8 = 2;
+static URI_BYTE: [u8; 256] = {
+    let mut t = [PLAIN; 256];
+    let mut b = 0;
+    while b <= b' ' as usize {
+        t[b] = REFUSED;
+        b += 1;
+    }
+    t[b'<' as usize] = REFUSED;
+    t[b'>' as usize] = REFUSED;
+    t[b'"' as usize] = REFUSED;
+    t[b'@' as usize] = AT;
+    t
+};
+
+/// Checks the `&`-separated `name=value` headers of a URI and calls `each` with every pair.
+fn for_each_uri_header<'a>(
+    s: &'a str,
+    mut each: impl FnMut(&'a str, &'a str),
+) -> Result<(), ParseError> {
+    for pair in s.split('&') {
+        let (n, v) = pair
+            .split_once('=')
+            .ok_or(ParseError::bad("Bad URI header"))?;
+        if n.is_empty() {
+            return Err(ParseError::bad("Bad URI header"));
+        }
+        each(n, v);
+    }
+    Ok(())
+}
+
+/// Splits and checks `host[:port]` (with `[v6]:port`); the domain stays a slice.
+pub(crate) fn split_host_port(s: &str) -> Result<(HostRef<'_>, Option<u16>), ParseError> {
     let (host, port) = if s.starts_with('[') {
         let end = s.find(']').ok_or(ParseError::bad("Bad IPv6 reference"))?;
         let after = &s[end + 1..];
@@ -281,15 +388,18 @@ pub(crate) fn split_host_port(s: &str) -> Result<(Host, Option<u16>), ParseError
         Some(_) => return Err(ParseError::bad("Bad port")),
         None => None,
     };
-    Ok((Host::parse(host)?, port))
+    Ok((HostRef::parse(host)?, port))
 }
 
 /// Parses the part of a tel URI after `tel:`.
-fn parse_tel(rest: &str) -> Result<Uri, ParseError> {
+fn parse_tel(rest: &str) -> Result<UriRef<'_>, ParseError> {
     let (number, params) = match rest.find(';') {
-        Some(i) => (&rest[..i], Params::parse_uri(&rest[i + 1..])?),
-        None => (rest, Params::new()),
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, ""),
     };
+    if rest.len() > number.len() {
+        for_each_uri_param(params, |_, _| {})?;
+    }
     if number.is_empty()
         || !number.bytes().all(|b| {
             b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.' | b'(' | b')' | b'*' | b'#')
@@ -297,14 +407,14 @@ fn parse_tel(rest: &str) -> Result<Uri, ParseError> {
     {
         return Err(ParseError::bad("Bad tel URI"));
     }
-    Ok(Uri {
+    Ok(UriRef {
         scheme: Scheme::Tel,
-        user: Some(number.to_string()),
+        user: Some(number),
         password: None,
-        host: Host::Domain(String::new()),
+        host: HostRef::Domain(""),
         port: None,
         params,
-        headers: Vec::new(),
+        headers: None,
     })
 }
 

@@ -4,9 +4,9 @@
 use crate::text_form::text_form;
 
 use crate::error::ParseError;
-use crate::grammar::{is_token, trim_ws};
-use crate::params::Params;
-use crate::uri::{split_host_port, Host};
+use crate::grammar::{is_token, is_token_byte, trim_ws};
+use crate::params::{for_each_header_param, Params};
+use crate::uri::{split_host_port, Host, HostRef};
 
 /// The RFC 3261 branch prefix ("magic cookie").
 pub const BRANCH_COOKIE: &str = "z9hG4bK";
@@ -39,31 +39,15 @@ impl Via {
 
     /// Parses `SIP/2.0/UDP host:port;params`.
     pub fn parse(s: &str) -> Result<Via, ParseError> {
-        const BAD: ParseError = ParseError::bad("Bad Via header");
-        let s = trim_ws(s);
-        let mut parts = s.splitn(3, '/');
-        let name = trim_ws(parts.next().ok_or(BAD)?);
-        let version = trim_ws(parts.next().ok_or(BAD)?);
-        let rest = trim_ws(parts.next().ok_or(BAD)?);
-        if !name.eq_ignore_ascii_case("SIP") || version != "2.0" {
-            return Err(BAD);
-        }
-        let ws = rest.find([' ', '\t']).ok_or(BAD)?;
-        let transport = &rest[..ws];
-        if !is_token(transport) {
-            return Err(BAD);
-        }
-        let rest = trim_ws(&rest[ws..]);
-        let (sent_by, params) = match rest.find(';') {
-            Some(i) => (trim_ws(&rest[..i]), Params::parse_header(&rest[i + 1..])?),
-            None => (rest, Params::new()),
-        };
-        let (host, port) = split_host_port(sent_by).map_err(|_| BAD)?;
+        let parts = ViaRef::parse(s)?;
         Ok(Via {
-            transport: transport.to_ascii_uppercase(),
-            host,
-            port,
-            params,
+            transport: parts.transport.to_ascii_uppercase(),
+            host: parts.host.to_host(),
+            port: parts.port,
+            params: match parts.params {
+                "" => Params::new(),
+                p => Params::parse_header(p)?,
+            },
         })
     }
 
@@ -96,10 +80,60 @@ impl Via {
         out.push(' ');
         self.host.write(out);
         if let Some(p) = self.port {
-            use std::fmt::Write;
-            let _ = write!(out, ":{p}");
+            out.push(':');
+            crate::grammar::push_u32_str(out, u32::from(p));
         }
         self.params.write(out);
+    }
+}
+
+/// A checked Via value whose parts are still slices of its text: what a message check needs,
+/// without the copies of [`Via`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ViaRef<'a> {
+    /// Transport token as written.
+    pub(crate) transport: &'a str,
+    /// sent-by host.
+    pub(crate) host: HostRef<'a>,
+    /// sent-by port.
+    pub(crate) port: Option<u16>,
+    /// Parameters after the first `;`, checked (empty when there are none).
+    pub(crate) params: &'a str,
+}
+
+impl<'a> ViaRef<'a> {
+    /// Parses and checks `SIP/2.0/UDP host:port;params`.
+    pub(crate) fn parse(s: &'a str) -> Result<ViaRef<'a>, ParseError> {
+        const BAD: ParseError = ParseError::bad("Bad Via header");
+        let s = trim_ws(s);
+        let mut parts = s.splitn(3, '/');
+        let name = trim_ws(parts.next().ok_or(BAD)?);
+        let version = trim_ws(parts.next().ok_or(BAD)?);
+        let rest = trim_ws(parts.next().ok_or(BAD)?);
+        if !name.eq_ignore_ascii_case("SIP") || version != "2.0" {
+            return Err(BAD);
+        }
+        let ws = rest.find([' ', '\t']).ok_or(BAD)?;
+        let transport = &rest[..ws];
+        if !is_token(transport) {
+            return Err(BAD);
+        }
+        let rest = trim_ws(&rest[ws..]);
+        let (sent_by, params) = match rest.find(';') {
+            Some(i) => {
+                let p = &rest[i + 1..];
+                for_each_header_param(p, |_, _| {})?;
+                (trim_ws(&rest[..i]), p)
+            }
+            None => (rest, ""),
+        };
+        let (host, port) = split_host_port(sent_by).map_err(|_| BAD)?;
+        Ok(ViaRef {
+            transport,
+            host,
+            port,
+            params,
+        })
     }
 }
 
@@ -110,33 +144,41 @@ text_form!(Via, 64);
 /// transaction matching needs them for every message. `None` for any other shape; callers then
 /// parse the Via, so the same text always takes the same path.
 pub(crate) fn sent_by_and_branch(value: &str) -> Option<(&str, Option<&str>)> {
-    // Byte loops rather than `find`: these strings are short, and memchr's set-up costs more.
-    let at = |s: &str, b: u8| s.bytes().position(|c| c == b);
+    // One pass over the bytes: every message is matched through here, several times.
     let rest = value.strip_prefix("SIP/2.0/")?;
-    let sp = at(rest, b' ')?;
-    if !is_token(&rest[..sp]) {
+    let b = rest.as_bytes();
+    let skip = |mut i: usize, keep: fn(u8) -> bool| {
+        while i < b.len() && keep(b[i]) {
+            i += 1;
+        }
+        i
+    };
+    let sp = skip(0, is_token_byte);
+    if sp == 0 || b.get(sp) != Some(&b' ') {
         return None;
     }
-    let rest = &rest[sp + 1..];
-    if at(rest, b'"').is_some() {
-        return None; // a quoted parameter value may hide a ';'
-    }
-    let end = at(rest, b';').unwrap_or(rest.len());
-    let sent_by = &rest[..end];
-    let plain = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']');
-    if sent_by.is_empty() || !sent_by.as_bytes().iter().all(plain) {
+    let plain = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b':' | b'[' | b']');
+    let end = skip(sp + 1, plain);
+    if end == sp + 1 {
         return None;
     }
+    let sent_by = &rest[sp + 1..end];
     // Parameters are only looked through for `branch`: the Via is validated where it is parsed.
     let mut branch = None;
-    let mut tail = &rest[end..]; // empty, or `;` and the parameters
-    while let Some(after) = tail.strip_prefix(';') {
-        let stop = at(after, b';').unwrap_or(after.len());
-        let p = &after[..stop];
-        tail = &after[stop..];
-        if p.len() >= 7 && p.as_bytes()[..7].eq_ignore_ascii_case(b"branch=") {
-            // the first 7 bytes are ASCII, so 7 is a char boundary
-            let v = &p[7..];
+    let mut i = end;
+    while i < b.len() {
+        if b[i] != b';' {
+            return None;
+        }
+        let start = i + 1;
+        i = skip(start, |c| c != b';' && c != b'"');
+        if b.get(i) == Some(&b'"') {
+            return None; // a quoted parameter value may hide a ';'
+        }
+        let p = &b[start..i];
+        if p.len() >= 7 && p[..7].eq_ignore_ascii_case(b"branch=") {
+            // the first 7 bytes are ASCII, so start + 7 is a char boundary
+            let v = &rest[start + 7..i];
             if !is_token(v) {
                 return None;
             }

@@ -11,37 +11,44 @@ use voxbin_sip::{HeaderName, Request, Via, BRANCH_COOKIE};
 /// Prefix of the branches of the edge's own OPTIONS health checks.
 pub const PROBE_PREFIX: &str = "z9hG4bKvxprobe";
 
-/// The branch of the edge's copy of `req`, from its top Via's text when that carries an
-/// RFC 3261 branch (the common case: no Via parse), else from the parsed Via.
+/// The branch of the edge's copy of `req`, from its top Via's text when that has the common
+/// shape and an RFC 3261 branch (no Via parse), else from the parsed Via.
 pub fn branch_for(req: &Request) -> Option<String> {
-    let top = req.headers.get(&HeaderName::Via)?;
-    let (head, params) = top.split_once(';')?;
-    let branch = params.split(';').find_map(|p| {
-        let (name, value) = p.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("branch")
-            .then(|| value.trim())
-    });
-    match branch {
-        Some(b) if b.starts_with(BRANCH_COOKIE) => {
-            let sent_by = head.trim().rsplit([' ', '\t']).next().unwrap_or("");
-            // FNV-1a: stable across nodes and builds (the branch must be), and cheap.
-            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-            let bytes = b
-                .bytes()
-                .chain([0xff])
-                .chain(sent_by.bytes().map(|c| c.to_ascii_lowercase()));
-            for c in bytes {
-                h = (h ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01b3);
-            }
-            let mut out = String::with_capacity(BRANCH_COOKIE.len() + 18);
-            out.push_str(BRANCH_COOKIE);
-            out.push_str("vx");
-            voxbin_sip::push_hex(&mut out, &h.to_be_bytes());
-            Some(out)
+    if let Some((sent_by, Some(b))) = req.headers.top_via_ids() {
+        if b.starts_with(BRANCH_COOKIE) {
+            return Some(hashed_branch(b, sent_by));
         }
-        _ => Some(forwarded_branch(req, &req.headers.top_via().ok()?)),
     }
+    let via = req.headers.top_via().ok()?;
+    match via.branch() {
+        Some(b) if b.starts_with(BRANCH_COOKIE) => {
+            let mut sent_by = via.host.to_string();
+            if let Some(p) = via.port {
+                sent_by.push(':');
+                voxbin_sip::push_u32_str(&mut sent_by, u32::from(p));
+            }
+            Some(hashed_branch(b, &sent_by))
+        }
+        _ => Some(forwarded_branch(req, &via)),
+    }
+}
+
+/// `z9hG4bKvx` and the FNV-1a hash of the upstream's branch and (lower-cased) sent-by: stable
+/// across nodes and builds (the branch must be), and cheap.
+fn hashed_branch(branch: &str, sent_by: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let bytes = branch
+        .bytes()
+        .chain([0xff])
+        .chain(sent_by.bytes().map(|c| c.to_ascii_lowercase()));
+    for c in bytes {
+        h = (h ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let mut out = String::with_capacity(BRANCH_COOKIE.len() + 18);
+    out.push_str(BRANCH_COOKIE);
+    out.push_str("vx");
+    voxbin_sip::push_hex(&mut out, &h.to_be_bytes());
+    out
 }
 
 /// The branch of the edge's copy of `req` (whose top Via is `upstream`), for upstreams
@@ -67,16 +74,10 @@ pub fn forwarded_branch(req: &Request, upstream: &Via) -> String {
     format!("{BRANCH_COOKIE}vx{:016x}", h.finish())
 }
 
-/// The `branch` parameter of a message's top Via, read from its text (no Via parse).
+/// The `branch` parameter of a message's top Via in its common shape, read from its text (no
+/// Via parse); the edge's own health checks always have that shape.
 pub fn top_branch(headers: &voxbin_sip::Headers) -> Option<&str> {
-    let top = headers.get(&HeaderName::Via)?;
-    let (_, params) = top.split_once(';')?;
-    params.split(';').find_map(|p| {
-        let (name, value) = p.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("branch")
-            .then(|| value.trim())
-    })
+    headers.top_via_ids()?.1
 }
 
 /// The branch of a health check with `token`.
