@@ -149,7 +149,18 @@ impl Transactions {
                 Ok(())
             }
             Input::SendRequest { req, target } => self.send_request(req, target, now),
-            Input::SendResponse { resp } => self.send_response(resp, now),
+            Input::SendResponse { resp } => match response_server_key(&resp) {
+                Ok(key) => self.send_response(key, resp, now),
+                Err(e) => Err(e.into()),
+            },
+            Input::SendResponseFor { key, resp } => {
+                // The same Via; the CSeq method may differ when the request's was wrong.
+                debug_assert_eq!(
+                    response_server_key(&resp).ok().map(|k| k.branch),
+                    Some(key.branch.clone())
+                );
+                self.send_response(key, resp, now)
+            }
             Input::SendStateless { msg, target } => {
                 self.out.push_back(Output::Send { target, msg });
                 Ok(())
@@ -362,8 +373,7 @@ impl Transactions {
     }
 
     /// Hands a response to its server transaction.
-    fn send_response(&mut self, resp: Response, now: Instant) -> Result<(), TxError> {
-        let key = response_server_key(&resp)?;
+    fn send_response(&mut self, key: TxKey, resp: Response, now: Instant) -> Result<(), TxError> {
         match self.ids.get(&key).copied() {
             Some(id) => {
                 let cfg = self.cfg;

@@ -51,6 +51,15 @@ pub enum Input {
         /// The response.
         resp: Response,
     },
+    /// Answer through server transaction `key`, the key [`TxEvent::Request`] reported for the
+    /// request answered: the same as `SendResponse` without reading the key back out of the
+    /// response.
+    SendResponseFor {
+        /// The server transaction.
+        key: TxKey,
+        /// The response.
+        resp: Response,
+    },
     /// Send without any transaction (ACK for 2xx, stateless forwarding).
     SendStateless {
         /// The message.

@@ -479,7 +479,8 @@ impl EdgeCore {
                 leg.answered = true;
             }
         }
-        self.tx(TxInput::SendResponse { resp }, now);
+        let key = key.clone();
+        self.tx(TxInput::SendResponseFor { key, resp }, now);
     }
 
     fn request(&mut self, key: TxKey, mut req: Request, from: Target, now: Instant) {
@@ -1010,7 +1011,7 @@ impl EdgeCore {
         if resp.status == 100 {
             return; // hop by hop: the edge sent its own
         }
-        self.tx(TxInput::SendResponse { resp }, now);
+        self.tx(TxInput::SendResponseFor { key: server, resp }, now);
     }
 
     /// A response no transaction here waits for: forward it by Via if the top Via is ours.
@@ -1063,7 +1064,8 @@ impl EdgeCore {
             return;
         };
         self.tx(
-            TxInput::SendResponse {
+            TxInput::SendResponseFor {
+                key: server,
                 resp: reply(&upstream, status, reason),
             },
             now,
@@ -1098,7 +1100,7 @@ impl EdgeCore {
                 }
             }
             let resp = reply(&stub, 408, "Request Timeout");
-            self.tx(TxInput::SendResponse { resp }, now);
+            self.tx(TxInput::SendResponseFor { key, resp }, now);
         }
     }
 
