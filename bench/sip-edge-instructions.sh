@@ -4,6 +4,8 @@
 # same calls as bench/sip-edge.sh, 200 warm-up calls, then N calls at R calls/s counted.
 #   bash bench/sip-edge-instructions.sh            (N=1000 R=100)
 #   VOXBIN_BIN=path N=2000 bash bench/sip-edge-instructions.sh
+#   KEEP=/tmp/cg.out bash bench/sip-edge-instructions.sh   (keeps the callgrind profile for
+#   callgrind_annotate; a build with CARGO_PROFILE_RELEASE_DEBUG=line-tables-only names lines)
 # Prints the instructions per call and the top functions (inclusive) of the counted calls.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +22,12 @@ bin="${VOXBIN_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release/voxbin}"
 scen="$PWD/crates/svc/sipedge/tests/sipp"
 dir=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "${KEEP:-}" ]; then cp "$dir"/cg.out.* "$KEEP" 2>/dev/null || true; fi
+  rm -rf "$dir"
+}
 trap cleanup EXIT
 sipp -sf "$scen/uas_call.xml" -i 127.0.0.1 -p 16192 -nostdin -bg >"$dir/uas.out" 2>&1 || true  # -bg exits non-zero
 pids+=("$(sed -n 's/.*PID=\[\([0-9]*\)\].*/\1/p' "$dir/uas.out" | head -1)")
