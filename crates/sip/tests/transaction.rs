@@ -473,7 +473,7 @@ fn cancel_matches_the_pending_invite() {
         panic!()
     };
     assert_eq!(req.method, Method::Cancel);
-    assert_eq!(cancels.as_ref(), Some(&invite_key));
+    assert_eq!(cancels.as_deref(), Some(&invite_key));
     tx.handle(
         Input::SendResponse {
             resp: response_to(&cancel, 200, "OK"),

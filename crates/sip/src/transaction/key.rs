@@ -3,12 +3,11 @@
 
 use std::fmt;
 
-use bytestring::ByteString;
-
 use crate::error::ParseError;
 use crate::headers::Headers;
 use crate::message::{Request, Response};
 use crate::method::Method;
+use crate::transaction::key_text::KeyText;
 use crate::via::Via;
 
 /// Which side of a transaction we are.
@@ -26,11 +25,11 @@ pub struct TxKey {
     /// Client or server.
     pub side: Side,
     /// Top Via branch (or a substitute built from the request for RFC 2543 peers).
-    pub branch: ByteString,
+    pub branch: KeyText,
     /// Method of the transaction (INVITE for its ACK; CANCEL is its own transaction).
     pub method: Method,
     /// Top Via sent-by (`host:port`) for server transactions, empty for client ones.
-    pub sent_by: ByteString,
+    pub sent_by: KeyText,
 }
 
 impl fmt::Display for TxKey {
@@ -43,19 +42,14 @@ impl fmt::Display for TxKey {
     }
 }
 
-/// The top Via's sent-by and branch: read from its text in the common shape, else parsed.
-/// Every message is matched through here, so the common shape shares the Via's text.
-fn top_via_parts(h: &Headers) -> Result<(ByteString, Option<ByteString>), ParseError> {
+/// The top Via's sent-by (lower case) and branch: read from its text in the common shape, else
+/// parsed. Every message is matched through here.
+fn top_via_parts(h: &Headers) -> Result<(KeyText, Option<KeyText>), ParseError> {
     let value = h
-        .get_shared(&crate::HeaderName::Via)
+        .get(&crate::HeaderName::Via)
         .ok_or(ParseError::bad("Missing Via header"))?;
     if let Some((sent_by, branch)) = crate::via::sent_by_and_branch(value) {
-        let sent_by = if sent_by.bytes().any(|b| b.is_ascii_uppercase()) {
-            ByteString::from(sent_by.to_ascii_lowercase())
-        } else {
-            value.slice_ref(sent_by)
-        };
-        return Ok((sent_by, branch.map(|b| value.slice_ref(b))));
+        return Ok((KeyText::lowercase(sent_by), branch.map(KeyText::from)));
     }
     let via = Via::parse(value)?;
     let mut s = String::with_capacity(24);
@@ -64,16 +58,15 @@ fn top_via_parts(h: &Headers) -> Result<(ByteString, Option<ByteString>), ParseE
         s.push(':');
         crate::grammar::push_u32_str(&mut s, u32::from(p));
     }
-    s.make_ascii_lowercase();
-    Ok((ByteString::from(s), via.branch().map(ByteString::from)))
+    Ok((KeyText::lowercase(&s), via.branch().map(KeyText::from)))
 }
 
 /// The branch, or for an RFC 2543 peer (no magic cookie) a substitute made of what the
 /// request, its retransmissions, its ACK and our responses to it all carry unchanged.
-fn server_branch(h: &Headers, branch: Option<ByteString>) -> Result<ByteString, ParseError> {
+fn server_branch(h: &Headers, branch: Option<KeyText>) -> Result<KeyText, ParseError> {
     match branch {
         Some(b) if b.starts_with(crate::via::BRANCH_COOKIE) => Ok(b),
-        other => Ok(ByteString::from(format!(
+        other => Ok(KeyText::from(format!(
             "2543|{}|{}|{}|{}",
             h.call_id()?,
             h.from_hdr()?.tag().unwrap_or(""),
@@ -108,7 +101,7 @@ pub(crate) fn client_key(req: &Request) -> Result<TxKey, ParseError> {
         side: Side::Client,
         branch,
         method: req.method.clone(),
-        sent_by: ByteString::new(),
+        sent_by: KeyText::new(),
     })
 }
 
@@ -120,7 +113,7 @@ pub(crate) fn response_client_key(resp: &Response) -> Result<TxKey, ParseError> 
         side: Side::Client,
         branch,
         method: resp.headers.cseq()?.method,
-        sent_by: ByteString::new(),
+        sent_by: KeyText::new(),
     })
 }
 

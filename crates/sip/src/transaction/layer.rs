@@ -305,7 +305,9 @@ impl Transactions {
                 method: Method::Invite,
                 ..key.clone()
             };
-            self.ids.contains_key(&invite_key).then_some(invite_key)
+            self.ids
+                .contains_key(&invite_key)
+                .then(|| Box::new(invite_key))
         } else {
             None
         };

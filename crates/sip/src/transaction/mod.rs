@@ -12,6 +12,7 @@ mod client;
 mod config;
 mod ending;
 mod key;
+mod key_text;
 mod layer;
 mod queue;
 mod server;
@@ -19,6 +20,7 @@ mod timer;
 
 pub use config::TimerConfig;
 pub use key::{Side, TxKey};
+pub use key_text::KeyText;
 pub use layer::Transactions;
 
 use std::fmt;
@@ -105,8 +107,8 @@ pub enum TxEvent {
         req: Request,
         /// Where it came from (responses go back there).
         from: Target,
-        /// INVITE transaction a CANCEL applies to.
-        cancels: Option<TxKey>,
+        /// INVITE transaction a CANCEL applies to (boxed: rare, and every event is moved).
+        cancels: Option<Box<TxKey>>,
     },
     /// An ACK no transaction absorbed (the ACK for a 2xx): route it end to end.
     Ack {

@@ -305,7 +305,7 @@ impl UaCore {
                 req,
                 from,
                 cancels,
-            } => self.on_request(key, req, from, cancels, now),
+            } => self.on_request(key, req, from, cancels.map(|k| *k), now),
             TxEvent::Ack { req, from: _ } => self.on_ack(req, now),
             TxEvent::Response { key, resp } => {
                 if let Some((leg, purpose)) = self.client.get(&key).copied() {

@@ -26,7 +26,7 @@ use voxbin_sip::transaction::{
     Input as TxInput, Output as TxOutput, Side, TimerConfig, Transactions, TxEvent, TxKey,
 };
 use voxbin_sip::{
-    ByteString, HeaderName, Host, Message, Method, Request, Response, Target, Transport, Uri, Via,
+    HeaderName, Host, Message, Method, Request, Response, Target, Transport, Uri, Via,
 };
 
 /// A randomly seeded fast hash for tables keyed by what peers send (SipHash showed in profiles).
@@ -427,7 +427,7 @@ impl EdgeCore {
             } => {
                 self.tally.server_tx();
                 if req.method == Method::Cancel {
-                    self.cancel(key, req, from, cancels, now);
+                    self.cancel(key, req, from, cancels.map(|k| *k), now);
                 } else {
                     self.request(key, req, from, now);
                 }
@@ -812,7 +812,7 @@ impl EdgeCore {
             side: Side::Client,
             branch: branch.into(),
             method: req.method.clone(),
-            sent_by: ByteString::new(),
+            sent_by: Default::default(),
         };
         let leg = self
             .legs
