@@ -206,7 +206,8 @@ pub struct EdgeCore {
     instance: u32,
     tally: Tally,
     flushed: Option<Instant>,
-    /// Timer C deadlines in the order they were set (each is now + TIMER_C, so sorted).
+    /// Timer C deadlines, sorted: one entry per forwarded INVITE (pushed as now + TIMER_C),
+    /// moved to the leg's later deadline when a provisional response reset it meanwhile.
     timer_c: VecDeque<(Instant, TxKey)>,
     swept: Option<Instant>,
     /// Flow tokens of recent sources: a token is an HMAC, and callers call again and again.
@@ -991,9 +992,8 @@ impl EdgeCore {
                 leg.provisional = true;
                 cancel = leg.cancel_waiting.take().zip(leg.target);
                 if resp.status > 100 && leg.timer_c.is_some() {
-                    let at = now + TIMER_C;
-                    leg.timer_c = Some(at);
-                    self.timer_c.push_back((at, server.clone()));
+                    // No new entry: the leg's entry moves itself when it comes due (timer_c).
+                    leg.timer_c = Some(now + TIMER_C);
                 }
             }
         }
@@ -1081,9 +1081,18 @@ impl EdgeCore {
             let Some(leg) = self.legs.get_mut(&key) else {
                 continue;
             };
-            // Only the latest deadline of a leg still waiting counts.
-            if leg.answered || leg.timer_c != Some(at) {
+            if leg.answered {
                 continue;
+            }
+            match leg.timer_c {
+                Some(deadline) if deadline == at => {}
+                // Reset by a provisional response since: wait again, in deadline order.
+                Some(later) if later > at => {
+                    let i = self.timer_c.partition_point(|(t, _)| *t <= later);
+                    self.timer_c.insert(i, (later, key));
+                    continue;
+                }
+                _ => continue,
             }
             leg.answered = true;
             leg.timer_c = None;

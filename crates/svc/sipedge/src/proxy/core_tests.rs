@@ -545,6 +545,38 @@ fn a_silent_media_node_gets_a_408_upstream() {
 }
 
 #[test]
+fn a_provisional_response_restarts_timer_c() {
+    let t0 = Instant::now();
+    let mut core = core_with(&[NODE_A]);
+    let sent = recv(
+        &mut core,
+        &invite("z9hG4bKtr", "example.com", ""),
+        CALLER,
+        t0,
+    );
+    let fwd = only_request(&sent, NODE_A, Method::Invite);
+    // A 100 stops Timer B without touching Timer C; the 180 a little later resets Timer C.
+    recv(&mut core, &answer(&fwd, 100, "Trying"), NODE_A, t0);
+    let t1 = t0 + Duration::from_secs(100);
+    recv(&mut core, &answer(&fwd, 180, "Ringing"), NODE_A, t1);
+    let mut upstream = Vec::new();
+    let mut t = t0;
+    while t < t1 + Duration::from_secs(185) {
+        t += Duration::from_secs(1);
+        if core.next_timeout().is_some_and(|at| at <= t) {
+            let (sent, _) = feed(&mut core, Input::Tick, t);
+            let got = responses_to(&sent, CALLER);
+            if got.iter().any(|r| r.status == 408) {
+                // Three minutes after the 180, not after the INVITE.
+                assert!(t >= t1 + Duration::from_secs(180), "408 at {:?}", t - t0);
+            }
+            upstream.extend(got);
+        }
+    }
+    assert!(upstream.iter().any(|r| r.status == 408), "{upstream:?}");
+}
+
+#[test]
 fn a_call_ringing_for_three_minutes_is_cancelled_and_answered_408() {
     let t0 = Instant::now();
     let mut core = core_with(&[NODE_A]);
