@@ -47,12 +47,7 @@ impl Headers {
 
     /// The first value of `name`.
     pub fn get(&self, name: &HeaderName) -> Option<&str> {
-        self.get_shared(name).map(|v| &**v)
-    }
-
-    /// The first value of `name` as shared text, for slices that outlive the borrow.
-    pub fn get_shared(&self, name: &HeaderName) -> Option<&ByteString> {
-        self.0.iter().find(|h| &h.name == name).map(|h| &h.value)
+        self.0.iter().find(|h| &h.name == name).map(|h| &*h.value)
     }
 
     /// Every value of `name`, in order.

@@ -68,6 +68,22 @@ impl Via {
             .map(|v| v.and_then(|p| p.parse().ok()))
     }
 
+    /// The sent-by as `host[:port]` (IPv6 in brackets), as written on the wire.
+    pub fn sent_by(&self) -> String {
+        let mut s = String::with_capacity(24);
+        self.write_sent_by(&mut s);
+        s
+    }
+
+    /// Appends `host[:port]`.
+    fn write_sent_by(&self, out: &mut String) {
+        self.host.write(out);
+        if let Some(p) = self.port {
+            out.push(':');
+            crate::grammar::push_u32_str(out, u32::from(p));
+        }
+    }
+
     /// True when the branch carries the RFC 3261 magic cookie.
     pub fn is_rfc3261(&self) -> bool {
         self.branch().is_some_and(|b| b.starts_with(BRANCH_COOKIE))
@@ -78,11 +94,7 @@ impl Via {
         out.push_str("SIP/2.0/");
         out.push_str(&self.transport);
         out.push(' ');
-        self.host.write(out);
-        if let Some(p) = self.port {
-            out.push(':');
-            crate::grammar::push_u32_str(out, u32::from(p));
-        }
+        self.write_sent_by(out);
         self.params.write(out);
     }
 }

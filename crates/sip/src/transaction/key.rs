@@ -52,13 +52,10 @@ fn top_via_parts(h: &Headers) -> Result<(KeyText, Option<KeyText>), ParseError> 
         return Ok((KeyText::lowercase(sent_by), branch.map(KeyText::from)));
     }
     let via = Via::parse(value)?;
-    let mut s = String::with_capacity(24);
-    via.host.write(&mut s);
-    if let Some(p) = via.port {
-        s.push(':');
-        crate::grammar::push_u32_str(&mut s, u32::from(p));
-    }
-    Ok((KeyText::lowercase(&s), via.branch().map(KeyText::from)))
+    Ok((
+        KeyText::lowercase(&via.sent_by()),
+        via.branch().map(KeyText::from),
+    ))
 }
 
 /// The branch, or for an RFC 2543 peer (no magic cookie) a substitute made of what the

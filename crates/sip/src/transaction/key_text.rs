@@ -51,9 +51,7 @@ impl KeyText {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             // only whole `&str`s are copied in, so the bytes are UTF-8
-            Repr::Inline { len, bytes } => {
-                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
-            }
+            Repr::Inline { .. } => std::str::from_utf8(self.bytes()).unwrap_or_default(),
             Repr::Heap(b) => b,
         }
     }

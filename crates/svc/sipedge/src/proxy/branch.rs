@@ -21,14 +21,7 @@ pub fn branch_for(req: &Request) -> Option<String> {
     }
     let via = req.headers.top_via().ok()?;
     match via.branch() {
-        Some(b) if b.starts_with(BRANCH_COOKIE) => {
-            let mut sent_by = via.host.to_string();
-            if let Some(p) = via.port {
-                sent_by.push(':');
-                voxbin_sip::push_u32_str(&mut sent_by, u32::from(p));
-            }
-            Some(hashed_branch(b, &sent_by))
-        }
+        Some(b) if b.starts_with(BRANCH_COOKIE) => Some(hashed_branch(b, &via.sent_by())),
         _ => Some(forwarded_branch(req, &via)),
     }
 }
