@@ -141,6 +141,12 @@ fn answer(req: &Request, status: u16, reason: &str) -> String {
     text
 }
 
+/// Sends an INVITE with `branch` from the caller and returns the copy the node got.
+fn forward_invite(core: &mut EdgeCore, branch: &str, now: Instant) -> Request {
+    let sent = recv(core, &invite(branch, "example.com", ""), CALLER, now);
+    only_request(&sent, NODE_A, Method::Invite)
+}
+
 /// Sets up a call through `core`: returns the INVITE as the node got it and the 200 as the
 /// caller got it.
 fn establish(core: &mut EdgeCore, branch: &str, now: Instant) -> (Request, Response) {
@@ -347,13 +353,7 @@ fn reinvites_and_byes_reach_the_node_that_owns_the_dialog() {
 fn cancel_of_a_ringing_call_reaches_the_node_with_the_invite_branch() {
     let now = Instant::now();
     let mut core = core_with(&[NODE_A]);
-    let sent = recv(
-        &mut core,
-        &invite("z9hG4bKcc", "example.com", ""),
-        CALLER,
-        now,
-    );
-    let fwd = only_request(&sent, NODE_A, Method::Invite);
+    let fwd = forward_invite(&mut core, "z9hG4bKcc", now);
     recv(&mut core, &answer(&fwd, 180, "Ringing"), NODE_A, now);
     let cancel_text = invite("z9hG4bKcc", "example.com", "")
         .replace("INVITE sip:100", "CANCEL sip:100")
@@ -548,13 +548,7 @@ fn a_silent_media_node_gets_a_408_upstream() {
 fn a_provisional_response_restarts_timer_c() {
     let t0 = Instant::now();
     let mut core = core_with(&[NODE_A]);
-    let sent = recv(
-        &mut core,
-        &invite("z9hG4bKtr", "example.com", ""),
-        CALLER,
-        t0,
-    );
-    let fwd = only_request(&sent, NODE_A, Method::Invite);
+    let fwd = forward_invite(&mut core, "z9hG4bKtr", t0);
     // A 100 stops Timer B without touching Timer C; the 180 a little later resets Timer C.
     recv(&mut core, &answer(&fwd, 100, "Trying"), NODE_A, t0);
     let t1 = t0 + Duration::from_secs(100);
@@ -580,13 +574,7 @@ fn a_provisional_response_restarts_timer_c() {
 fn a_call_ringing_for_three_minutes_is_cancelled_and_answered_408() {
     let t0 = Instant::now();
     let mut core = core_with(&[NODE_A]);
-    let sent = recv(
-        &mut core,
-        &invite("z9hG4bKtc", "example.com", ""),
-        CALLER,
-        t0,
-    );
-    let fwd = only_request(&sent, NODE_A, Method::Invite);
+    let fwd = forward_invite(&mut core, "z9hG4bKtc", t0);
     recv(&mut core, &answer(&fwd, 180, "Ringing"), NODE_A, t0);
     // Still ringing after two minutes: nothing happens yet.
     let (sent, _) = feed(&mut core, Input::Tick, t0 + Duration::from_secs(120));
