@@ -13,30 +13,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rate="${R:-1000}"; warm="${WARM:-45}"; win="${WIN:-25}"
 need=()
-command -v sipp >/dev/null || need+=(sip-tester)
-command -v curl >/dev/null || need+=(curl)
 if [ "${PERF:-0}" = 1 ] && ! command -v perf >/dev/null; then need+=(linux-perf); fi
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-if [ -z "${VOXBIN_BIN:-}" ]; then cargo build --release -q -p voxbin; fi
-bin="${VOXBIN_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release/voxbin}"
-scen="$PWD/crates/svc/sipedge/tests/sipp"
 out="$PWD"
-dir=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
-trap cleanup EXIT
-sipp -sf "$scen/uas_call.xml" -i 127.0.0.1 -p 15192 -nostdin -bg >"$dir/uas.out" 2>&1 || true  # -bg exits non-zero
-pids+=("$(sed -n 's/.*PID=\[\([0-9]*\)\].*/\1/p' "$dir/uas.out" | head -1)")
-mkdir -p "$dir/data"
-VOXBIN_DATA_DIR="$dir/data" VOXBIN_HEALTH_LISTEN=127.0.0.1:18980 VOXBIN_METRICS_LISTEN=127.0.0.1:18981 \
-VOXBIN_SIP_LISTEN=127.0.0.1:15190 VOXBIN_SIP_MEDIA_NODES=127.0.0.1:15192 \
-VOXBIN_SIP_RATE_LIMIT_IP_PER_SEC=1000000 VOXBIN_SIP_RATE_LIMIT_IP_BURST=1000000 VOXBIN_LOG_LEVEL=warn \
-MIMALLOC_PURGE_DELAY="${MIMALLOC_PURGE_DELAY:--1}" "$bin" serve --role sip-edge >"$dir/voxbin.out" 2>"$dir/voxbin.err" &
-edge=$!
-pids+=("$edge")
-until curl -sf http://127.0.0.1:18980/ready >/dev/null; do sleep 0.1; done
+. bench/lib/edge-alone.sh
+start_uas 15192
+start_edge 18980 18981 15190 15192 env MIMALLOC_PURGE_DELAY="${MIMALLOC_PURGE_DELAY:--1}" "$bin"
 calls=$((rate * (warm + win + 5)))
 (cd "$dir" && sipp 127.0.0.1:15190 -sf "$scen/uac_call.xml" -i 127.0.0.1 -p 15194 -s service -m "$calls" \
   -r "$rate" -nostdin -timeout $((warm + win + 120))s >"$dir/uac.out" 2>&1) &
